@@ -1,0 +1,116 @@
+//! Diagnostics: what a rule found, where, and what to do about it.
+//!
+//! Diagnostics carry byte spans only; lines and columns are computed by the reporters.
+
+use std::fmt;
+
+use crate::source::Span;
+
+/// How serious a diagnostic is. Ordered: `Note < Warning < Error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    Note,
+    Warning,
+    Error,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Note => "note",
+            Level::Warning => "warning",
+            Level::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A secondary location: where a deciding value was written, or a related resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Related {
+    pub span: Span,
+    pub label: String,
+}
+
+/// The resource a diagnostic is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceInfo {
+    pub full_type: String,
+    pub name: String,
+    /// JSON pointer of the resource object in the file.
+    pub pointer: String,
+}
+
+/// One finding, in one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub rule: &'static str,
+    pub level: Level,
+    pub message: String,
+    /// The primary span: the value that is wrong, or the object that should contain
+    /// a missing setting.
+    pub span: Span,
+    /// Text shown at the primary span.
+    pub label: String,
+    pub related: Vec<Related>,
+    pub help: Option<String>,
+    pub resource: Option<ResourceInfo>,
+}
+
+impl Diagnostic {
+    /// A diagnostic of `rule` at `span`; the rule ID is filled in when reported
+    /// through a [`crate::rules::LintContext`].
+    pub fn new(level: Level, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            rule: "",
+            level,
+            message: message.into(),
+            span,
+            label: String::new(),
+            related: Vec::new(),
+            help: None,
+            resource: None,
+        }
+    }
+
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = label.into();
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn with_related(mut self, span: Span, label: impl Into<String>) -> Self {
+        self.related.push(Related {
+            span,
+            label: label.into(),
+        });
+        self
+    }
+
+    /// Adds the origin of a value that came through an expression, if it has one.
+    pub fn with_origin(mut self, origin: Option<&crate::template::Origin>) -> Self {
+        if let Some(o) = origin {
+            if o.span != self.span {
+                self.related.push(Related {
+                    span: o.span,
+                    label: o.label.clone(),
+                });
+            }
+        }
+        self
+    }
+
+    /// The order of diagnostics within a file: position, then rule ID.
+    pub fn sort_key(&self) -> (u32, u32, &'static str) {
+        (self.span.start, self.span.end, self.rule)
+    }
+}

@@ -1,0 +1,234 @@
+//! trustlint: an offline linter for Azure ARM templates and compiled Bicep that finds
+//! reliance on the retiring "trusted Microsoft services" firewall bypass.
+//!
+//! The pipeline reads top to bottom: [`discover`] files → [`linter`] (decode, [`parse`],
+//! [`template`] model, [`rules`]) in parallel → [`report`] on the main thread.
+
+pub mod cli;
+pub mod date;
+pub mod diagnostic;
+pub mod discover;
+pub mod linter;
+pub mod parse;
+pub mod report;
+pub mod rules;
+pub mod source;
+pub mod template;
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::time::Instant;
+
+use cli::{CheckArgs, Cli, Command, FailOn, Format, RulesArgs, RulesFormat};
+use date::Date;
+use diagnostic::Level;
+use linter::{FileOutcome, LintOptions};
+use rules::{Rule, RuleOptions};
+
+/// Exit codes, as documented in `spec/cli.md`.
+pub mod exit {
+    pub const CLEAN: u8 = 0;
+    pub const FINDINGS: u8 = 1;
+    pub const FAILURE: u8 = 2;
+}
+
+/// Runs the parsed command line; returns the process exit code.
+pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8 {
+    let result = match cli.command {
+        Command::Check(args) => check(args, stdout, stderr),
+        Command::Rules(args) => list_rules(args, stdout),
+        Command::Rule { id } => show_rule(&id, stdout),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            let _ = writeln!(stderr, "trustlint: error: {message}");
+            exit::FAILURE
+        }
+    }
+}
+
+fn as_of(arg: Option<&str>) -> Result<Date, String> {
+    arg.map_or_else(|| Ok(Date::today()), |s| Date::parse(s).map_err(|e| format!("--as-of: {e}")))
+}
+
+/// Resolves `--select` / `--ignore` (IDs or prefixes, case-insensitive) to the rules to run.
+pub fn select_rules(select: &[String], ignore: &[String]) -> Result<Vec<&'static dyn Rule>, String> {
+    fn matches(rule: &dyn Rule, pattern: &str) -> bool {
+        let id = rule.meta().id;
+        id.len() >= pattern.len() && id[..pattern.len()].eq_ignore_ascii_case(pattern)
+    }
+    for (flag, patterns) in [("--select", select), ("--ignore", ignore)] {
+        for p in patterns.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+            if !rules::ALL.iter().any(|r| matches(*r, p)) {
+                let hint = suggest(p).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
+                return Err(format!("{flag}: no rule matches `{p}`{hint} (see `trustlint rules`)"));
+            }
+        }
+    }
+    let selected = |r: &dyn Rule| select.iter().all(|p| p.trim().is_empty()) || select.iter().any(|p| matches(r, p.trim()));
+    let ignored = |r: &dyn Rule| ignore.iter().any(|p| !p.trim().is_empty() && matches(r, p.trim()));
+    Ok(rules::ALL
+        .iter()
+        .copied()
+        .filter(|r| selected(*r) && !ignored(*r))
+        .collect())
+}
+
+/// The closest rule ID to an unknown one, if any is close.
+pub fn suggest(unknown: &str) -> Option<&'static str> {
+    let unknown = unknown.to_ascii_uppercase();
+    rules::ALL
+        .iter()
+        .map(|r| (edit_distance(&unknown, r.meta().id), r.meta().id))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, id)| id)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u8, String> {
+    let started = Instant::now();
+    let as_of = as_of(args.as_of.as_deref())?;
+    let rules = select_rules(&args.select, &args.ignore)?;
+    if args.jobs == Some(0) {
+        return Err("--jobs must be at least 1".to_owned());
+    }
+    let options = LintOptions {
+        rules: rules.clone(),
+        rule_options: RuleOptions { as_of },
+    };
+
+    let found = discover::discover(&args.paths);
+    let lint = || linter::lint_files(&found.files, &options);
+    let files = match args.jobs {
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .map_err(|e| format!("cannot start {n} worker threads: {e}"))?
+            .install(lint),
+        None => lint(),
+    };
+
+    for e in &found.errors {
+        let _ = writeln!(stderr, "trustlint: error: {}: {}", report::display_path(&e.path), e.message);
+    }
+    for f in &files {
+        match &f.outcome {
+            FileOutcome::Unreadable(why) => {
+                let _ = writeln!(stderr, "trustlint: error: {}: {why}", report::display_path(&f.path));
+            }
+            FileOutcome::NotText(why) if !args.quiet => {
+                let _ = writeln!(stderr, "trustlint: note: {}: {why}", report::display_path(&f.path));
+            }
+            _ => {}
+        }
+    }
+
+    let run = report::Run {
+        files: &files,
+        path_errors: &found.errors,
+        rules: &rules,
+        as_of,
+        elapsed: started.elapsed(),
+    };
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let text = match args.format {
+        Format::Human => {
+            let color = to_terminal && !args.no_color && std::env::var_os("NO_COLOR").is_none();
+            let mut text = report::human::render(&run, report::human::Style { color, width: 100 });
+            if args.quiet {
+                text.truncate(text.trim_end().rfind('\n').map_or(0, |i| i + 1));
+            }
+            text
+        }
+        Format::Sarif => report::sarif::render(&run),
+        Format::Json => report::json::render(&run),
+        Format::Github => report::github::render(&run),
+    };
+    match &args.output {
+        Some(path) => write_atomically(path, text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?,
+        None => stdout.write_all(text.as_bytes()).map_err(|e| format!("cannot write the report: {e}"))?,
+    }
+
+    let could_not_run = !found.errors.is_empty() || files.iter().any(|f| matches!(f.outcome, FileOutcome::Unreadable(_)));
+    let threshold = match args.fail_on {
+        FailOn::Error => Some(Level::Error),
+        FailOn::Warning => Some(Level::Warning),
+        FailOn::Note => Some(Level::Note),
+        FailOn::Never => None,
+    };
+    let failing = threshold.is_some_and(|t| files.iter().flat_map(|f| &f.diagnostics).any(|d| d.level >= t));
+    Ok(if could_not_run {
+        exit::FAILURE
+    } else if failing {
+        exit::FINDINGS
+    } else {
+        exit::CLEAN
+    })
+}
+
+/// Writes the report through a temporary file in the same directory and a rename, so a
+/// reader never sees half a report.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.trustlint-{}.tmp", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+fn list_rules(args: RulesArgs, stdout: &mut dyn Write) -> Result<u8, String> {
+    let as_of = as_of(args.as_of.as_deref())?;
+    let text = match args.format {
+        RulesFormat::Human => {
+            let mut t = String::new();
+            for r in rules::ALL {
+                let m = r.meta();
+                t.push_str(&format!("{:<8} {:<42} {:<8} {}\n", m.id, m.name, r.level_on(as_of), m.summary));
+            }
+            t
+        }
+        RulesFormat::Json => {
+            let list: Vec<serde_json::Value> = rules::ALL
+                .iter()
+                .map(|r| {
+                    let m = r.meta();
+                    serde_json::json!({
+                        "id": m.id,
+                        "name": m.name,
+                        "level": r.level_on(as_of).as_str(),
+                        "summary": m.summary,
+                        "url": report::rule_url(m.id),
+                    })
+                })
+                .collect();
+            serde_json::to_string_pretty(&list).unwrap_or_default() + "\n"
+        }
+    };
+    stdout.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+    Ok(exit::CLEAN)
+}
+
+fn show_rule(id: &str, stdout: &mut dyn Write) -> Result<u8, String> {
+    let rule = rules::find(id).ok_or_else(|| {
+        let hint = suggest(id).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
+        format!("unknown rule `{id}`{hint} (see `trustlint rules`)")
+    })?;
+    stdout.write_all(rule.meta().docs.as_bytes()).map_err(|e| e.to_string())?;
+    Ok(exit::CLEAN)
+}

@@ -1,0 +1,231 @@
+//! The per-file pipeline: read → decode → parse → classify → build the template model →
+//! run the enabled rules → sorted diagnostics. Files are independent, so [`lint_files`]
+//! runs them in parallel and keeps the input order.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use jsonc_parser::ast::Value as Ast;
+use rayon::prelude::*;
+
+use crate::diagnostic::{Diagnostic, Level};
+use crate::parse::parse;
+use crate::rules::{self, LintContext, Rule, RuleOptions};
+use crate::source::{SourceFile, Span};
+use crate::template::{classify, DocumentKind, Template};
+
+/// Files larger than this are not read (spans are 32-bit; nobody deploys such a template).
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// What the linter runs and how.
+pub struct LintOptions {
+    /// The enabled rules.
+    pub rules: Vec<&'static dyn Rule>,
+    pub rule_options: RuleOptions,
+}
+
+impl LintOptions {
+    fn enabled(&self, id: &str) -> bool {
+        self.rules.iter().any(|r| r.meta().id == id)
+    }
+}
+
+/// What became of one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileOutcome {
+    /// A deployment template, linted.
+    Template,
+    /// A parameters file: used to evaluate its template, never reported on itself.
+    Parameters,
+    /// Parsed or failed to parse, and reported with `JSON001`.
+    Invalid,
+    /// Not an ARM file (other JSON, or not JSON and no ARM marker text): skipped silently.
+    NotArm,
+    /// Not text in a supported encoding and no ARM marker: skipped with a note on stderr.
+    NotText(String),
+    /// Could not be read at all: an error on stderr and exit code 2.
+    Unreadable(String),
+}
+
+/// The result of linting one file.
+#[derive(Debug)]
+pub struct FileReport {
+    pub path: PathBuf,
+    pub outcome: FileOutcome,
+    pub bytes: u64,
+    /// The decoded source, kept when there are diagnostics to render.
+    pub source: Option<Arc<SourceFile>>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl FileReport {
+    fn new(path: &Path, outcome: FileOutcome, bytes: u64) -> FileReport {
+        FileReport {
+            path: path.to_path_buf(),
+            outcome,
+            bytes,
+            source: None,
+            diagnostics: Vec::new(),
+        }
+    }
+}
+
+/// Lints every file in parallel; the result is in the order of `paths`.
+pub fn lint_files(paths: &[PathBuf], options: &LintOptions) -> Vec<FileReport> {
+    paths.par_iter().map(|p| lint_path(p, options)).collect()
+}
+
+/// Reads and lints one file. Never panics: an internal error becomes an unreadable outcome.
+pub fn lint_path(path: &Path, options: &LintOptions) -> FileReport {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => return FileReport::new(path, FileOutcome::Unreadable(e.to_string()), 0),
+    };
+    if meta.len() > MAX_FILE_BYTES {
+        let why = format!("file is {} bytes, larger than the {} byte limit", meta.len(), MAX_FILE_BYTES);
+        return FileReport::new(path, FileOutcome::Unreadable(why), meta.len());
+    }
+    match std::fs::read(path) {
+        Ok(bytes) => lint_bytes(path, &bytes, options),
+        Err(e) => FileReport::new(path, FileOutcome::Unreadable(e.to_string()), meta.len()),
+    }
+}
+
+/// Lints a file's content. Catches panics so that one bad file never stops the others.
+pub fn lint_bytes(path: &Path, bytes: &[u8], options: &LintOptions) -> FileReport {
+    let run = std::panic::AssertUnwindSafe(|| lint_bytes_inner(path, bytes, options));
+    std::panic::catch_unwind(run).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_owned());
+        FileReport::new(
+            path,
+            FileOutcome::Unreadable(format!("internal error, please report it: {what}")),
+            bytes.len() as u64,
+        )
+    })
+}
+
+fn lint_bytes_inner(path: &Path, bytes: &[u8], options: &LintOptions) -> FileReport {
+    let size = bytes.len() as u64;
+    let source = match SourceFile::decode(path.to_path_buf(), bytes) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            if !has_arm_marker(bytes) {
+                let why = format!("not a text file, skipped: {} at byte {}", e.message, e.offset);
+                return FileReport::new(path, FileOutcome::NotText(why), size);
+            }
+            // Render against a lossy decoding: the bytes before the error are intact.
+            let text = String::from_utf8_lossy(bytes).into_owned();
+            let source = Arc::new(SourceFile::from_text(path.to_path_buf(), text, crate::source::Encoding::Utf8));
+            let at = e.offset.min(source.text.len());
+            let diagnostic = Diagnostic::new(Level::Error, Span::new(at, at), format!("file {}", e.message))
+                .with_label("not text")
+                .with_help("save the file as UTF-8 (with or without BOM) or UTF-16 with a BOM");
+            return invalid(path, size, source, diagnostic, options);
+        }
+    };
+
+    let root = match parse(&source.text) {
+        Ok(Some(root)) => root,
+        Ok(None) => return FileReport::new(path, FileOutcome::NotArm, size),
+        Err(failure) => {
+            if !has_arm_marker(source.text.as_bytes()) {
+                return FileReport::new(path, FileOutcome::NotArm, size);
+            }
+            let diagnostic = Diagnostic::new(
+                Level::Error,
+                failure.span,
+                format!("this ARM file is not valid JSON: {}", failure.message),
+            )
+            .with_label(failure.message)
+            .with_help("fix the syntax; comments, trailing commas and a byte-order mark are accepted");
+            return invalid(path, size, source.clone(), diagnostic, options);
+        }
+    };
+
+    let mut report = match classify(&root) {
+        DocumentKind::Template => {
+            let diagnostics = match &root {
+                Ast::Object(obj) => run_rules(&Template::build(obj), options),
+                _ => Vec::new(),
+            };
+            let mut r = FileReport::new(path, FileOutcome::Template, size);
+            r.diagnostics = diagnostics;
+            r
+        }
+        DocumentKind::Parameters => FileReport::new(path, FileOutcome::Parameters, size),
+        DocumentKind::Other => FileReport::new(path, FileOutcome::NotArm, size),
+    };
+    if !report.diagnostics.is_empty() {
+        report.source = Some(source);
+    }
+    report
+}
+
+fn invalid(path: &Path, size: u64, source: Arc<SourceFile>, diagnostic: Diagnostic, options: &LintOptions) -> FileReport {
+    let mut report = FileReport::new(path, FileOutcome::Invalid, size);
+    if options.enabled(rules::tool::invalid_json::META.id) {
+        let mut cx = LintContext::new(&options.rule_options);
+        cx.set_rule(&rules::tool::invalid_json::META);
+        cx.report_file(diagnostic);
+        report.diagnostics = cx.into_diagnostics();
+        report.source = Some(source);
+    }
+    report
+}
+
+/// Runs every enabled rule over the template; returns diagnostics sorted by position
+/// then rule, with duplicates (copy-loop instances at one span) removed.
+pub fn run_rules(template: &Template<'_>, options: &LintOptions) -> Vec<Diagnostic> {
+    let mut cx = LintContext::new(&options.rule_options);
+    for rule in &options.rules {
+        let meta = rule.meta();
+        cx.set_rule(meta);
+        rule.check_template(template, &mut cx);
+        if meta.resource_types.is_empty() {
+            continue;
+        }
+        for resource in &template.resources {
+            if meta.resource_types.iter().any(|t| resource.is_type(t)) {
+                rule.check_resource(resource, template, &mut cx);
+            }
+        }
+    }
+    let mut diagnostics = cx.into_diagnostics();
+    diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    diagnostics.dedup_by(|a, b| a.rule == b.rule && a.span == b.span);
+    diagnostics
+}
+
+/// Does the text mention `deploymentTemplate` or `deploymentParameters` (any case)?
+/// Files without it are not meant to be ARM files and are skipped when they fail.
+pub fn has_arm_marker(bytes: &[u8]) -> bool {
+    const MARKERS: [&[u8]; 2] = [b"deploymenttemplate", b"deploymentparameters"];
+    // UTF-16 text has NULs between ASCII letters; compare on the bytes that are not NUL.
+    let ascii: Vec<u8> = if bytes.len() > 1 && (bytes[..2] == [0xFF, 0xFE] || bytes[..2] == [0xFE, 0xFF]) {
+        bytes.iter().copied().filter(|b| *b != 0).collect()
+    } else {
+        Vec::new()
+    };
+    let haystack = if ascii.is_empty() { bytes } else { &ascii };
+    haystack.windows(MARKERS[0].len().min(MARKERS[1].len())).enumerate().any(|(i, _)| {
+        MARKERS
+            .iter()
+            .any(|m| haystack.len() >= i + m.len() && haystack[i..i + m.len()].eq_ignore_ascii_case(m))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marker_is_case_insensitive() {
+        assert!(has_arm_marker(b"{ \"$schema\": \".../DeploymentTemplate.json#\""));
+        assert!(has_arm_marker(b"deploymentParameters"));
+        assert!(!has_arm_marker(b"{ \"name\": \"package\" }"));
+    }
+}

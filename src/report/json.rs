@@ -1,0 +1,47 @@
+//! The JSON format: a stable array of diagnostics (documented in `docs/output-formats.md`).
+
+use serde_json::{json, Value};
+
+use crate::report::{diagnostics, display_path, locate, Location, Run};
+
+fn position(l: &Location, start: bool) -> Value {
+    if start {
+        json!({ "line": l.start_line, "column": l.start_column, "offset": l.start_offset })
+    } else {
+        json!({ "line": l.end_line, "column": l.end_column, "offset": l.end_offset })
+    }
+}
+
+pub fn render(run: &Run<'_>) -> String {
+    let items: Vec<Value> = diagnostics(run)
+        .map(|(file, source, d)| {
+            let at = locate(source, d.span);
+            let related: Vec<Value> = d
+                .related
+                .iter()
+                .map(|r| {
+                    let l = locate(source, r.span);
+                    json!({ "message": r.label, "start": position(&l, true), "end": position(&l, false) })
+                })
+                .collect();
+            json!({
+                "rule": d.rule,
+                "level": d.level.as_str(),
+                "message": d.message,
+                "file": display_path(&file.path),
+                "start": position(&at, true),
+                "end": position(&at, false),
+                "resource": d.resource.as_ref().map(|r| json!({
+                    "type": r.full_type,
+                    "name": r.name,
+                    "path": r.pointer,
+                })),
+                "help": d.help,
+                "related": related,
+            })
+        })
+        .collect();
+    let mut out = serde_json::to_string_pretty(&items).unwrap_or_else(|_| "[]".to_owned());
+    out.push('\n');
+    out
+}

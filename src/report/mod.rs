@@ -1,0 +1,155 @@
+//! Rendering a lint run: human (miette), SARIF, JSON and GitHub workflow commands.
+//! Reporters run on the main thread over reports already sorted by path.
+
+pub mod github;
+pub mod human;
+pub mod json;
+pub mod sarif;
+
+use std::path::{Component, Path};
+use std::time::Duration;
+
+use crate::date::Date;
+use crate::diagnostic::{Diagnostic, Level};
+use crate::discover::PathError;
+use crate::linter::{FileOutcome, FileReport};
+use crate::rules::Rule;
+use crate::source::{SourceFile, Span};
+
+/// Everything a reporter needs about a finished run.
+pub struct Run<'a> {
+    pub files: &'a [FileReport],
+    pub path_errors: &'a [PathError],
+    pub rules: &'a [&'static dyn Rule],
+    pub as_of: Date,
+    pub elapsed: Duration,
+}
+
+/// Where the documentation of a rule lives online.
+pub fn rule_url(id: &str) -> String {
+    format!("{}/blob/main/rules/{id}.md", env!("CARGO_PKG_REPOSITORY"))
+}
+
+/// A path for display and SARIF: relative when it was given relative, forward slashes.
+pub fn display_path(path: &Path) -> String {
+    let mut out = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::RootDir => out.push(String::new()),
+            other => out.push(other.as_os_str().to_string_lossy().into_owned()),
+        }
+    }
+    if out.len() == 1 && out[0].is_empty() {
+        return "/".to_owned();
+    }
+    out.join("/")
+}
+
+/// A span resolved to 1-based lines and code-point columns (end exclusive), and raw
+/// byte offsets in the file (BOM included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    pub start_line: usize,
+    pub start_column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    pub start_offset: usize,
+    pub end_offset: usize,
+}
+
+pub fn locate(source: &SourceFile, span: Span) -> Location {
+    let (start_line, start_column) = source.line_col(span.start as usize);
+    let (end_line, end_column) = source.line_col(span.end as usize);
+    Location {
+        start_line,
+        start_column,
+        end_line,
+        end_column,
+        start_offset: span.start as usize + source.bom_len(),
+        end_offset: span.end as usize + source.bom_len(),
+    }
+}
+
+/// Every diagnostic with its file, in output order.
+pub fn diagnostics<'a>(run: &'a Run<'a>) -> impl Iterator<Item = (&'a FileReport, &'a SourceFile, &'a Diagnostic)> {
+    run.files.iter().flat_map(|f| {
+        f.diagnostics
+            .iter()
+            .filter_map(move |d| f.source.as_deref().map(|s| (f, s, d)))
+    })
+}
+
+/// Counts for the summary line.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Totals {
+    pub linted: usize,
+    pub skipped: usize,
+    pub failed: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    pub notes: usize,
+}
+
+pub fn totals(run: &Run<'_>) -> Totals {
+    let mut t = Totals {
+        failed: run.path_errors.len(),
+        ..Totals::default()
+    };
+    for f in run.files {
+        match f.outcome {
+            FileOutcome::Template | FileOutcome::Invalid => t.linted += 1,
+            FileOutcome::Parameters | FileOutcome::NotArm | FileOutcome::NotText(_) => t.skipped += 1,
+            FileOutcome::Unreadable(_) => t.failed += 1,
+        }
+        for d in &f.diagnostics {
+            match d.level {
+                Level::Error => t.errors += 1,
+                Level::Warning => t.warnings += 1,
+                Level::Note => t.notes += 1,
+            }
+        }
+    }
+    t
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// "Linted 3 files (1 skipped): 1 error, 2 warnings, 0 notes in 0.01s".
+pub fn summary_line(run: &Run<'_>) -> String {
+    let t = totals(run);
+    let mut line = format!("Linted {}", plural(t.linted, "file"));
+    if t.skipped > 0 || t.failed > 0 {
+        line.push_str(&format!(" ({} skipped", t.skipped));
+        if t.failed > 0 {
+            line.push_str(&format!(", {} unreadable", t.failed));
+        }
+        line.push(')');
+    }
+    line.push_str(&format!(
+        ": {}, {}, {} in {:.2}s",
+        plural(t.errors, "error"),
+        plural(t.warnings, "warning"),
+        plural(t.notes, "note"),
+        run.elapsed.as_secs_f64()
+    ));
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_paths_use_forward_slashes_without_dot() {
+        assert_eq!(display_path(Path::new("./a/b.json")), "a/b.json");
+        assert_eq!(display_path(Path::new("a/./b.json")), "a/b.json");
+        assert_eq!(display_path(Path::new("/tmp/x.json")), "/tmp/x.json");
+    }
+}

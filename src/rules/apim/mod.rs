@@ -1,0 +1,36 @@
+//! API Management gateway: the `DisableOverPrivilegedAccess` custom property.
+
+pub mod apim_trusted_connectivity_invalid_value;
+pub mod apim_trusted_connectivity_not_disabled;
+
+use crate::template::{Resource, ValueRef};
+
+/// The custom property that disables trusted service connectivity for the gateway.
+pub const DISABLE_KEY: &str = "Microsoft.WindowsAzure.ApiManagement.Gateway.ManagedIdentity.DisableOverPrivilegedAccess";
+
+/// Where the custom property stands on an API Management service.
+pub enum DisableSetting<'a> {
+    /// The key is written; its value.
+    Present(ValueRef<'a>),
+    /// The key is not there; the span-carrying object that should hold it is
+    /// `customProperties`, else `properties`, else the resource.
+    Absent,
+    /// `customProperties` (or `properties`) is an expression trustlint cannot see into.
+    Unknown(ValueRef<'a>),
+}
+
+pub fn disable_setting<'a>(service: &Resource<'a>) -> DisableSetting<'a> {
+    let Some(custom) = service.path("properties.customProperties") else {
+        return match service.get("properties") {
+            Some(p) if p.unknown_reason().is_some() => DisableSetting::Unknown(p),
+            _ => DisableSetting::Absent,
+        };
+    };
+    if custom.unknown_reason().is_some() {
+        return DisableSetting::Unknown(custom);
+    }
+    match custom.get(DISABLE_KEY) {
+        Some(v) => DisableSetting::Present(v),
+        None => DisableSetting::Absent,
+    }
+}

@@ -1,0 +1,192 @@
+//! Logic shared by several rules: "locked down" and "admits trusted services" for the
+//! target services, and the date-aware phrases that say which callers lost the path.
+
+use crate::date::{Date, ADF_LEGACY_REMOVED_AFTER, ADF_MODERN_DEFAULT, APIM_RETIREMENT};
+use crate::diagnostic::{Diagnostic, Level};
+use crate::rules::LintContext;
+use crate::source::Span;
+use crate::template::{Resource, Tri, ValueRef};
+
+/// A finding's deciding value: the value as written, or the object a missing setting
+/// belongs in (with the platform default that then applies).
+pub struct Setting<'a> {
+    pub state: Tri,
+    /// The span to point at.
+    pub span: Span,
+    pub label: String,
+    pub value: Option<ValueRef<'a>>,
+}
+
+/// Is the resource locked down: `publicNetworkAccess` `Disabled`/`SecuredByPerimeter`
+/// (at `pna_path`), or the firewall's default action `Deny` (at `default_action_path`)?
+/// Absent settings mean open (`Enabled`, `Allow`).
+pub fn locked_down<'a>(resource: &Resource<'a>, pna_path: &str, default_action_path: &str) -> Setting<'a> {
+    let pna = resource.path(pna_path);
+    let action = resource.path(default_action_path);
+    let pna_state = pna
+        .as_ref()
+        .map_or(Tri::No, |v| v.is_one_of(&["Disabled", "SecuredByPerimeter"]));
+    let action_state = action.as_ref().map_or(Tri::No, |v| v.is_one_of(&["Deny"]));
+    let (decider, label) = match (&pna_state, &action_state) {
+        (Tri::Yes, _) => (pna, "public network access is off here".to_owned()),
+        (_, Tri::Yes) => (action, "the firewall denies other traffic by default".to_owned()),
+        (Tri::Unknown(_), _) => (pna, "public network access could not be determined".to_owned()),
+        (_, Tri::Unknown(_)) => (action, "the firewall's default action could not be determined".to_owned()),
+        _ => (None, String::new()),
+    };
+    Setting {
+        state: pna_state.or(action_state),
+        span: decider.as_ref().map(|v| v.span()).unwrap_or_default(),
+        label,
+        value: decider,
+    }
+}
+
+/// Does the resource admit trusted Microsoft services? Looks at the flag list at
+/// `bypass_path`; when absent, the platform default `AzureServices` applies and the
+/// span is the nearest enclosing object that exists.
+pub fn trusted_bypass<'a>(resource: &Resource<'a>, bypass_path: &str) -> Setting<'a> {
+    let key = bypass_path.rsplit('.').next().unwrap_or(bypass_path);
+    match resource.path(bypass_path) {
+        Some(v) => Setting {
+            state: v.has_flag("AzureServices"),
+            span: v.span(),
+            label: format!("`{key}` admits trusted Microsoft services"),
+            value: Some(v),
+        },
+        None => Setting {
+            state: Tri::Yes,
+            span: nearest_existing(resource, bypass_path),
+            label: format!("no `{key}` here: the platform default `AzureServices` applies"),
+            value: None,
+        },
+    }
+}
+
+/// The span of the innermost object on `dotted_path` (excluding its last key) that
+/// exists in the resource, else the resource object.
+pub fn nearest_existing(resource: &Resource<'_>, dotted_path: &str) -> Span {
+    let keys: Vec<&str> = dotted_path.split('.').collect();
+    let mut span = resource.span();
+    let mut current = resource.value.clone();
+    for key in &keys[..keys.len().saturating_sub(1)] {
+        match current.get(key) {
+            Some(next) if next.is_object() => {
+                span = next.span();
+                current = next;
+            }
+            _ => break,
+        }
+    }
+    span
+}
+
+/// Which callers lose the trusted path to a target service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Callers {
+    /// API Management gateways only (Service Bus, Event Hubs, Container Registry, HSM).
+    ApiManagement,
+    /// API Management gateways and Data Factory managed identities (Storage, Key Vault).
+    ApiManagementAndDataFactory,
+}
+
+/// "API Management gateways lost this path on 2026-03-15", as of the date.
+pub fn apim_phrase(as_of: Date) -> String {
+    if as_of < APIM_RETIREMENT {
+        format!("API Management gateways lose this path on {APIM_RETIREMENT}")
+    } else {
+        format!("API Management gateways lost this path on {APIM_RETIREMENT}")
+    }
+}
+
+/// What Data Factory's managed identities have of the path, as of the date.
+pub fn adf_phrase(as_of: Date) -> String {
+    if as_of < ADF_MODERN_DEFAULT {
+        format!(
+            "Data Factory managed identities lose it on {ADF_MODERN_DEFAULT} unless the factory opts into Legacy mode, which is removed after {ADF_LEGACY_REMOVED_AFTER}"
+        )
+    } else if as_of <= ADF_LEGACY_REMOVED_AFTER {
+        format!(
+            "Data Factory managed identities keep it only in Legacy mode, which is removed after {ADF_LEGACY_REMOVED_AFTER}"
+        )
+    } else {
+        format!("Data Factory managed identities lost it when Legacy mode was removed after {ADF_LEGACY_REMOVED_AFTER}")
+    }
+}
+
+fn callers_phrase(callers: Callers, as_of: Date) -> String {
+    match callers {
+        Callers::ApiManagement => apim_phrase(as_of),
+        Callers::ApiManagementAndDataFactory => format!("{}, and {}", apim_phrase(as_of), adf_phrase(as_of)),
+    }
+}
+
+/// The common help text of the target rules.
+pub fn target_help(line_of_sight: &str) -> String {
+    format!(
+        "if only other Azure services (Backup, Monitor, Defender, …) use this path, keep the bypass and suppress this finding with a reason; \
+         if an API Management gateway or a Data Factory managed identity calls this resource, give it a network line of sight first — {line_of_sight}"
+    )
+}
+
+/// What a target rule checks: the service noun for messages and where its settings are.
+pub struct TargetSpec {
+    /// e.g. "storage account".
+    pub noun: &'static str,
+    pub bypass_path: &'static str,
+    pub public_network_access_path: &'static str,
+    pub default_action_path: &'static str,
+    pub callers: Callers,
+    /// Line-of-sight options for the help text.
+    pub line_of_sight: &'static str,
+}
+
+/// The whole check of a target whose bypass is a flag list (Storage, Key Vault,
+/// Managed HSM, Container Registry): reports when locked down and admitting trusted
+/// services, and a note when either cannot be decided.
+pub fn check_bypass_target(spec: &TargetSpec, resource: &Resource<'_>, level: Level, cx: &mut LintContext<'_>) {
+    let locked = locked_down(resource, spec.public_network_access_path, spec.default_action_path);
+    let bypass = trusted_bypass(resource, spec.bypass_path);
+    let name = resource.display_name();
+    let key = spec.bypass_path.rsplit('.').next().unwrap_or_default();
+    match locked.state.clone().and(bypass.state.clone()) {
+        Tri::No => {}
+        Tri::Yes => {
+            let admits = match &bypass.value {
+                Some(v) => format!("`{key}` is `{}`", v.display()),
+                None => format!("`{key}` is absent, so the platform default `AzureServices` applies"),
+            };
+            let diagnostic = Diagnostic::new(
+                level,
+                bypass.span,
+                format!(
+                    "{} `{name}` is locked down but lets trusted Microsoft services through its firewall ({admits}): {}",
+                    spec.noun,
+                    callers_phrase(spec.callers, cx.as_of())
+                ),
+            )
+            .with_label(bypass.label)
+            .with_related(locked.span, locked.label)
+            .with_origin(bypass.value.as_ref().and_then(|v| v.origin()))
+            .with_origin(locked.value.as_ref().and_then(|v| v.origin()))
+            .with_help(target_help(spec.line_of_sight));
+            cx.report(resource, diagnostic);
+        }
+        Tri::Unknown(reason) => {
+            let undecided = if matches!(locked.state, Tri::Unknown(_)) { &locked } else { &bypass };
+            let diagnostic = Diagnostic::new(
+                Level::Note,
+                undecided.span,
+                format!(
+                    "could not decide whether {} `{name}` relies on the trusted-services bypass: {reason}",
+                    spec.noun
+                ),
+            )
+            .with_label("not known offline")
+            .with_help(
+                "give trustlint the deployment's values with `--parameters FILE`, or check the deployed resource's networking settings",
+            );
+            cx.report(resource, diagnostic);
+        }
+    }
+}

@@ -1,0 +1,1 @@
+pub mod acr_trusted_services_bypass;

@@ -1,0 +1,1 @@
+pub mod adf_legacy_trusted_service_mode;

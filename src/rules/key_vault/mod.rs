@@ -1,0 +1,2 @@
+pub mod keyvault_trusted_services_bypass;
+pub mod managed_hsm_trusted_services_bypass;

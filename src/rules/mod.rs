@@ -1,0 +1,137 @@
+//! The rules, their metadata and the registry.
+//!
+//! Each rule lives in its own file under an area folder and documents itself in
+//! `rules/<ID>.md`. [`ALL`] lists every rule in ID order; tests enforce that.
+
+use crate::date::Date;
+use crate::diagnostic::{Diagnostic, Level, ResourceInfo};
+use crate::template::{Resource, Template};
+
+pub mod apim;
+pub mod common;
+pub mod container_registry;
+pub mod data_factory;
+pub mod key_vault;
+pub mod messaging;
+pub mod storage;
+pub mod tool;
+
+/// A rule's fixed description: what SARIF, `trustlint rules` and the docs show.
+#[derive(Debug)]
+pub struct RuleMeta {
+    /// Stable identifier, never reused: `STG001`.
+    pub id: &'static str,
+    /// Kebab-case name: `storage-trusted-services-bypass`.
+    pub name: &'static str,
+    /// One line, for tables and SARIF `shortDescription`.
+    pub summary: &'static str,
+    /// The catalogue level; date-aware rules adjust it in [`Rule::level_on`].
+    pub default_level: Level,
+    /// Resource types [`Rule::check_resource`] is called for (case-insensitive).
+    pub resource_types: &'static [&'static str],
+    /// SARIF `security-severity` (0.0–10.0) for GitHub code scanning.
+    pub security_severity: &'static str,
+    /// The rule's documentation, `rules/<ID>.md`.
+    pub docs: &'static str,
+}
+
+/// A lint rule. Rules only see the template model and report through the context.
+pub trait Rule: Sync {
+    fn meta(&self) -> &'static RuleMeta;
+
+    /// Called once per template.
+    fn check_template(&self, _template: &Template<'_>, _cx: &mut LintContext<'_>) {}
+
+    /// Called for each deployed resource whose type is in `meta().resource_types`.
+    fn check_resource(&self, _resource: &Resource<'_>, _template: &Template<'_>, _cx: &mut LintContext<'_>) {}
+
+    /// The level the rule reports at on `as_of` when nothing about the resource changes
+    /// it (shown by `trustlint rules` and SARIF `defaultConfiguration`).
+    fn level_on(&self, _as_of: Date) -> Level {
+        self.meta().default_level
+    }
+}
+
+/// Settings that affect what rules report.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleOptions {
+    /// The date date-aware levels and messages are computed for.
+    pub as_of: Date,
+}
+
+/// What a rule reports into while it checks one template.
+pub struct LintContext<'o> {
+    pub options: &'o RuleOptions,
+    rule: &'static RuleMeta,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl<'o> LintContext<'o> {
+    pub fn new(options: &'o RuleOptions) -> Self {
+        LintContext {
+            options,
+            rule: &tool::invalid_json::META,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    pub fn as_of(&self) -> Date {
+        self.options.as_of
+    }
+
+    /// Sets the rule that subsequent reports belong to.
+    pub fn set_rule(&mut self, rule: &'static RuleMeta) {
+        self.rule = rule;
+    }
+
+    /// Reports a finding about `resource`; qualifies the message when the resource is
+    /// deployed only under a condition or in a copy loop.
+    pub fn report(&mut self, resource: &Resource<'_>, mut diagnostic: Diagnostic) {
+        if let Some(condition) = &resource.condition {
+            diagnostic
+                .message
+                .push_str(&format!(" (deployed only if `{}`)", condition.written_text()));
+        }
+        if let Some(copy) = &resource.copy {
+            let name = copy.name.unwrap_or("copy");
+            diagnostic
+                .message
+                .push_str(&format!(" (every instance of copy loop `{name}`)"));
+        }
+        diagnostic.resource = Some(ResourceInfo {
+            full_type: resource.full_type.clone(),
+            name: resource.display_name(),
+            pointer: resource.pointer.clone(),
+        });
+        self.report_file(diagnostic);
+    }
+
+    /// Reports a finding that belongs to no resource (e.g. a parse error).
+    pub fn report_file(&mut self, mut diagnostic: Diagnostic) {
+        diagnostic.rule = self.rule.id;
+        self.diagnostics.push(diagnostic);
+    }
+
+    pub fn into_diagnostics(self) -> Vec<Diagnostic> {
+        self.diagnostics
+    }
+}
+
+/// Every rule, sorted by ID.
+pub static ALL: &[&dyn Rule] = &[
+    &container_registry::acr_trusted_services_bypass::AcrTrustedServicesBypass,
+    &data_factory::adf_legacy_trusted_service_mode::AdfLegacyTrustedServiceMode,
+    &apim::apim_trusted_connectivity_not_disabled::ApimTrustedConnectivityNotDisabled,
+    &apim::apim_trusted_connectivity_invalid_value::ApimTrustedConnectivityInvalidValue,
+    &messaging::eventhub_trusted_service_access::EventHubTrustedServiceAccess,
+    &key_vault::managed_hsm_trusted_services_bypass::ManagedHsmTrustedServicesBypass,
+    &tool::invalid_json::InvalidJson,
+    &key_vault::keyvault_trusted_services_bypass::KeyVaultTrustedServicesBypass,
+    &messaging::servicebus_trusted_service_access::ServiceBusTrustedServiceAccess,
+    &storage::storage_trusted_services_bypass::StorageTrustedServicesBypass,
+];
+
+/// Looks a rule up by ID, case-insensitively.
+pub fn find(id: &str) -> Option<&'static dyn Rule> {
+    ALL.iter().copied().find(|r| r.meta().id.eq_ignore_ascii_case(id))
+}

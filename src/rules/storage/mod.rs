@@ -1,0 +1,1 @@
+pub mod storage_trusted_services_bypass;

@@ -1,0 +1,221 @@
+//! Reading a file's bytes into text, and mapping byte offsets to lines and columns.
+//!
+//! Offsets everywhere in trustlint are byte offsets into [`SourceFile::text`], the decoded
+//! text without its byte-order mark. Reporters add [`SourceFile::bom_len`] back when they
+//! print raw file offsets, and compute 1-based lines and code-point columns from the
+//! line index only at the edge.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A byte range in a [`SourceFile`]'s text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Self {
+        // Files are capped well below 4 GiB by the reader, so offsets fit in u32.
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+
+    pub fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+
+    pub fn len(self) -> usize {
+        (self.end - self.start) as usize
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.start == self.end
+    }
+}
+
+/// How the file's bytes were encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Utf8Bom,
+    Utf16Le,
+    Utf16Be,
+}
+
+/// A decoded file: its path as the user should see it, the text and a line index.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// The path as given or discovered, used for display and SARIF URIs.
+    pub path: PathBuf,
+    /// The decoded text, without byte-order mark. Shared with miette for rendering.
+    pub text: Arc<str>,
+    pub encoding: Encoding,
+    /// Byte offset of each line start in `text`.
+    line_starts: Vec<u32>,
+}
+
+/// Why a file's bytes could not be read as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    /// Byte offset in the raw file of the first offending byte.
+    pub offset: usize,
+    pub message: String,
+}
+
+impl SourceFile {
+    /// Decodes raw bytes: UTF-8 with or without BOM, and UTF-16 LE/BE with a BOM.
+    pub fn decode(path: PathBuf, bytes: &[u8]) -> Result<SourceFile, DecodeError> {
+        let (text, encoding) = decode_text(bytes)?;
+        Ok(SourceFile::from_text(path, text, encoding))
+    }
+
+    pub fn from_text(path: PathBuf, text: String, encoding: Encoding) -> SourceFile {
+        let mut line_starts = vec![0u32];
+        line_starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| (i + 1) as u32),
+        );
+        SourceFile {
+            path,
+            text: Arc::from(text),
+            encoding,
+            line_starts,
+        }
+    }
+
+    /// Length of the byte-order mark in the original file (0, 2 or 3 bytes).
+    ///
+    /// For UTF-16 files offsets into the text are UTF-8 offsets of the decoded text;
+    /// only the UTF-8 BOM is added back to make raw-file offsets.
+    pub fn bom_len(&self) -> usize {
+        match self.encoding {
+            Encoding::Utf8Bom => 3,
+            _ => 0,
+        }
+    }
+
+    /// 1-based line and 1-based column in Unicode code points for a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = self.line_starts.partition_point(|&s| s as usize <= offset) - 1;
+        let start = self.line_starts[line] as usize;
+        // Offsets produced by the parser are on char boundaries; be safe anyway.
+        let mut end = offset;
+        while !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let column = self.text[start..end].chars().count() + 1;
+        (line + 1, column)
+    }
+
+    /// The text of the 1-based line, without its line terminator.
+    pub fn line_text(&self, line: usize) -> &str {
+        let start = self.line_starts[line - 1] as usize;
+        let end = self
+            .line_starts
+            .get(line)
+            .map(|&e| e as usize)
+            .unwrap_or(self.text.len());
+        self.text[start..end].trim_end_matches(['\n', '\r'])
+    }
+}
+
+fn decode_text(bytes: &[u8]) -> Result<(String, Encoding), DecodeError> {
+    if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+        return utf8(rest, 3).map(|t| (t, Encoding::Utf8Bom));
+    }
+    if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
+        return utf16(rest, u16::from_le_bytes).map(|t| (t, Encoding::Utf16Le));
+    }
+    if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
+        return utf16(rest, u16::from_be_bytes).map(|t| (t, Encoding::Utf16Be));
+    }
+    utf8(bytes, 0).map(|t| (t, Encoding::Utf8))
+}
+
+fn utf8(bytes: &[u8], skipped: usize) -> Result<String, DecodeError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) if !text.contains('\0') => Ok(text.to_owned()),
+        Ok(text) => Err(DecodeError {
+            offset: skipped + text.find('\0').unwrap_or(0),
+            message: "contains a NUL byte".to_owned(),
+        }),
+        Err(e) => Err(DecodeError {
+            offset: skipped + e.valid_up_to(),
+            message: "is not valid UTF-8".to_owned(),
+        }),
+    }
+}
+
+fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, DecodeError> {
+    if bytes.len() % 2 != 0 {
+        return Err(DecodeError {
+            offset: bytes.len() + 1,
+            message: "is not valid UTF-16: odd number of bytes".to_owned(),
+        });
+    }
+    let units = bytes.chunks_exact(2).map(|c| unit([c[0], c[1]]));
+    let mut text = String::with_capacity(bytes.len() / 2);
+    for (i, ch) in char::decode_utf16(units).enumerate() {
+        match ch {
+            Ok('\0') | Err(_) => {
+                return Err(DecodeError {
+                    offset: 2 + i * 2,
+                    message: "is not valid UTF-16 text".to_owned(),
+                })
+            }
+            Ok(c) => text.push(c),
+        }
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(bytes: &[u8]) -> SourceFile {
+        SourceFile::decode(PathBuf::from("t.json"), bytes).unwrap()
+    }
+
+    #[test]
+    fn utf8_bom_is_stripped_and_remembered() {
+        let f = file(b"\xEF\xBB\xBF{}");
+        assert_eq!(&*f.text, "{}");
+        assert_eq!(f.bom_len(), 3);
+        assert_eq!(f.line_col(0), (1, 1));
+    }
+
+    #[test]
+    fn columns_count_code_points_and_lines_handle_crlf() {
+        let f = file("{\r\n  \"é\": 1\r\n}".as_bytes());
+        assert_eq!(f.line_col(3), (2, 1));
+        let one = f.text.find('1').unwrap();
+        assert_eq!(f.line_col(one), (2, 8));
+        assert_eq!(f.line_text(2), "  \"é\": 1");
+    }
+
+    #[test]
+    fn utf16_with_bom_is_decoded() {
+        let mut le = vec![0xFF, 0xFE];
+        le.extend("{\"a\":1}".encode_utf16().flat_map(|u| u.to_le_bytes()));
+        assert_eq!(&*file(&le).text, "{\"a\":1}");
+        let mut be = vec![0xFE, 0xFF];
+        be.extend("[]".encode_utf16().flat_map(|u| u.to_be_bytes()));
+        assert_eq!(&*file(&be).text, "[]");
+    }
+
+    #[test]
+    fn binary_is_rejected_with_offset() {
+        let err = SourceFile::decode(PathBuf::from("b.json"), b"{\"a\": \xFF}").unwrap_err();
+        assert_eq!(err.offset, 6);
+        let err = SourceFile::decode(PathBuf::from("b.json"), b"PK\x03\x04\0\0").unwrap_err();
+        assert_eq!(err.offset, 4);
+    }
+}
