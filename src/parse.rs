@@ -15,21 +15,22 @@ pub struct ParseFailure {
 /// The JSON dialect Azure deploys: standard JSON plus `//` and `/* */` comments,
 /// trailing commas and raw line breaks inside strings. Nothing looser (no single
 /// quotes, unquoted keys, hex numbers or missing commas), because Azure rejects those.
+// `..Default::default()` keeps compiling when a minor release adds an option.
+#[allow(clippy::needless_update)]
 fn options() -> ParseOptions {
-    // Start from the defaults so that options added by future releases keep their
-    // default, then switch off everything Azure does not accept.
-    let mut options = ParseOptions::default();
-    options.allow_comments = true;
-    options.allow_trailing_commas = true;
-    options.allow_loose_object_property_names = false;
-    options.allow_missing_commas = false;
-    options.allow_single_quoted_strings = false;
-    options.allow_hexadecimal_numbers = false;
-    options.allow_unary_plus_numbers = false;
-    options.allow_bare_decimal_point_numbers = false;
-    options.allow_non_finite_numbers = false;
-    options.allow_extended_string_escapes = false;
-    options
+    ParseOptions {
+        allow_comments: true,
+        allow_trailing_commas: true,
+        allow_loose_object_property_names: false,
+        allow_missing_commas: false,
+        allow_single_quoted_strings: false,
+        allow_hexadecimal_numbers: false,
+        allow_unary_plus_numbers: false,
+        allow_bare_decimal_point_numbers: false,
+        allow_non_finite_numbers: false,
+        allow_extended_string_escapes: false,
+        ..Default::default()
+    }
 }
 
 /// Parses `text`. Nesting deeper than 512 levels is a [`ParseFailure`], never a stack

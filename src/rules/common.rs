@@ -121,11 +121,19 @@ fn callers_phrase(callers: Callers, as_of: Date) -> String {
     }
 }
 
+/// Help for a note about a value trustlint could not decide offline.
+pub const UNDECIDED_HELP: &str =
+    "the value is decided at deployment time; check what the deployment passes for it, or the deployed resource";
+
 /// The common help text of the target rules.
-pub fn target_help(line_of_sight: &str) -> String {
+pub fn target_help(callers: Callers, line_of_sight: &str) -> String {
+    let who = match callers {
+        Callers::ApiManagement => "an API Management gateway",
+        Callers::ApiManagementAndDataFactory => "an API Management gateway or a Data Factory managed identity",
+    };
     format!(
         "if only other Azure services (Backup, Monitor, Defender, …) use this path, keep the bypass and suppress this finding with a reason; \
-         if an API Management gateway or a Data Factory managed identity calls this resource, give it a network line of sight first — {line_of_sight}"
+         if {who} calls this resource, give it a network line of sight — {line_of_sight}"
     )
 }
 
@@ -169,7 +177,7 @@ pub fn check_bypass_target(spec: &TargetSpec, resource: &Resource<'_>, level: Le
             .with_related(locked.span, locked.label)
             .with_origin(bypass.value.as_ref().and_then(|v| v.origin()))
             .with_origin(locked.value.as_ref().and_then(|v| v.origin()))
-            .with_help(target_help(spec.line_of_sight));
+            .with_help(target_help(spec.callers, spec.line_of_sight));
             cx.report(resource, diagnostic);
         }
         Tri::Unknown(reason) => {
@@ -184,7 +192,7 @@ pub fn check_bypass_target(spec: &TargetSpec, resource: &Resource<'_>, level: Le
             )
             .with_label("not known offline")
             .with_help(
-                "give trustlint the deployment's values with `--parameters FILE`, or check the deployed resource's networking settings",
+                UNDECIDED_HELP,
             );
             cx.report(resource, diagnostic);
         }

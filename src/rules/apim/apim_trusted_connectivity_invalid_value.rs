@@ -2,6 +2,7 @@
 
 use crate::diagnostic::{Diagnostic, Level};
 use crate::rules::apim::{disable_setting, DisableSetting, DISABLE_KEY};
+use crate::rules::common::UNDECIDED_HELP;
 use crate::rules::{LintContext, Rule, RuleMeta};
 use crate::template::{eq_ci, Resource, Template};
 
@@ -34,7 +35,7 @@ impl Rule for ApimTrustedConnectivityInvalidValue {
                 format!("could not decide whether API Management service `{name}` disables gateway trusted connectivity: {reason}"),
             )
             .with_label("not known offline")
-            .with_help("the value must be the string \"True\"; give trustlint the deployment's values with `--parameters FILE`")
+            .with_help(format!("the value must be the string \"True\"; {UNDECIDED_HELP}"))
         } else if value.as_str().is_some_and(|s| eq_ci(s, "True")) {
             return;
         } else if value.as_bool() == Some(true) {

@@ -3,7 +3,7 @@
 use crate::date::{Date, APIM_RETIREMENT};
 use crate::diagnostic::{Diagnostic, Level};
 use crate::rules::apim::{disable_setting, DisableSetting, DISABLE_KEY};
-use crate::rules::common::nearest_existing;
+use crate::rules::common::{nearest_existing, UNDECIDED_HELP};
 use crate::rules::{LintContext, Rule, RuleMeta};
 use crate::template::{Resource, Template, Tri};
 
@@ -44,7 +44,7 @@ impl Rule for ApimTrustedConnectivityNotDisabled {
             )
             .with_label("not known offline")
             .with_help(format!(
-                "make sure the deployed `customProperties` contain `\"{DISABLE_KEY}\": \"True\"`; give trustlint the deployment's values with `--parameters FILE`"
+                "make sure the deployed `customProperties` contain `\"{DISABLE_KEY}\": \"True\"`; {UNDECIDED_HELP}"
             ));
             cx.report(service, diagnostic);
             return;
@@ -85,9 +85,12 @@ impl Rule for ApimTrustedConnectivityNotDisabled {
         let diagnostic = Diagnostic::new(
             level,
             span,
-            format!("API Management service `{name}` does not disable trusted service connectivity for its gateway: {when}"),
+            format!(
+                "API Management service `{name}` does not disable trusted service connectivity for its gateway: {when}{}",
+                if consumption { " (Consumption tier: verify the key is accepted before adding it)" } else { "" }
+            ),
         )
-        .with_label(format!("add `{DISABLE_KEY}`: \"True\" here"))
+        .with_label("add the `DisableOverPrivilegedAccess` key here")
         .with_help(help);
         cx.report(service, diagnostic);
     }

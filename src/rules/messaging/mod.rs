@@ -4,7 +4,7 @@ pub mod eventhub_trusted_service_access;
 pub mod servicebus_trusted_service_access;
 
 use crate::diagnostic::{Diagnostic, Level};
-use crate::rules::common::{apim_phrase, target_help};
+use crate::rules::common::{apim_phrase, target_help, Callers, UNDECIDED_HELP};
 use crate::rules::LintContext;
 use crate::template::{Resource, Template, Tri, ValueRef};
 
@@ -55,11 +55,11 @@ pub fn check_rule_set(
         (SkuGate::PremiumOnly, Some(s)) => match s.is_one_of(&["Premium"]) {
             Tri::No => return,
             Tri::Yes => None,
-            Tri::Unknown(r) => Some(format!("its SKU is not known ({r})")),
+            Tri::Unknown(r) => Some(format!("the namespace's SKU is not known ({r})")),
         },
         (SkuGate::PremiumOnly, None) => Some(match namespace {
-            Some(_) => "its SKU is not set".to_owned(),
-            None => "its namespace is not in this template".to_owned(),
+            Some(_) => "the namespace's SKU is not set".to_owned(),
+            None => "the namespace is not in this template, so its SKU could not be checked".to_owned(),
         }),
         (SkuGate::NotBasic, Some(s)) => {
             if s.is_one_of(&["Basic"]) == Tri::Yes {
@@ -80,7 +80,7 @@ pub fn check_rule_set(
             Level::Note,
             trusted.span(),
             format!(
-                "{} `{namespace_name}` admits trusted Microsoft services, which matters only on Premium namespaces, and {why}",
+                "{} `{namespace_name}` is locked down and admits trusted Microsoft services, which matters only on the Premium tier, but {why}",
                 spec.noun
             ),
         )
@@ -103,7 +103,7 @@ pub fn check_rule_set(
             )
             .with_label("trusted service access enabled")
             .with_origin(trusted.origin())
-            .with_help(target_help(spec.line_of_sight));
+            .with_help(target_help(Callers::ApiManagement, spec.line_of_sight));
             if let Some(at) = locked_at {
                 diagnostic = diagnostic.with_related(at.span(), locked_label).with_origin(at.origin());
             }
@@ -124,7 +124,7 @@ pub fn check_rule_set(
                 ),
             )
             .with_label("not known offline")
-            .with_help("give trustlint the deployment's values with `--parameters FILE`, or check the deployed namespace's networking settings");
+            .with_help(UNDECIDED_HELP);
             cx.report(rule_set, diagnostic);
         }
         Tri::No => {}

@@ -1,0 +1,40 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use trustlint::date::Date;
+use trustlint::linter::{lint_bytes, FileReport, LintOptions};
+use trustlint::report::{self, Run};
+use trustlint::rules::{self, Rule, RuleOptions};
+
+/// The date fixtures are linted on, so snapshots never depend on the clock.
+pub const AS_OF: Date = Date::new(2026, 11, 23);
+
+pub fn options(rules: Vec<&'static dyn Rule>, as_of: Date) -> LintOptions {
+    LintOptions {
+        rules,
+        rule_options: RuleOptions { as_of },
+    }
+}
+
+/// Lints a file with only `rule_id` enabled.
+pub fn lint_with_rule(path: &Path, rule_id: &str, as_of: Date) -> FileReport {
+    let rule = rules::find(rule_id).unwrap_or_else(|| panic!("no rule {rule_id}"));
+    let bytes = std::fs::read(path).unwrap();
+    lint_bytes(path, &bytes, &options(vec![rule], as_of))
+}
+
+/// Renders one report in the human format without colour, with a fixed elapsed time.
+pub fn render_human(report: FileReport, as_of: Date) -> String {
+    let files = [report];
+    let run = Run {
+        files: &files,
+        path_errors: &[],
+        rules: rules::ALL,
+        as_of,
+        elapsed: Duration::ZERO,
+    };
+    report::human::render(&run, report::human::Style { color: false, width: 100 })
+}
