@@ -143,12 +143,27 @@ mod tests {
 
     #[test]
     fn bare_paths_mean_check() {
-        assert_eq!(with_default_command(args(&["t", "a.json"])), args(&["t", "check", "a.json"]));
-        assert_eq!(with_default_command(args(&["t", "--format", "json"])), args(&["t", "check", "--format", "json"]));
+        assert_eq!(
+            with_default_command(args(&["t", "a.json"])),
+            args(&["t", "check", "a.json"])
+        );
+        assert_eq!(
+            with_default_command(args(&["t", "--format", "json"])),
+            args(&["t", "check", "--format", "json"])
+        );
         assert_eq!(with_default_command(args(&["t"])), args(&["t", "check"]));
-        assert_eq!(with_default_command(args(&["t", "rules"])), args(&["t", "rules"]));
-        assert_eq!(with_default_command(args(&["t", "--help"])), args(&["t", "--help"]));
-        assert_eq!(with_default_command(args(&["t", "./rules"])), args(&["t", "check", "./rules"]));
+        assert_eq!(
+            with_default_command(args(&["t", "rules"])),
+            args(&["t", "rules"])
+        );
+        assert_eq!(
+            with_default_command(args(&["t", "--help"])),
+            args(&["t", "--help"])
+        );
+        assert_eq!(
+            with_default_command(args(&["t", "./rules"])),
+            args(&["t", "check", "./rules"])
+        );
     }
 
     #[test]

@@ -42,7 +42,9 @@ impl Date {
     pub fn parse(s: &str) -> Result<Date, String> {
         let bad = || format!("`{s}` is not a date in the form YYYY-MM-DD");
         let mut parts = s.split('-');
-        let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(y), Some(m), Some(d), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(bad());
         };
         if y.len() != 4 || m.len() != 2 || d.len() != 2 {

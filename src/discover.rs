@@ -49,7 +49,9 @@ fn walk(root: &Path, files: &mut BTreeSet<PathBuf>, errors: &mut Vec<PathError>)
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_type().is_dir() || !is_skipped_dir(e.file_name()));
+        .filter_entry(|e| {
+            e.depth() == 0 || !e.file_type().is_dir() || !is_skipped_dir(e.file_name())
+        });
     for entry in walker {
         match entry {
             Ok(e) if e.file_type().is_file() && has_json_extension(e.path()) => {
@@ -57,7 +59,10 @@ fn walk(root: &Path, files: &mut BTreeSet<PathBuf>, errors: &mut Vec<PathError>)
             }
             Ok(_) => {}
             Err(e) => errors.push(PathError {
-                path: e.path().map(Path::to_path_buf).unwrap_or_else(|| root.to_path_buf()),
+                path: e
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| root.to_path_buf()),
                 message: e
                     .io_error()
                     .map(|io| io.to_string())
@@ -79,7 +84,9 @@ fn has_json_extension(path: &Path) -> bool {
 
 /// Drops a leading `./` so that `.` and `./x` report the same paths as `x`.
 fn clean(path: &Path) -> PathBuf {
-    path.strip_prefix(".").map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf())
+    path.strip_prefix(".")
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf())
 }
 
 #[cfg(test)]

@@ -49,11 +49,17 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8 {
 }
 
 fn as_of(arg: Option<&str>) -> Result<Date, String> {
-    arg.map_or_else(|| Ok(Date::today()), |s| Date::parse(s).map_err(|e| format!("--as-of: {e}")))
+    arg.map_or_else(
+        || Ok(Date::today()),
+        |s| Date::parse(s).map_err(|e| format!("--as-of: {e}")),
+    )
 }
 
 /// Resolves `--select` / `--ignore` (IDs or prefixes, case-insensitive) to the rules to run.
-pub fn select_rules(select: &[String], ignore: &[String]) -> Result<Vec<&'static dyn Rule>, String> {
+pub fn select_rules(
+    select: &[String],
+    ignore: &[String],
+) -> Result<Vec<&'static dyn Rule>, String> {
     fn matches(rule: &dyn Rule, pattern: &str) -> bool {
         let id = rule.meta().id;
         id.len() >= pattern.len() && id[..pattern.len()].eq_ignore_ascii_case(pattern)
@@ -61,13 +67,23 @@ pub fn select_rules(select: &[String], ignore: &[String]) -> Result<Vec<&'static
     for (flag, patterns) in [("--select", select), ("--ignore", ignore)] {
         for p in patterns.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
             if !rules::ALL.iter().any(|r| matches(*r, p)) {
-                let hint = suggest(p).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
-                return Err(format!("{flag}: no rule matches `{p}`{hint} (see `trustlint rules`)"));
+                let hint = suggest(p)
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                return Err(format!(
+                    "{flag}: no rule matches `{p}`{hint} (see `trustlint rules`)"
+                ));
             }
         }
     }
-    let selected = |r: &dyn Rule| select.iter().all(|p| p.trim().is_empty()) || select.iter().any(|p| matches(r, p.trim()));
-    let ignored = |r: &dyn Rule| ignore.iter().any(|p| !p.trim().is_empty() && matches(r, p.trim()));
+    let selected = |r: &dyn Rule| {
+        select.iter().all(|p| p.trim().is_empty()) || select.iter().any(|p| matches(r, p.trim()))
+    };
+    let ignored = |r: &dyn Rule| {
+        ignore
+            .iter()
+            .any(|p| !p.trim().is_empty() && matches(r, p.trim()))
+    };
     Ok(rules::ALL
         .iter()
         .copied()
@@ -92,7 +108,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+            cur.push(
+                (prev[j] + usize::from(ca != *cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
         }
         prev = cur;
     }
@@ -123,15 +143,28 @@ fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Res
     };
 
     for e in &found.errors {
-        let _ = writeln!(stderr, "trustlint: error: {}: {}", report::display_path(&e.path), e.message);
+        let _ = writeln!(
+            stderr,
+            "trustlint: error: {}: {}",
+            report::display_path(&e.path),
+            e.message
+        );
     }
     for f in &files {
         match &f.outcome {
             FileOutcome::Unreadable(why) => {
-                let _ = writeln!(stderr, "trustlint: error: {}: {why}", report::display_path(&f.path));
+                let _ = writeln!(
+                    stderr,
+                    "trustlint: error: {}: {why}",
+                    report::display_path(&f.path)
+                );
             }
-            FileOutcome::NotText(why) if !args.quiet => {
-                let _ = writeln!(stderr, "trustlint: note: {}: {why}", report::display_path(&f.path));
+            FileOutcome::Skipped(why) if !args.quiet => {
+                let _ = writeln!(
+                    stderr,
+                    "trustlint: note: {}: {why}",
+                    report::display_path(&f.path)
+                );
             }
             _ => {}
         }
@@ -159,18 +192,29 @@ fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Res
         Format::Github => report::github::render(&run),
     };
     match &args.output {
-        Some(path) => write_atomically(path, text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?,
-        None => stdout.write_all(text.as_bytes()).map_err(|e| format!("cannot write the report: {e}"))?,
+        Some(path) => write_atomically(path, text.as_bytes())
+            .map_err(|e| format!("{}: {e}", path.display()))?,
+        None => stdout
+            .write_all(text.as_bytes())
+            .map_err(|e| format!("cannot write the report: {e}"))?,
     }
 
-    let could_not_run = !found.errors.is_empty() || files.iter().any(|f| matches!(f.outcome, FileOutcome::Unreadable(_)));
+    let could_not_run = !found.errors.is_empty()
+        || files
+            .iter()
+            .any(|f| matches!(f.outcome, FileOutcome::Unreadable(_)));
     let threshold = match args.fail_on {
         FailOn::Error => Some(Level::Error),
         FailOn::Warning => Some(Level::Warning),
         FailOn::Note => Some(Level::Note),
         FailOn::Never => None,
     };
-    let failing = threshold.is_some_and(|t| files.iter().flat_map(|f| &f.diagnostics).any(|d| d.level >= t));
+    let failing = threshold.is_some_and(|t| {
+        files
+            .iter()
+            .flat_map(|f| &f.diagnostics)
+            .any(|d| d.level >= t)
+    });
     Ok(if could_not_run {
         exit::FAILURE
     } else if failing {
@@ -183,8 +227,14 @@ fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Res
 /// Writes the report through a temporary file in the same directory and a rename, so a
 /// reader never sees half a report.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.trustlint-{}.tmp", std::process::id()));
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path).inspect_err(|_| {
@@ -199,7 +249,13 @@ fn list_rules(args: RulesArgs, stdout: &mut dyn Write) -> Result<u8, String> {
             let mut t = String::new();
             for r in rules::ALL {
                 let m = r.meta();
-                t.push_str(&format!("{:<8} {:<42} {:<8} {}\n", m.id, m.name, r.level_on(as_of), m.summary));
+                t.push_str(&format!(
+                    "{:<8} {:<42} {:<8} {}\n",
+                    m.id,
+                    m.name,
+                    r.level_on(as_of),
+                    m.summary
+                ));
             }
             t
         }
@@ -220,15 +276,21 @@ fn list_rules(args: RulesArgs, stdout: &mut dyn Write) -> Result<u8, String> {
             serde_json::to_string_pretty(&list).unwrap_or_default() + "\n"
         }
     };
-    stdout.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+    stdout
+        .write_all(text.as_bytes())
+        .map_err(|e| e.to_string())?;
     Ok(exit::CLEAN)
 }
 
 fn show_rule(id: &str, stdout: &mut dyn Write) -> Result<u8, String> {
     let rule = rules::find(id).ok_or_else(|| {
-        let hint = suggest(id).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
+        let hint = suggest(id)
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default();
         format!("unknown rule `{id}`{hint} (see `trustlint rules`)")
     })?;
-    stdout.write_all(rule.meta().docs.as_bytes()).map_err(|e| e.to_string())?;
+    stdout
+        .write_all(rule.meta().docs.as_bytes())
+        .map_err(|e| e.to_string())?;
     Ok(exit::CLEAN)
 }

@@ -41,8 +41,9 @@ pub enum FileOutcome {
     Invalid,
     /// Not an ARM file (other JSON, or not JSON and no ARM marker text): skipped silently.
     NotArm,
-    /// Not text in a supported encoding and no ARM marker: skipped with a note on stderr.
-    NotText(String),
+    /// Not usable and not meant to be an ARM file (not text, or nested too deeply, and
+    /// no ARM marker): skipped with a note on stderr saying why.
+    Skipped(String),
     /// Could not be read at all: an error on stderr and exit code 2.
     Unreadable(String),
 }
@@ -82,7 +83,11 @@ pub fn lint_path(path: &Path, options: &LintOptions) -> FileReport {
         Err(e) => return FileReport::new(path, FileOutcome::Unreadable(e.to_string()), 0),
     };
     if meta.len() > MAX_FILE_BYTES {
-        let why = format!("file is {} bytes, larger than the {} byte limit", meta.len(), MAX_FILE_BYTES);
+        let why = format!(
+            "file is {} bytes, larger than the {} byte limit",
+            meta.len(),
+            MAX_FILE_BYTES
+        );
         return FileReport::new(path, FileOutcome::Unreadable(why), meta.len());
     }
     match std::fs::read(path) {
@@ -114,16 +119,27 @@ fn lint_bytes_inner(path: &Path, bytes: &[u8], options: &LintOptions) -> FileRep
         Ok(s) => Arc::new(s),
         Err(e) => {
             if !has_arm_marker(bytes) {
-                let why = format!("not a text file, skipped: {} at byte {}", e.message, e.offset);
-                return FileReport::new(path, FileOutcome::NotText(why), size);
+                let why = format!(
+                    "not a text file, skipped: {} at byte {}",
+                    e.message, e.offset
+                );
+                return FileReport::new(path, FileOutcome::Skipped(why), size);
             }
             // Render against a lossy decoding: the bytes before the error are intact.
             let text = String::from_utf8_lossy(bytes).into_owned();
-            let source = Arc::new(SourceFile::from_text(path.to_path_buf(), text, crate::source::Encoding::Utf8));
+            let source = Arc::new(SourceFile::from_text(
+                path.to_path_buf(),
+                text,
+                crate::source::Encoding::Utf8,
+            ));
             let at = e.offset.min(source.text.len());
-            let diagnostic = Diagnostic::new(Level::Error, Span::new(at, at), format!("file {}", e.message))
-                .with_label("not text")
-                .with_help("save the file as UTF-8 (with or without BOM) or UTF-16 with a BOM");
+            let diagnostic = Diagnostic::new(
+                Level::Error,
+                Span::new(at, at),
+                format!("file {}", e.message),
+            )
+            .with_label("not text")
+            .with_help("save the file as UTF-8 (with or without BOM) or UTF-16 with a BOM");
             return invalid(path, size, source, diagnostic, options);
         }
     };
@@ -133,7 +149,13 @@ fn lint_bytes_inner(path: &Path, bytes: &[u8], options: &LintOptions) -> FileRep
         Ok(None) => return FileReport::new(path, FileOutcome::NotArm, size),
         Err(failure) => {
             if !has_arm_marker(source.text.as_bytes()) {
-                return FileReport::new(path, FileOutcome::NotArm, size);
+                // Silently skip other JSON, but say so when it was too deep to look at.
+                let outcome = if failure.too_deep {
+                    FileOutcome::Skipped(format!("not linted: {}", failure.message))
+                } else {
+                    FileOutcome::NotArm
+                };
+                return FileReport::new(path, outcome, size);
             }
             let diagnostic = Diagnostic::new(
                 Level::Error,
@@ -141,7 +163,9 @@ fn lint_bytes_inner(path: &Path, bytes: &[u8], options: &LintOptions) -> FileRep
                 format!("this ARM file is not valid JSON: {}", failure.message),
             )
             .with_label(failure.message)
-            .with_help("fix the syntax; comments, trailing commas and a byte-order mark are accepted");
+            .with_help(
+                "fix the syntax; comments, trailing commas and a byte-order mark are accepted",
+            );
             return invalid(path, size, source.clone(), diagnostic, options);
         }
     };
@@ -165,7 +189,13 @@ fn lint_bytes_inner(path: &Path, bytes: &[u8], options: &LintOptions) -> FileRep
     report
 }
 
-fn invalid(path: &Path, size: u64, source: Arc<SourceFile>, diagnostic: Diagnostic, options: &LintOptions) -> FileReport {
+fn invalid(
+    path: &Path,
+    size: u64,
+    source: Arc<SourceFile>,
+    diagnostic: Diagnostic,
+    options: &LintOptions,
+) -> FileReport {
     let mut report = FileReport::new(path, FileOutcome::Invalid, size);
     if options.enabled(rules::tool::invalid_json::META.id) {
         let mut cx = LintContext::new(&options.rule_options);
@@ -205,17 +235,21 @@ pub fn run_rules(template: &Template<'_>, options: &LintOptions) -> Vec<Diagnost
 pub fn has_arm_marker(bytes: &[u8]) -> bool {
     const MARKERS: [&[u8]; 2] = [b"deploymenttemplate", b"deploymentparameters"];
     // UTF-16 text has NULs between ASCII letters; compare on the bytes that are not NUL.
-    let ascii: Vec<u8> = if bytes.len() > 1 && (bytes[..2] == [0xFF, 0xFE] || bytes[..2] == [0xFE, 0xFF]) {
-        bytes.iter().copied().filter(|b| *b != 0).collect()
-    } else {
-        Vec::new()
-    };
+    let ascii: Vec<u8> =
+        if bytes.len() > 1 && (bytes[..2] == [0xFF, 0xFE] || bytes[..2] == [0xFE, 0xFF]) {
+            bytes.iter().copied().filter(|b| *b != 0).collect()
+        } else {
+            Vec::new()
+        };
     let haystack = if ascii.is_empty() { bytes } else { &ascii };
-    haystack.windows(MARKERS[0].len().min(MARKERS[1].len())).enumerate().any(|(i, _)| {
-        MARKERS
-            .iter()
-            .any(|m| haystack.len() >= i + m.len() && haystack[i..i + m.len()].eq_ignore_ascii_case(m))
-    })
+    haystack
+        .windows(MARKERS[0].len().min(MARKERS[1].len()))
+        .enumerate()
+        .any(|(i, _)| {
+            MARKERS.iter().any(|m| {
+                haystack.len() >= i + m.len() && haystack[i..i + m.len()].eq_ignore_ascii_case(m)
+            })
+        })
 }
 
 #[cfg(test)]
@@ -224,7 +258,9 @@ mod tests {
 
     #[test]
     fn marker_is_case_insensitive() {
-        assert!(has_arm_marker(b"{ \"$schema\": \".../DeploymentTemplate.json#\""));
+        assert!(has_arm_marker(
+            b"{ \"$schema\": \".../DeploymentTemplate.json#\""
+        ));
         assert!(has_arm_marker(b"deploymentParameters"));
         assert!(!has_arm_marker(b"{ \"name\": \"package\" }"));
     }

@@ -9,9 +9,17 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { trustlint::exit::FAILURE } else { trustlint::exit::CLEAN });
+            return ExitCode::from(if e.use_stderr() {
+                trustlint::exit::FAILURE
+            } else {
+                trustlint::exit::CLEAN
+            });
         }
     };
-    let code = trustlint::run(cli, &mut std::io::stdout().lock(), &mut std::io::stderr().lock());
+    let code = trustlint::run(
+        cli,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+    );
     ExitCode::from(code)
 }

@@ -10,6 +10,8 @@ use crate::source::Span;
 pub struct ParseFailure {
     pub span: Span,
     pub message: String,
+    /// The text nests deeper than the parser's limit (512 levels).
+    pub too_deep: bool,
 }
 
 /// The JSON dialect Azure deploys: standard JSON plus `//` and `/* */` comments,
@@ -44,9 +46,18 @@ pub fn parse(text: &str) -> Result<Option<Value<'_>>, ParseFailure> {
         Ok(result) => Ok(result.value),
         Err(e) => {
             let range = e.range();
+            let too_deep = matches!(
+                e.kind(),
+                jsonc_parser::errors::ParseErrorKind::NestingDepthExceeded
+            );
             Err(ParseFailure {
                 span: Span::new(range.start, range.end.max(range.start)),
-                message: describe(e.kind()),
+                message: if too_deep {
+                    "nested deeper than 512 levels".to_owned()
+                } else {
+                    describe(e.kind())
+                },
+                too_deep,
             })
         }
     }
@@ -76,14 +87,18 @@ mod tests {
     fn rejects_missing_comma_with_position() {
         let err = parse("{\"a\": 1 \"b\": 2}").unwrap_err();
         assert_eq!(err.message, "expected comma");
-        assert_eq!(err.span.start, 9);
+        assert_eq!(
+            err.span.start, 7,
+            "right after the value that needs a comma"
+        );
     }
 
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
         let text = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
         let err = parse(&text).unwrap_err();
-        assert!(err.message.contains("nesting"), "{}", err.message);
+        assert!(err.too_deep);
+        assert_eq!(err.message, "nested deeper than 512 levels");
     }
 
     #[test]

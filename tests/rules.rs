@@ -9,7 +9,12 @@ use std::path::Path;
 use trustlint::diagnostic::Level;
 
 fn rule_of(path: &Path) -> String {
-    path.parent().unwrap().file_name().unwrap().to_string_lossy().into_owned()
+    path.parent()
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
 }
 
 #[test]
@@ -18,12 +23,15 @@ fn fixtures() {
         let rule = rule_of(path);
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         // Lint by the path relative to the crate so snapshots do not depend on the checkout.
-        let relative = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(path);
+        let relative = path
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .unwrap_or(path);
         let report = common::lint_with_rule(relative, &rule, common::AS_OF);
         let levels: Vec<Level> = report.diagnostics.iter().map(|d| d.level).collect();
         if name.starts_with("fail-") {
             assert!(
-                levels.iter().any(|l| *l >= Level::Warning) || rule == "APIM001" && !levels.is_empty(),
+                levels.iter().any(|l| *l >= Level::Warning)
+                    || rule == "APIM001" && !levels.is_empty(),
                 "{rule}/{name} must fire, got {levels:?}"
             );
         } else if name.starts_with("note-") {
@@ -32,7 +40,11 @@ fn fixtures() {
                 "{rule}/{name} must report only notes, got {levels:?}"
             );
         } else if name.starts_with("pass-") {
-            assert!(levels.is_empty(), "{rule}/{name} must not fire, got {:#?}", report.diagnostics);
+            assert!(
+                levels.is_empty(),
+                "{rule}/{name} must not fire, got {:#?}",
+                report.diagnostics
+            );
         } else {
             panic!("fixture {rule}/{name} must start with fail-, note- or pass-");
         }

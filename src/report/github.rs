@@ -6,7 +6,9 @@ use crate::report::{diagnostics, display_path, locate, Run};
 
 /// Escapes the message part of a workflow command.
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escapes a property value of a workflow command.
@@ -23,14 +25,24 @@ pub fn render(run: &Run<'_>) -> String {
             Level::Note => "notice",
         };
         let l = locate(source, d.span);
-        let mut props = format!("file={},line={}", escape_property(&display_path(&file.path)), l.start_line);
+        let mut props = format!(
+            "file={},line={}",
+            escape_property(&display_path(&file.path)),
+            l.start_line
+        );
         if l.start_line == l.end_line {
-            props.push_str(&format!(",col={},endLine={},endColumn={}", l.start_column, l.end_line, l.end_column));
+            props.push_str(&format!(
+                ",col={},endLine={},endColumn={}",
+                l.start_column, l.end_line, l.end_column
+            ));
         } else {
             props.push_str(&format!(",endLine={}", l.end_line));
         }
         props.push_str(&format!(",title={}", escape_property(d.rule)));
-        out.push_str(&format!("::{command} {props}::{}\n", escape_data(&d.message)));
+        out.push_str(&format!(
+            "::{command} {props}::{}\n",
+            escape_data(&d.message)
+        ));
     }
     out
 }

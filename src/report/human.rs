@@ -3,7 +3,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, Severity, SourceCode};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, Severity, SourceCode,
+};
 
 use crate::diagnostic::{Diagnostic, Level};
 use crate::report::{diagnostics, display_path, rule_url, summary_line, Run};
@@ -25,13 +27,19 @@ struct Report<'a> {
 
 impl fmt::Debug for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Report").field("rule", &self.diagnostic.rule).finish()
+        f.debug_struct("Report")
+            .field("rule", &self.diagnostic.rule)
+            .finish()
     }
 }
 
 impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}[{}]: {}", self.diagnostic.level, self.diagnostic.rule, self.diagnostic.message)
+        write!(
+            f,
+            "{}[{}]: {}",
+            self.diagnostic.level, self.diagnostic.rule, self.diagnostic.message
+        )
     }
 }
 

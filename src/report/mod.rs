@@ -72,7 +72,9 @@ pub fn locate(source: &SourceFile, span: Span) -> Location {
 }
 
 /// Every diagnostic with its file, in output order.
-pub fn diagnostics<'a>(run: &'a Run<'a>) -> impl Iterator<Item = (&'a FileReport, &'a SourceFile, &'a Diagnostic)> {
+pub fn diagnostics<'a>(
+    run: &'a Run<'a>,
+) -> impl Iterator<Item = (&'a FileReport, &'a SourceFile, &'a Diagnostic)> {
     run.files.iter().flat_map(|f| {
         f.diagnostics
             .iter()
@@ -99,7 +101,9 @@ pub fn totals(run: &Run<'_>) -> Totals {
     for f in run.files {
         match f.outcome {
             FileOutcome::Template | FileOutcome::Invalid => t.linted += 1,
-            FileOutcome::Parameters | FileOutcome::NotArm | FileOutcome::NotText(_) => t.skipped += 1,
+            FileOutcome::Parameters | FileOutcome::NotArm | FileOutcome::Skipped(_) => {
+                t.skipped += 1
+            }
             FileOutcome::Unreadable(_) => t.failed += 1,
         }
         for d in &f.diagnostics {

@@ -196,7 +196,11 @@ fn percent_encode(s: &str) -> String {
 /// the resource and the primary line's text without whitespace.
 fn line_hash(source: &SourceFile, d: &Diagnostic) -> String {
     let (line, _) = source.line_col(d.span.start as usize);
-    let text: String = source.line_text(line).chars().filter(|c| !c.is_whitespace()).collect();
+    let text: String = source
+        .line_text(line)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
     let resource = d.resource.as_ref().map(|r| r.name.as_str()).unwrap_or("");
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for part in [d.rule, resource, &text] {
@@ -214,7 +218,10 @@ mod tests {
 
     #[test]
     fn uris_are_percent_encoded_relative_references() {
-        assert_eq!(artifact_uri(Path::new("./a b/c#1.json")), "a%20b/c%231.json");
+        assert_eq!(
+            artifact_uri(Path::new("./a b/c#1.json")),
+            "a%20b/c%231.json"
+        );
         assert_eq!(artifact_uri(Path::new("dir/x.json")), "dir/x.json");
     }
 

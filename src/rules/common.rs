@@ -20,18 +20,31 @@ pub struct Setting<'a> {
 /// Is the resource locked down: `publicNetworkAccess` `Disabled`/`SecuredByPerimeter`
 /// (at `pna_path`), or the firewall's default action `Deny` (at `default_action_path`)?
 /// Absent settings mean open (`Enabled`, `Allow`).
-pub fn locked_down<'a>(resource: &Resource<'a>, pna_path: &str, default_action_path: &str) -> Setting<'a> {
+pub fn locked_down<'a>(
+    resource: &Resource<'a>,
+    pna_path: &str,
+    default_action_path: &str,
+) -> Setting<'a> {
     let pna = resource.path(pna_path);
     let action = resource.path(default_action_path);
-    let pna_state = pna
-        .as_ref()
-        .map_or(Tri::No, |v| v.is_one_of(&["Disabled", "SecuredByPerimeter"]));
+    let pna_state = pna.as_ref().map_or(Tri::No, |v| {
+        v.is_one_of(&["Disabled", "SecuredByPerimeter"])
+    });
     let action_state = action.as_ref().map_or(Tri::No, |v| v.is_one_of(&["Deny"]));
     let (decider, label) = match (&pna_state, &action_state) {
         (Tri::Yes, _) => (pna, "public network access is off here".to_owned()),
-        (_, Tri::Yes) => (action, "the firewall denies other traffic by default".to_owned()),
-        (Tri::Unknown(_), _) => (pna, "public network access could not be determined".to_owned()),
-        (_, Tri::Unknown(_)) => (action, "the firewall's default action could not be determined".to_owned()),
+        (_, Tri::Yes) => (
+            action,
+            "the firewall denies other traffic by default".to_owned(),
+        ),
+        (Tri::Unknown(_), _) => (
+            pna,
+            "public network access could not be determined".to_owned(),
+        ),
+        (_, Tri::Unknown(_)) => (
+            action,
+            "the firewall's default action could not be determined".to_owned(),
+        ),
         _ => (None, String::new()),
     };
     Setting {
@@ -117,7 +130,9 @@ pub fn adf_phrase(as_of: Date) -> String {
 fn callers_phrase(callers: Callers, as_of: Date) -> String {
     match callers {
         Callers::ApiManagement => apim_phrase(as_of),
-        Callers::ApiManagementAndDataFactory => format!("{}, and {}", apim_phrase(as_of), adf_phrase(as_of)),
+        Callers::ApiManagementAndDataFactory => {
+            format!("{}, and {}", apim_phrase(as_of), adf_phrase(as_of))
+        }
     }
 }
 
@@ -129,7 +144,9 @@ pub const UNDECIDED_HELP: &str =
 pub fn target_help(callers: Callers, line_of_sight: &str) -> String {
     let who = match callers {
         Callers::ApiManagement => "an API Management gateway",
-        Callers::ApiManagementAndDataFactory => "an API Management gateway or a Data Factory managed identity",
+        Callers::ApiManagementAndDataFactory => {
+            "an API Management gateway or a Data Factory managed identity"
+        }
     };
     format!(
         "if only other Azure services (Backup, Monitor, Defender, …) use this path, keep the bypass and suppress this finding with a reason; \
@@ -152,8 +169,17 @@ pub struct TargetSpec {
 /// The whole check of a target whose bypass is a flag list (Storage, Key Vault,
 /// Managed HSM, Container Registry): reports when locked down and admitting trusted
 /// services, and a note when either cannot be decided.
-pub fn check_bypass_target(spec: &TargetSpec, resource: &Resource<'_>, level: Level, cx: &mut LintContext<'_>) {
-    let locked = locked_down(resource, spec.public_network_access_path, spec.default_action_path);
+pub fn check_bypass_target(
+    spec: &TargetSpec,
+    resource: &Resource<'_>,
+    level: Level,
+    cx: &mut LintContext<'_>,
+) {
+    let locked = locked_down(
+        resource,
+        spec.public_network_access_path,
+        spec.default_action_path,
+    );
     let bypass = trusted_bypass(resource, spec.bypass_path);
     let name = resource.display_name();
     let key = spec.bypass_path.rsplit('.').next().unwrap_or_default();
@@ -162,7 +188,9 @@ pub fn check_bypass_target(spec: &TargetSpec, resource: &Resource<'_>, level: Le
         Tri::Yes => {
             let admits = match &bypass.value {
                 Some(v) => format!("`{key}` is `{}`", v.display()),
-                None => format!("`{key}` is absent, so the platform default `AzureServices` applies"),
+                None => {
+                    format!("`{key}` is absent, so the platform default `AzureServices` applies")
+                }
             };
             let diagnostic = Diagnostic::new(
                 level,
@@ -181,7 +209,11 @@ pub fn check_bypass_target(spec: &TargetSpec, resource: &Resource<'_>, level: Le
             cx.report(resource, diagnostic);
         }
         Tri::Unknown(reason) => {
-            let undecided = if matches!(locked.state, Tri::Unknown(_)) { &locked } else { &bypass };
+            let undecided = if matches!(locked.state, Tri::Unknown(_)) {
+                &locked
+            } else {
+                &bypass
+            };
             let diagnostic = Diagnostic::new(
                 Level::Note,
                 undecided.span,

@@ -43,7 +43,13 @@ pub trait Rule: Sync {
     fn check_template(&self, _template: &Template<'_>, _cx: &mut LintContext<'_>) {}
 
     /// Called for each deployed resource whose type is in `meta().resource_types`.
-    fn check_resource(&self, _resource: &Resource<'_>, _template: &Template<'_>, _cx: &mut LintContext<'_>) {}
+    fn check_resource(
+        &self,
+        _resource: &Resource<'_>,
+        _template: &Template<'_>,
+        _cx: &mut LintContext<'_>,
+    ) {
+    }
 
     /// The level the rule reports at on `as_of` when nothing about the resource changes
     /// it (shown by `trustlint rules` and SARIF `defaultConfiguration`).
@@ -88,9 +94,10 @@ impl<'o> LintContext<'o> {
     /// deployed only under a condition or in a copy loop.
     pub fn report(&mut self, resource: &Resource<'_>, mut diagnostic: Diagnostic) {
         if let Some(condition) = &resource.condition {
-            diagnostic
-                .message
-                .push_str(&format!(" (deployed only if `{}`)", condition.written_text()));
+            diagnostic.message.push_str(&format!(
+                " (deployed only if `{}`)",
+                condition.written_text()
+            ));
         }
         if let Some(copy) = &resource.copy {
             let name = copy.name.unwrap_or("copy");
@@ -133,5 +140,7 @@ pub static ALL: &[&dyn Rule] = &[
 
 /// Looks a rule up by ID, case-insensitively.
 pub fn find(id: &str) -> Option<&'static dyn Rule> {
-    ALL.iter().copied().find(|r| r.meta().id.eq_ignore_ascii_case(id))
+    ALL.iter()
+        .copied()
+        .find(|r| r.meta().id.eq_ignore_ascii_case(id))
 }

@@ -11,8 +11,8 @@ pub mod value;
 use jsonc_parser::ast::{Object, Value as Ast};
 
 use crate::source::Span;
-pub use value::{eq_ci, is_expression, Origin, Tri, ValueRef};
 use value::{ast_span, find_prop};
+pub use value::{eq_ci, is_expression, Origin, Tri, ValueRef};
 
 /// What kind of ARM document a parsed JSON file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +39,9 @@ pub fn classify(root: &Ast<'_>) -> DocumentKind {
         Some(s) if s.contains("deploymenttemplate.json") => DocumentKind::Template,
         Some(s) if s.contains("deploymentparameters.json") => DocumentKind::Parameters,
         Some(_) => DocumentKind::Other,
-        None if find_prop(obj, "contentVersion").is_some() && find_prop(obj, "resources").is_some() => {
+        None if find_prop(obj, "contentVersion").is_some()
+            && find_prop(obj, "resources").is_some() =>
+        {
             DocumentKind::Template
         }
         None => DocumentKind::Other,
@@ -111,11 +113,7 @@ impl<'a> Resource<'a> {
 
     /// The full name for messages: literal parts as they are, expressions as written.
     pub fn display_name(&self) -> String {
-        let parts: Vec<String> = self
-            .name_parts
-            .iter()
-            .map(|p| p.written_text())
-            .collect();
+        let parts: Vec<String> = self.name_parts.iter().map(|p| p.written_text()).collect();
         if parts.is_empty() {
             return self.symbolic_name.unwrap_or("(unnamed)").to_owned();
         }
@@ -147,7 +145,10 @@ impl<'a> Template<'a> {
     }
 
     /// Resources of a type (case-insensitive).
-    pub fn of_type<'t>(&'t self, full_type: &'t str) -> impl Iterator<Item = (usize, &'t Resource<'a>)> + 't {
+    pub fn of_type<'t>(
+        &'t self,
+        full_type: &'t str,
+    ) -> impl Iterator<Item = (usize, &'t Resource<'a>)> + 't {
         self.resources
             .iter()
             .enumerate()
@@ -156,7 +157,10 @@ impl<'a> Template<'a> {
 }
 
 fn is_symbolic(template: &Object<'_>) -> bool {
-    matches!(find_prop(template, "resources").map(|p| &p.value), Some(Ast::Object(_)))
+    matches!(
+        find_prop(template, "resources").map(|p| &p.value),
+        Some(Ast::Object(_))
+    )
 }
 
 struct Builder<'a> {
@@ -171,7 +175,12 @@ struct ParentInfo<'a> {
 }
 
 impl<'a> Builder<'a> {
-    fn walk_template(&mut self, template: &'a Object<'a>, pointer: &str, deployment: Option<usize>) {
+    fn walk_template(
+        &mut self,
+        template: &'a Object<'a>,
+        pointer: &str,
+        deployment: Option<usize>,
+    ) {
         let Some(resources) = find_prop(template, "resources") else {
             return;
         };
@@ -273,7 +282,14 @@ impl<'a> Builder<'a> {
                 let base = format!("{pointer}/{}", escape_pointer(children.name.as_str()));
                 for (i, item) in arr.elements.iter().enumerate() {
                     if let Ast::Object(child) = item {
-                        self.add_resource(item, child, None, format!("{base}/{i}"), Some(&info), deployment);
+                        self.add_resource(
+                            item,
+                            child,
+                            None,
+                            format!("{base}/{i}"),
+                            Some(&info),
+                            deployment,
+                        );
                     }
                 }
             }
@@ -286,7 +302,11 @@ impl<'a> Builder<'a> {
                     if let Ast::Object(inner) = &tpl.value {
                         let ptr = format!(
                             "{pointer}/{}/{}",
-                            escape_pointer(find_prop(obj, "properties").map(|p| p.name.as_str()).unwrap_or("properties")),
+                            escape_pointer(
+                                find_prop(obj, "properties")
+                                    .map(|p| p.name.as_str())
+                                    .unwrap_or("properties")
+                            ),
                             escape_pointer(tpl.name.as_str())
                         );
                         self.walk_template(inner, &ptr, Some(index));
@@ -326,7 +346,9 @@ impl<'a> Template<'a> {
         let candidates = || self.resources.iter().filter(|r| r.is_type(parent_type));
         if let Some(name) = child.literal_name() {
             if let Some((parent_name, _)) = name.rsplit_once('/') {
-                if let Some(p) = candidates().find(|r| r.literal_name().is_some_and(|n| eq_ci(&n, parent_name))) {
+                if let Some(p) =
+                    candidates().find(|r| r.literal_name().is_some_and(|n| eq_ci(&n, parent_name)))
+                {
                     return Some(p);
                 }
             }
@@ -340,7 +362,8 @@ impl<'a> Template<'a> {
         // `dependsOn` may name a resource by symbolic name or by its plain name.
         candidates().find(|r| {
             r.symbolic_name.is_some_and(|s| symbols.contains(&s))
-                || r.literal_name().is_some_and(|n| symbols.iter().any(|s| eq_ci(s, &n)))
+                || r.literal_name()
+                    .is_some_and(|n| symbols.iter().any(|s| eq_ci(s, &n)))
         })
     }
 }

@@ -155,7 +155,9 @@ impl<'a> ValueRef<'a> {
     /// without that property; an unknown value yields an unknown property.
     pub fn get(&self, key: &str) -> Option<ValueRef<'a>> {
         match &self.inner {
-            Inner::Written(Ast::Object(obj)) => find_prop(obj, key).map(|p| ValueRef::written(&p.value)),
+            Inner::Written(Ast::Object(obj)) => {
+                find_prop(obj, key).map(|p| ValueRef::written(&p.value))
+            }
             Inner::Written(_) => None,
             Inner::Unknown { .. } => Some(self.clone()),
         }
@@ -194,7 +196,9 @@ impl<'a> ValueRef<'a> {
     /// The array's elements; `None` when not an array (or unknown).
     pub fn elements(&self) -> Option<Vec<ValueRef<'a>>> {
         match &self.inner {
-            Inner::Written(Ast::Array(arr)) => Some(arr.elements.iter().map(ValueRef::written).collect()),
+            Inner::Written(Ast::Array(arr)) => {
+                Some(arr.elements.iter().map(ValueRef::written).collect())
+            }
             _ => None,
         }
     }
@@ -226,7 +230,10 @@ impl<'a> ValueRef<'a> {
         if let Some(reason) = self.unknown_reason() {
             return Tri::Unknown(reason);
         }
-        Tri::from_bool(self.as_str().is_some_and(|s| options.iter().any(|o| eq_ci(s, o))))
+        Tri::from_bool(
+            self.as_str()
+                .is_some_and(|s| options.iter().any(|o| eq_ci(s, o))),
+        )
     }
 
     /// Is the value `true` — a JSON boolean or the string `"true"` (case-insensitive)?
@@ -234,7 +241,9 @@ impl<'a> ValueRef<'a> {
         if let Some(reason) = self.unknown_reason() {
             return Tri::Unknown(reason);
         }
-        Tri::from_bool(self.as_bool() == Some(true) || self.as_str().is_some_and(|s| eq_ci(s, "true")))
+        Tri::from_bool(
+            self.as_bool() == Some(true) || self.as_str().is_some_and(|s| eq_ci(s, "true")),
+        )
     }
 
     /// Does a comma-separated flag list (e.g. `"Logging, AzureServices"`) contain `flag`?
@@ -289,7 +298,8 @@ impl ValueRef<'_> {
     pub fn written_text(&self) -> String {
         match &self.inner {
             Inner::Unknown {
-                expression: Some(e), ..
+                expression: Some(e),
+                ..
             } => truncate(e, 120).into_owned(),
             _ => self.display(),
         }

@@ -36,5 +36,11 @@ pub fn render_human(report: FileReport, as_of: Date) -> String {
         as_of,
         elapsed: Duration::ZERO,
     };
-    report::human::render(&run, report::human::Style { color: false, width: 100 })
+    report::human::render(
+        &run,
+        report::human::Style {
+            color: false,
+            width: 100,
+        },
+    )
 }

@@ -23,7 +23,12 @@ impl Rule for ApimTrustedConnectivityInvalidValue {
         &META
     }
 
-    fn check_resource(&self, service: &Resource<'_>, _template: &Template<'_>, cx: &mut LintContext<'_>) {
+    fn check_resource(
+        &self,
+        service: &Resource<'_>,
+        _template: &Template<'_>,
+        cx: &mut LintContext<'_>,
+    ) {
         let DisableSetting::Present(value) = disable_setting(service) else {
             return;
         };

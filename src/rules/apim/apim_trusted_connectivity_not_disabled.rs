@@ -32,7 +32,12 @@ impl Rule for ApimTrustedConnectivityNotDisabled {
         }
     }
 
-    fn check_resource(&self, service: &Resource<'_>, _template: &Template<'_>, cx: &mut LintContext<'_>) {
+    fn check_resource(
+        &self,
+        service: &Resource<'_>,
+        _template: &Template<'_>,
+        cx: &mut LintContext<'_>,
+    ) {
         let name = service.display_name();
         let setting = disable_setting(service);
         if let DisableSetting::Unknown(value) = &setting {

@@ -6,7 +6,8 @@ pub mod apim_trusted_connectivity_not_disabled;
 use crate::template::{Resource, ValueRef};
 
 /// The custom property that disables trusted service connectivity for the gateway.
-pub const DISABLE_KEY: &str = "Microsoft.WindowsAzure.ApiManagement.Gateway.ManagedIdentity.DisableOverPrivilegedAccess";
+pub const DISABLE_KEY: &str =
+    "Microsoft.WindowsAzure.ApiManagement.Gateway.ManagedIdentity.DisableOverPrivilegedAccess";
 
 /// Where the custom property stands on an API Management service.
 pub enum DisableSetting<'a> {

@@ -10,7 +10,8 @@ pub struct AcrTrustedServicesBypass;
 pub static META: RuleMeta = RuleMeta {
     id: "ACR001",
     name: "acr-trusted-services-bypass",
-    summary: "Locked-down Premium container registry lets trusted Microsoft services bypass its firewall",
+    summary:
+        "Locked-down Premium container registry lets trusted Microsoft services bypass its firewall",
     default_level: Level::Warning,
     resource_types: &["Microsoft.ContainerRegistry/registries"],
     security_severity: "5.0",
@@ -23,7 +24,8 @@ static SPEC: TargetSpec = TargetSpec {
     public_network_access_path: "properties.publicNetworkAccess",
     default_action_path: "properties.networkRuleSet.defaultAction",
     callers: Callers::ApiManagement,
-    line_of_sight: "a private endpoint in the caller's virtual network, or a network security perimeter",
+    line_of_sight:
+        "a private endpoint in the caller's virtual network, or a network security perimeter",
 };
 
 impl Rule for AcrTrustedServicesBypass {
@@ -31,11 +33,18 @@ impl Rule for AcrTrustedServicesBypass {
         &META
     }
 
-    fn check_resource(&self, resource: &Resource<'_>, _template: &Template<'_>, cx: &mut LintContext<'_>) {
+    fn check_resource(
+        &self,
+        resource: &Resource<'_>,
+        _template: &Template<'_>,
+        cx: &mut LintContext<'_>,
+    ) {
         // Only Premium registries have network rules; an unknown SKU counts as Premium.
         let premium = resource
             .path("sku.name")
-            .map_or(Tri::Unknown("no `sku.name`".into()), |v| v.is_one_of(&["Premium"]));
+            .map_or(Tri::Unknown("no `sku.name`".into()), |v| {
+                v.is_one_of(&["Premium"])
+            });
         if premium == Tri::No {
             return;
         }

@@ -23,12 +23,21 @@ impl Rule for AdfLegacyTrustedServiceMode {
         &META
     }
 
-    fn check_resource(&self, factory: &Resource<'_>, _template: &Template<'_>, cx: &mut LintContext<'_>) {
+    fn check_resource(
+        &self,
+        factory: &Resource<'_>,
+        _template: &Template<'_>,
+        cx: &mut LintContext<'_>,
+    ) {
         let Some(setting) = factory.path("properties.trustModeClaimForMi") else {
             return;
         };
         // Observed shape: `{ "value": "Enabled", "editable": true }`; a plain string is accepted too.
-        let mode = if setting.is_object() { setting.get("value") } else { Some(setting) };
+        let mode = if setting.is_object() {
+            setting.get("value")
+        } else {
+            Some(setting)
+        };
         let Some(mode) = mode else { return };
         let name = factory.display_name();
         let diagnostic = match mode.is_one_of(&["Enabled", "Legacy"]) {

@@ -31,7 +31,12 @@ impl Rule for KeyVaultTrustedServicesBypass {
         &META
     }
 
-    fn check_resource(&self, resource: &Resource<'_>, _template: &Template<'_>, cx: &mut LintContext<'_>) {
+    fn check_resource(
+        &self,
+        resource: &Resource<'_>,
+        _template: &Template<'_>,
+        cx: &mut LintContext<'_>,
+    ) {
         check_bypass_target(&SPEC, resource, META.default_level, cx);
     }
 }

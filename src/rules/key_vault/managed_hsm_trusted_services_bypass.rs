@@ -23,7 +23,8 @@ static SPEC: TargetSpec = TargetSpec {
     public_network_access_path: "properties.publicNetworkAccess",
     default_action_path: "properties.networkAcls.defaultAction",
     callers: Callers::ApiManagement,
-    line_of_sight: "a private endpoint in the caller's virtual network or a network security perimeter",
+    line_of_sight:
+        "a private endpoint in the caller's virtual network or a network security perimeter",
 };
 
 impl Rule for ManagedHsmTrustedServicesBypass {
@@ -31,7 +32,12 @@ impl Rule for ManagedHsmTrustedServicesBypass {
         &META
     }
 
-    fn check_resource(&self, resource: &Resource<'_>, _template: &Template<'_>, cx: &mut LintContext<'_>) {
+    fn check_resource(
+        &self,
+        resource: &Resource<'_>,
+        _template: &Template<'_>,
+        cx: &mut LintContext<'_>,
+    ) {
         check_bypass_target(&SPEC, resource, META.default_level, cx);
     }
 }

@@ -29,7 +29,12 @@ impl Rule for EventHubTrustedServiceAccess {
         &META
     }
 
-    fn check_resource(&self, resource: &Resource<'_>, template: &Template<'_>, cx: &mut LintContext<'_>) {
+    fn check_resource(
+        &self,
+        resource: &Resource<'_>,
+        template: &Template<'_>,
+        cx: &mut LintContext<'_>,
+    ) {
         check_rule_set(&SPEC, resource, template, META.default_level, cx);
     }
 }

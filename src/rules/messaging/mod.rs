@@ -46,9 +46,12 @@ pub fn check_rule_set(
         return;
     }
     let namespace = template.parent_of(rule_set, spec.namespace_type);
-    let namespace_name = namespace
-        .map(|n| n.display_name())
-        .unwrap_or_else(|| rule_set.display_name().rsplit_once('/').map_or_else(|| rule_set.display_name(), |(n, _)| n.to_owned()));
+    let namespace_name = namespace.map(|n| n.display_name()).unwrap_or_else(|| {
+        rule_set
+            .display_name()
+            .rsplit_once('/')
+            .map_or_else(|| rule_set.display_name(), |(n, _)| n.to_owned())
+    });
 
     let sku = namespace.and_then(|n| n.path("sku.name"));
     let sku_note = match (&spec.gate, &sku) {
@@ -59,7 +62,9 @@ pub fn check_rule_set(
         },
         (SkuGate::PremiumOnly, None) => Some(match namespace {
             Some(_) => "the namespace's SKU is not set".to_owned(),
-            None => "the namespace is not in this template, so its SKU could not be checked".to_owned(),
+            None => {
+                "the namespace is not in this template, so its SKU could not be checked".to_owned()
+            }
         }),
         (SkuGate::NotBasic, Some(s)) => {
             if s.is_one_of(&["Basic"]) == Tri::Yes {
@@ -105,7 +110,9 @@ pub fn check_rule_set(
             .with_origin(trusted.origin())
             .with_help(target_help(Callers::ApiManagement, spec.line_of_sight));
             if let Some(at) = locked_at {
-                diagnostic = diagnostic.with_related(at.span(), locked_label).with_origin(at.origin());
+                diagnostic = diagnostic
+                    .with_related(at.span(), locked_label)
+                    .with_origin(at.origin());
             }
             cx.report(rule_set, diagnostic);
         }
@@ -133,7 +140,10 @@ pub fn check_rule_set(
 
 /// Is the rule set (or its namespace) locked down? Returns the state, the deciding value
 /// and a label for it.
-fn locked_down<'a>(rule_set: &Resource<'a>, namespace: Option<&Resource<'a>>) -> (Tri, Option<ValueRef<'a>>, String) {
+fn locked_down<'a>(
+    rule_set: &Resource<'a>,
+    namespace: Option<&Resource<'a>>,
+) -> (Tri, Option<ValueRef<'a>>, String) {
     let legacy = is_legacy_rule_set_api(rule_set.api_version);
     let action = rule_set.path("properties.defaultAction");
     let deny = match (&action, legacy) {
@@ -142,12 +152,20 @@ fn locked_down<'a>(rule_set: &Resource<'a>, namespace: Option<&Resource<'a>>) ->
         (None, false) => Tri::No,
         (None, true) => has_network_rules(rule_set),
     };
-    let closed = |v: &Option<ValueRef<'a>>| v.as_ref().map_or(Tri::No, |v| v.is_one_of(&["Disabled", "SecuredByPerimeter"]));
+    let closed = |v: &Option<ValueRef<'a>>| {
+        v.as_ref().map_or(Tri::No, |v| {
+            v.is_one_of(&["Disabled", "SecuredByPerimeter"])
+        })
+    };
     let rs_pna = rule_set.path("properties.publicNetworkAccess");
     let ns_pna = namespace.and_then(|n| n.path("properties.publicNetworkAccess"));
     let options = [
         (closed(&rs_pna), rs_pna, "public network access is off here"),
-        (closed(&ns_pna), ns_pna, "public network access is off on the namespace"),
+        (
+            closed(&ns_pna),
+            ns_pna,
+            "public network access is off on the namespace",
+        ),
         (
             deny,
             action,
@@ -158,11 +176,14 @@ fn locked_down<'a>(rule_set: &Resource<'a>, namespace: Option<&Resource<'a>>) ->
             },
         ),
     ];
-    let state = options.iter().fold(Tri::No, |acc, (s, _, _)| acc.or(s.clone()));
-    let decider = options
+    let state = options
         .iter()
-        .find(|(s, _, _)| s.is_yes())
-        .or_else(|| options.iter().find(|(s, _, _)| matches!(s, Tri::Unknown(_))));
+        .fold(Tri::No, |acc, (s, _, _)| acc.or(s.clone()));
+    let decider = options.iter().find(|(s, _, _)| s.is_yes()).or_else(|| {
+        options
+            .iter()
+            .find(|(s, _, _)| matches!(s, Tri::Unknown(_)))
+    });
     match decider {
         Some((_, v, label)) => (state, v.clone(), (*label).to_owned()),
         None => (state, None, String::new()),
@@ -177,4 +198,3 @@ fn has_network_rules(rule_set: &Resource<'_>) -> Tri {
     };
     non_empty("properties.ipRules").or(non_empty("properties.virtualNetworkRules"))
 }
-
