@@ -23,7 +23,10 @@ fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus")));
     if !dir.exists() {
-        eprintln!("benchmark directory {} does not exist; pass one after `--`", dir.display());
+        eprintln!(
+            "benchmark directory {} does not exist; pass one after `--`",
+            dir.display()
+        );
         return;
     }
     let options = LintOptions {
@@ -65,10 +68,17 @@ fn main() {
         (files.len(), files.iter().map(|f| f.bytes).sum::<u64>())
     });
 
-    println!("corpus: {}  ({} threads, best of {RUNS} runs)", dir.display(), rayon::current_num_threads());
+    println!(
+        "corpus: {}  ({} threads, best of {RUNS} runs)",
+        dir.display(),
+        rayon::current_num_threads()
+    );
     print_line("parse only (floor)", floor);
     print_line("trustlint check --format sarif", lint);
-    println!("ratio to floor: {:.2}x", lint.2.as_secs_f64() / floor.2.as_secs_f64());
+    println!(
+        "ratio to floor: {:.2}x",
+        lint.2.as_secs_f64() / floor.2.as_secs_f64()
+    );
 }
 
 fn best_of(mut f: impl FnMut() -> (usize, u64)) -> (usize, u64, Duration) {

@@ -46,12 +46,17 @@ pub fn check_rule_set(
         return;
     }
     let namespace = template.parent_of(rule_set, spec.namespace_type);
-    let namespace_name = namespace.map(|n| n.display_name()).unwrap_or_else(|| {
-        rule_set
-            .display_name()
-            .rsplit_once('/')
-            .map_or_else(|| rule_set.display_name(), |(n, _)| n.to_owned())
-    });
+    // The namespace's name: from the namespace itself, else the literal `ns/default`
+    // name's first part; an expression name is shown whole rather than cut apart.
+    let namespace_name =
+        namespace
+            .map(|n| n.display_name())
+            .unwrap_or_else(|| match rule_set.literal_name() {
+                Some(name) => name
+                    .rsplit_once('/')
+                    .map_or(name.clone(), |(ns, _)| ns.to_owned()),
+                None => rule_set.display_name(),
+            });
 
     let sku = namespace.and_then(|n| n.path("sku.name"));
     let sku_note = match (&spec.gate, &sku) {
