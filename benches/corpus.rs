@@ -29,12 +29,12 @@ fn main() {
         );
         return;
     }
-    let options = LintOptions {
-        rules: rules::ALL.to_vec(),
-        rule_options: RuleOptions {
+    let options = LintOptions::new(
+        rules::ALL.to_vec(),
+        RuleOptions {
             as_of: Date::new(2026, 11, 23),
         },
-    };
+    );
 
     let floor = best_of(|| {
         let found = trustlint::discover::discover(std::slice::from_ref(&dir));

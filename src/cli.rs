@@ -65,6 +65,12 @@ pub struct CheckArgs {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    /// Evaluate a template with this deployment parameters file: `TEMPLATE=PARAMS`, or just
+    /// `PARAMS` when a single template is given (repeatable). Without it, `X.parameters.json`
+    /// next to `X.json` is used when it exists
+    #[arg(long, value_name = "FILE")]
+    pub parameters: Vec<String>,
+
     /// Run only these rules (comma-separated IDs or prefixes such as APIM)
     #[arg(long, value_delimiter = ',', value_name = "ID,...")]
     pub select: Vec<String>,

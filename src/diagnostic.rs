@@ -3,8 +3,9 @@
 //! Diagnostics carry byte spans only; lines and columns are computed by the reporters.
 
 use std::fmt;
+use std::sync::Arc;
 
-use crate::source::Span;
+use crate::source::{SourceFile, Span};
 
 /// How serious a diagnostic is. Ordered: `Note < Warning < Error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -31,10 +32,22 @@ impl fmt::Display for Level {
 }
 
 /// A secondary location: where a deciding value was written, or a related resource.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Related {
     pub span: Span,
     pub label: String,
+    /// The file it is in, when not the diagnostic's own (a parameters file).
+    pub file: Option<Arc<SourceFile>>,
+}
+
+/// The copy-loop instances a diagnostic stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyInstances {
+    pub loop_name: String,
+    /// Each instance, as its resource name (or index when the name is unknown).
+    pub instances: Vec<String>,
+    /// Why the loop's count is unknown (then only instance 0 was linted).
+    pub unknown_count: Option<String>,
 }
 
 /// The resource a diagnostic is about.
@@ -47,7 +60,7 @@ pub struct ResourceInfo {
 }
 
 /// One finding, in one file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Diagnostic {
     pub rule: &'static str,
     pub level: Level,
@@ -60,6 +73,8 @@ pub struct Diagnostic {
     pub related: Vec<Related>,
     pub help: Option<String>,
     pub resource: Option<ResourceInfo>,
+    /// Set when the resource is in a copy loop.
+    pub copies: Option<CopyInstances>,
 }
 
 impl Diagnostic {
@@ -75,6 +90,7 @@ impl Diagnostic {
             related: Vec::new(),
             help: None,
             resource: None,
+            copies: None,
         }
     }
 
@@ -92,6 +108,7 @@ impl Diagnostic {
         self.related.push(Related {
             span,
             label: label.into(),
+            file: None,
         });
         self
     }
@@ -99,10 +116,17 @@ impl Diagnostic {
     /// Adds the origin of a value that came through an expression, if it has one.
     pub fn with_origin(mut self, origin: Option<&crate::template::Origin>) -> Self {
         if let Some(o) = origin {
-            if o.span != self.span {
+            let duplicate = o.file.is_none()
+                && (o.span == self.span
+                    || self
+                        .related
+                        .iter()
+                        .any(|r| r.file.is_none() && r.span == o.span));
+            if !duplicate {
                 self.related.push(Related {
                     span: o.span,
                     label: o.label.clone(),
+                    file: o.file.clone(),
                 });
             }
         }

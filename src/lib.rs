@@ -9,6 +9,7 @@ pub mod date;
 pub mod diagnostic;
 pub mod discover;
 pub mod linter;
+pub mod parameters;
 pub mod parse;
 pub mod report;
 pub mod rules;
@@ -126,12 +127,9 @@ fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Res
     if args.jobs == Some(0) {
         return Err("--jobs must be at least 1".to_owned());
     }
-    let options = LintOptions {
-        rules: rules.clone(),
-        rule_options: RuleOptions { as_of },
-    };
-
     let found = discover::discover(&args.paths);
+    let mut options = LintOptions::new(rules.clone(), RuleOptions { as_of });
+    options.parameters = parameters_map(&args.parameters, &args.paths)?;
     let lint = || linter::lint_files(&found.files, &options);
     let files = match args.jobs {
         Some(n) => rayon::ThreadPoolBuilder::new()
@@ -151,6 +149,13 @@ fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Res
         );
     }
     for f in &files {
+        if let Some(e) = &f.parameters_error {
+            let _ = writeln!(
+                stderr,
+                "trustlint: error: {}: {e}",
+                report::display_path(&f.path)
+            );
+        }
         match &f.outcome {
             FileOutcome::Unreadable(why) => {
                 let _ = writeln!(
@@ -222,6 +227,38 @@ fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Res
     } else {
         exit::CLEAN
     })
+}
+
+/// Resolves `--parameters`: `TEMPLATE=PARAMS` pairs, or a bare `PARAMS` when exactly
+/// one template file is given.
+fn parameters_map(
+    given: &[String],
+    paths: &[std::path::PathBuf],
+) -> Result<std::collections::HashMap<std::path::PathBuf, std::path::PathBuf>, String> {
+    let mut map = std::collections::HashMap::new();
+    for g in given {
+        let (template, params) = match g.split_once('=') {
+            Some((t, p)) => (std::path::PathBuf::from(t), std::path::PathBuf::from(p)),
+            None => match paths {
+                [single] if single.is_file() => (single.clone(), std::path::PathBuf::from(g)),
+                _ => {
+                    return Err(format!(
+                        "--parameters {g}: with several paths or a directory, say which template it is for: --parameters TEMPLATE={g}"
+                    ))
+                }
+            },
+        };
+        if !params.is_file() {
+            return Err(format!("--parameters: {} is not a file", params.display()));
+        }
+        // Match templates by the path discovery produces (no leading `./`).
+        let template = template
+            .strip_prefix(".")
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or(template);
+        map.insert(template, params);
+    }
+    Ok(map)
 }
 
 /// Writes the report through a temporary file in the same directory and a rename, so a

@@ -2,6 +2,7 @@
 //! run the enabled rules → sorted diagnostics. Files are independent, so [`lint_files`]
 //! runs them in parallel and keeps the input order.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -22,6 +23,22 @@ pub struct LintOptions {
     /// The enabled rules.
     pub rules: Vec<&'static dyn Rule>,
     pub rule_options: RuleOptions,
+    /// Parameters files given on the command line, by template path.
+    pub parameters: HashMap<PathBuf, PathBuf>,
+    /// Use `X.parameters.json` next to `X.json` when no file is given.
+    pub sibling_parameters: bool,
+}
+
+impl LintOptions {
+    /// Every rule, no parameters files but the conventional siblings.
+    pub fn new(rules: Vec<&'static dyn Rule>, rule_options: RuleOptions) -> LintOptions {
+        LintOptions {
+            rules,
+            rule_options,
+            parameters: HashMap::new(),
+            sibling_parameters: true,
+        }
+    }
 }
 
 impl LintOptions {
@@ -57,6 +74,10 @@ pub struct FileReport {
     /// The decoded source, kept when there are diagnostics to render.
     pub source: Option<Arc<SourceFile>>,
     pub diagnostics: Vec<Diagnostic>,
+    /// The parameters file the template was evaluated with.
+    pub parameters_file: Option<PathBuf>,
+    /// A parameters file given with `--parameters` that could not be used.
+    pub parameters_error: Option<String>,
 }
 
 impl FileReport {
@@ -67,6 +88,8 @@ impl FileReport {
             bytes,
             source: None,
             diagnostics: Vec::new(),
+            parameters_file: None,
+            parameters_error: None,
         }
     }
 }
@@ -170,23 +193,58 @@ fn lint_bytes_inner(path: &Path, bytes: &[u8], options: &LintOptions) -> FileRep
         }
     };
 
-    let mut report = match classify(&root) {
-        DocumentKind::Template => {
-            let diagnostics = match &root {
-                Ast::Object(obj) => run_rules(&Template::build(obj), options),
-                _ => Vec::new(),
-            };
+    let mut report = match (classify(&root), &root) {
+        (DocumentKind::Template, Ast::Object(obj)) => {
             let mut r = FileReport::new(path, FileOutcome::Template, size);
-            r.diagnostics = diagnostics;
+            let given = match parameters_for(path, options) {
+                Ok(Some((params_path, values))) => {
+                    r.parameters_file = Some(params_path);
+                    values
+                }
+                Ok(None) => HashMap::new(),
+                Err(e) => {
+                    r.parameters_error = Some(e);
+                    HashMap::new()
+                }
+            };
+            let template = Template::build(obj, given);
+            r.diagnostics = run_rules(&template, options);
             r
         }
-        DocumentKind::Parameters => FileReport::new(path, FileOutcome::Parameters, size),
-        DocumentKind::Other => FileReport::new(path, FileOutcome::NotArm, size),
+        (DocumentKind::Parameters, _) => FileReport::new(path, FileOutcome::Parameters, size),
+        _ => FileReport::new(path, FileOutcome::NotArm, size),
     };
     if !report.diagnostics.is_empty() {
         report.source = Some(source);
     }
     report
+}
+
+/// The parameters file for a template and its values: the one given on the command
+/// line (an error when unusable), else the conventional sibling (ignored when unusable:
+/// it is reported when linted itself).
+fn parameters_for(
+    template: &Path,
+    options: &LintOptions,
+) -> Result<Option<(PathBuf, HashMap<String, crate::template::Value>)>, String> {
+    if let Some(given) = options.parameters.get(template) {
+        return crate::parameters::load(given)
+            .map(|p| Some((given.clone(), p.values)))
+            .map_err(|e| {
+                format!(
+                    "parameters file {}: {e}",
+                    crate::report::display_path(given)
+                )
+            });
+    }
+    if !options.sibling_parameters {
+        return Ok(None);
+    }
+    Ok(crate::parameters::sibling_of(template).and_then(|sibling| {
+        crate::parameters::load(&sibling)
+            .ok()
+            .map(|p| (sibling, p.values))
+    }))
 }
 
 fn invalid(
@@ -226,8 +284,79 @@ pub fn run_rules(template: &Template<'_>, options: &LintOptions) -> Vec<Diagnost
     }
     let mut diagnostics = cx.into_diagnostics();
     diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    diagnostics.dedup_by(|a, b| a.rule == b.rule && a.span == b.span);
-    diagnostics
+    merge_copy_instances(diagnostics)
+}
+
+/// Copy-loop instances report at the same span: keep one diagnostic per (rule, span),
+/// the most severe, and name the instances in its message.
+fn merge_copy_instances(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut merged: Vec<Diagnostic> = Vec::with_capacity(diagnostics.len());
+    for d in diagnostics {
+        match merged.last_mut() {
+            Some(last) if last.rule == d.rule && last.span == d.span => {
+                let mut instances = last
+                    .copies
+                    .as_ref()
+                    .map(|c| c.instances.clone())
+                    .unwrap_or_default();
+                if let Some(c) = &d.copies {
+                    for i in &c.instances {
+                        if !instances.contains(i) {
+                            instances.push(i.clone());
+                        }
+                    }
+                }
+                if d.level > last.level {
+                    *last = d;
+                }
+                if let Some(c) = last.copies.as_mut() {
+                    c.instances = instances;
+                }
+            }
+            _ => merged.push(d),
+        }
+    }
+    for d in &mut merged {
+        if let Some(c) = &d.copies {
+            d.message.push_str(&copy_suffix(c));
+        }
+    }
+    merged
+}
+
+/// " (copy loop `x`: `a`, `b`, `c`, `d`, `e` and 3 more)".
+fn copy_suffix(c: &crate::diagnostic::CopyInstances) -> String {
+    if let Some(reason) = &c.unknown_count {
+        return format!(
+            " (copy loop `{}`: its count is not known — {reason}; instance 0 was checked)",
+            c.loop_name
+        );
+    }
+    let shown: Vec<String> = c
+        .instances
+        .iter()
+        .take(5)
+        .map(|i| format!("`{i}`"))
+        .collect();
+    let more = c.instances.len().saturating_sub(5);
+    let noun = if c.instances.len() == 1 {
+        "instance"
+    } else {
+        "instances"
+    };
+    if more > 0 {
+        format!(
+            " (copy loop `{}`, {noun} {} and {more} more)",
+            c.loop_name,
+            shown.join(", ")
+        )
+    } else {
+        format!(
+            " (copy loop `{}`, {noun} {})",
+            c.loop_name,
+            shown.join(", ")
+        )
+    }
 }
 
 /// Does the text mention `deploymentTemplate` or `deploymentParameters` (any case)?

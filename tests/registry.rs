@@ -115,7 +115,8 @@ fn doc_examples_fire_and_fixes_do_not() {
             let path = dir.join(format!("{}-{}.json", m.id, must_fire));
             std::fs::write(&path, code_block(m.docs, heading)).unwrap();
             let report = common::lint_with_rule(&path, m.id, common::AS_OF);
-            let fired = report.diagnostics.iter().any(|d| d.level >= Level::Warning);
+            let threshold = m.default_level.min(Level::Warning);
+            let fired = report.diagnostics.iter().any(|d| d.level >= threshold);
             assert_eq!(
                 fired, must_fire,
                 "{} `{heading}`: {:#?}",

@@ -138,7 +138,7 @@ fn callers_phrase(callers: Callers, as_of: Date) -> String {
 
 /// Help for a note about a value trustlint could not decide offline.
 pub const UNDECIDED_HELP: &str =
-    "the value is decided at deployment time; check what the deployment passes for it, or the deployed resource";
+    "give trustlint the deployment's values with `--parameters FILE` (or keep them next to the template as `X.parameters.json`), or check the deployed resource";
 
 /// The common help text of the target rules.
 pub fn target_help(callers: Callers, line_of_sight: &str) -> String {

@@ -4,7 +4,7 @@
 //! `rules/<ID>.md`. [`ALL`] lists every rule in ID order; tests enforce that.
 
 use crate::date::Date;
-use crate::diagnostic::{Diagnostic, Level, ResourceInfo};
+use crate::diagnostic::{CopyInstances, Diagnostic, Level, ResourceInfo};
 use crate::template::{Resource, Template};
 
 pub mod apim;
@@ -91,7 +91,7 @@ impl<'o> LintContext<'o> {
     }
 
     /// Reports a finding about `resource`; qualifies the message when the resource is
-    /// deployed only under a condition or in a copy loop.
+    /// deployed only under a condition, and records its copy-loop instance.
     pub fn report(&mut self, resource: &Resource<'_>, mut diagnostic: Diagnostic) {
         if let Some(condition) = &resource.condition {
             diagnostic.message.push_str(&format!(
@@ -100,10 +100,11 @@ impl<'o> LintContext<'o> {
             ));
         }
         if let Some(copy) = &resource.copy {
-            let name = copy.name.unwrap_or("copy");
-            diagnostic
-                .message
-                .push_str(&format!(" (every instance of copy loop `{name}`)"));
+            diagnostic.copies = Some(CopyInstances {
+                loop_name: copy.loop_name.to_string(),
+                instances: vec![resource.display_name()],
+                unknown_count: copy.unknown_count.clone(),
+            });
         }
         diagnostic.resource = Some(ResourceInfo {
             full_type: resource.full_type.clone(),
@@ -131,6 +132,7 @@ pub static ALL: &[&dyn Rule] = &[
     &apim::apim_trusted_connectivity_not_disabled::ApimTrustedConnectivityNotDisabled,
     &apim::apim_trusted_connectivity_invalid_value::ApimTrustedConnectivityInvalidValue,
     &messaging::eventhub_trusted_service_access::EventHubTrustedServiceAccess,
+    &tool::expression_parse_error::ExpressionParseError,
     &key_vault::managed_hsm_trusted_services_bypass::ManagedHsmTrustedServicesBypass,
     &tool::invalid_json::InvalidJson,
     &key_vault::keyvault_trusted_services_bypass::KeyVaultTrustedServicesBypass,

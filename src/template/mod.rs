@@ -1,18 +1,29 @@
-//! The template model: which resources a template deploys, with their spans.
+//! The template model: which resources a template deploys, with their spans, evaluated
+//! in the environment Azure would evaluate them in.
 //!
 //! Resources come from a top-level `resources` array or symbolic-name object
 //! (`languageVersion` 2.0), from child `resources` nested in a parent (type and name
 //! joined to the parent's), and from inline `properties.template` of
-//! `Microsoft.Resources/deployments`, at any depth. Resources marked `existing` and
-//! resources whose `condition` is literally `false` are not deployed and not listed.
+//! `Microsoft.Resources/deployments`, at any depth — with `inner` expression scope a
+//! new scope whose parameters are bound from the deployment's `parameters`, with
+//! `outer` scope (the default) the parent's. Resources that are `existing`, whose
+//! `condition` is `false` or whose copy loop has a count of 0 are not deployed and not
+//! listed; every instance of a copy loop is listed.
 
+pub mod expr;
 pub mod value;
+
+use std::collections::HashMap;
+use std::rc::Rc;
 
 use jsonc_parser::ast::{Object, Value as Ast};
 
 use crate::source::Span;
+use expr::eval::copy_count;
+use expr::scope::Param;
+pub use expr::{Env, Kind, Origin, Scope, Value};
 use value::{ast_span, find_prop};
-pub use value::{eq_ci, is_expression, Origin, Tri, ValueRef};
+pub use value::{eq_ci, is_expression, Tri, ValueRef};
 
 /// What kind of ARM document a parsed JSON file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,16 +59,16 @@ pub fn classify(root: &Ast<'_>) -> DocumentKind {
     }
 }
 
-/// A `copy` loop on a resource.
+/// One instance of a copy loop.
 #[derive(Debug, Clone)]
-pub struct CopyLoop<'a> {
-    /// The loop's `name`, as written.
-    pub name: Option<&'a str>,
-    pub count: ValueRef<'a>,
-    pub span: Span,
+pub struct CopyInstance {
+    pub loop_name: Rc<str>,
+    pub index: i64,
+    /// Why the count could not be evaluated (then only instance 0 is linted).
+    pub unknown_count: Option<String>,
 }
 
-/// One resource the template deploys.
+/// One resource the template deploys (one copy-loop instance of it).
 #[derive(Debug, Clone)]
 pub struct Resource<'a> {
     /// The resource object as written.
@@ -67,7 +78,6 @@ pub struct Resource<'a> {
     /// Full type, e.g. `Microsoft.ServiceBus/namespaces/networkRuleSets`.
     pub full_type: String,
     /// Full name segments, outermost parent first (a nested child's own name is last).
-    /// Each is the name as written, which may be an expression.
     pub name_parts: Vec<ValueRef<'a>>,
     /// The symbolic name, in `languageVersion` 2.0 templates.
     pub symbolic_name: Option<&'a str>,
@@ -80,8 +90,8 @@ pub struct Resource<'a> {
     /// Index of the `Microsoft.Resources/deployments` resource whose inline template
     /// holds this resource; `None` at the top level.
     pub deployment: Option<usize>,
-    pub copy: Option<CopyLoop<'a>>,
-    /// The `condition`, when present and not literally `true`.
+    pub copy: Option<CopyInstance>,
+    /// The `condition`, when it could not be evaluated (it is deployed only if true).
     pub condition: Option<ValueRef<'a>>,
 }
 
@@ -105,15 +115,20 @@ impl<'a> Resource<'a> {
         self.value.path(dotted)
     }
 
-    /// The full name joined with `/` when every part is a literal.
+    /// The full name joined with `/` when every part is known (deployment-time
+    /// placeholders included, so names built from `resourceGroup()` match each other).
     pub fn literal_name(&self) -> Option<String> {
-        let parts: Option<Vec<&str>> = self.name_parts.iter().map(|p| p.as_str()).collect();
+        let parts: Option<Vec<String>> = self.name_parts.iter().map(|p| p.name_text()).collect();
         parts.map(|p| p.join("/"))
     }
 
-    /// The full name for messages: literal parts as they are, expressions as written.
+    /// The full name for messages: evaluated where known, expressions as written.
     pub fn display_name(&self) -> String {
-        let parts: Vec<String> = self.name_parts.iter().map(|p| p.written_text()).collect();
+        let parts: Vec<String> = self
+            .name_parts
+            .iter()
+            .map(|p| p.name_for_display())
+            .collect();
         if parts.is_empty() {
             return self.symbolic_name.unwrap_or("(unnamed)").to_owned();
         }
@@ -122,21 +137,28 @@ impl<'a> Resource<'a> {
 }
 
 /// A parsed deployment template and every resource it deploys.
-#[derive(Debug)]
 pub struct Template<'a> {
     pub root: &'a Object<'a>,
-    /// `languageVersion` is 2.0 or later (compiled Bicep with symbolic names).
+    /// `languageVersion` 2.0 or later (compiled Bicep with symbolic names).
     pub symbolic: bool,
     pub resources: Vec<Resource<'a>>,
 }
 
 impl<'a> Template<'a> {
-    /// Builds the model of a template whose root is `root` (already classified as one).
-    pub fn build(root: &'a Object<'a>) -> Template<'a> {
+    /// Builds the model of `root` (already classified as a template), with parameter
+    /// values from a parameters file (`given`, by parameter name).
+    pub fn build(root: &'a Object<'a>, given: HashMap<String, Value>) -> Template<'a> {
+        let mut scope = Scope::new(root, Value::placeholder("{deployment().name}"));
+        for (name, value) in given {
+            scope
+                .parameters
+                .insert(name.to_ascii_lowercase(), Param::Given(value));
+        }
+        let scope = Rc::new(scope);
         let mut builder = Builder {
             resources: Vec::new(),
         };
-        builder.walk_template(root, "", None);
+        builder.walk_template(root, "", None, &Env::new(scope));
         Template {
             root,
             symbolic: is_symbolic(root),
@@ -154,6 +176,61 @@ impl<'a> Template<'a> {
             .enumerate()
             .filter(move |(_, r)| r.is_type(full_type))
     }
+
+    /// The resource of type `parent_type` that `child` belongs to, if it is in this
+    /// template: the resource it is nested in, the resource its `parent/child` name
+    /// names, or a resource of that type its `parent` / `dependsOn` names (by symbolic
+    /// name, by plain name, or by resource ID).
+    pub fn parent_of(&self, child: &Resource<'a>, parent_type: &str) -> Option<&Resource<'a>> {
+        if let Some(p) = child.parent.map(|i| &self.resources[i]) {
+            if p.is_type(parent_type) {
+                return Some(p);
+            }
+        }
+        let candidates = || self.resources.iter().filter(|r| r.is_type(parent_type));
+        if let Some(name) = child.literal_name() {
+            if let Some((parent_name, _)) = name.rsplit_once('/') {
+                if let Some(p) =
+                    candidates().find(|r| r.literal_name().is_some_and(|n| eq_ci(&n, parent_name)))
+                {
+                    return Some(p);
+                }
+            }
+        }
+        let references: Vec<String> = ["parent", "dependsOn"]
+            .iter()
+            .filter_map(|k| child.get(k))
+            .flat_map(|v| v.elements().unwrap_or_else(|| vec![v]))
+            .filter_map(|v| v.name_text())
+            .collect();
+        candidates().find(|r| {
+            let name = r.literal_name();
+            references.iter().any(|reference| {
+                r.symbolic_name.is_some_and(|s| eq_ci(s, reference))
+                    || name.as_deref().is_some_and(|n| eq_ci(n, reference))
+                    || parse_resource_id(reference).is_some_and(|(t, n)| {
+                        r.is_type(&t) && name.as_deref().is_some_and(|rn| eq_ci(rn, &n))
+                    })
+            })
+        })
+    }
+}
+
+/// Splits a resource ID into full type and full name:
+/// `/subscriptions/…/providers/Microsoft.X/a/n1/b/n2` → (`Microsoft.X/a/b`, `n1/n2`).
+pub fn parse_resource_id(id: &str) -> Option<(String, String)> {
+    let at = id.rfind("/providers/")?;
+    let segments: Vec<&str> = id[at + "/providers/".len()..].split('/').collect();
+    if segments.len() < 3 || segments.len() % 2 == 0 {
+        return None;
+    }
+    let mut ty = vec![segments[0]];
+    let mut names = Vec::new();
+    for pair in segments[1..].chunks(2) {
+        ty.push(pair[0]);
+        names.push(pair[1]);
+    }
+    Some((ty.join("/"), names.join("/")))
 }
 
 fn is_symbolic(template: &Object<'_>) -> bool {
@@ -174,12 +251,21 @@ struct ParentInfo<'a> {
     name_parts: Vec<ValueRef<'a>>,
 }
 
+/// Where a resource sits, passed down while walking.
+struct Place<'p, 'a> {
+    symbolic_name: Option<&'a str>,
+    pointer: String,
+    parent: Option<&'p ParentInfo<'a>>,
+    deployment: Option<usize>,
+}
+
 impl<'a> Builder<'a> {
     fn walk_template(
         &mut self,
         template: &'a Object<'a>,
         pointer: &str,
         deployment: Option<usize>,
+        env: &Env<'a>,
     ) {
         let Some(resources) = find_prop(template, "resources") else {
             return;
@@ -189,7 +275,13 @@ impl<'a> Builder<'a> {
             Ast::Array(arr) => {
                 for (i, item) in arr.elements.iter().enumerate() {
                     if let Ast::Object(obj) = item {
-                        self.add_resource(item, obj, None, format!("{base}/{i}"), None, deployment);
+                        let place = Place {
+                            symbolic_name: None,
+                            pointer: format!("{base}/{i}"),
+                            parent: None,
+                            deployment,
+                        };
+                        self.add_resource(item, obj, &place, env);
                     }
                 }
             }
@@ -197,8 +289,13 @@ impl<'a> Builder<'a> {
                 for prop in &obj.properties {
                     if let Ast::Object(res) = &prop.value {
                         let symbol = prop.name.as_str();
-                        let ptr = format!("{base}/{}", escape_pointer(symbol));
-                        self.add_resource(&prop.value, res, Some(symbol), ptr, None, deployment);
+                        let place = Place {
+                            symbolic_name: Some(symbol),
+                            pointer: format!("{base}/{}", escape_pointer(symbol)),
+                            parent: None,
+                            deployment,
+                        };
+                        self.add_resource(&prop.value, res, &place, env);
                     }
                 }
             }
@@ -206,19 +303,88 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Adds a resource: every instance of its copy loop, unless it is not deployed.
     fn add_resource(
         &mut self,
         value: &'a Ast<'a>,
         obj: &'a Object<'a>,
-        symbolic_name: Option<&'a str>,
-        pointer: String,
-        parent: Option<&ParentInfo<'a>>,
-        deployment: Option<usize>,
+        place: &Place<'_, 'a>,
+        env: &Env<'a>,
     ) {
-        if is_literal_true(obj, "existing") {
-            return;
+        if let Some(existing) = find_prop(obj, "existing") {
+            if ValueRef::new(&existing.value, env).as_bool() == Some(true) {
+                return;
+            }
         }
-        let condition = find_prop(obj, "condition").map(|p| ValueRef::written(&p.value));
+        let Some(copy) = find_prop(obj, "copy").and_then(|p| match &p.value {
+            Ast::Object(c) => Some(c),
+            _ => None,
+        }) else {
+            self.add_instance(value, obj, place, env, None);
+            return;
+        };
+        let loop_name: Rc<str> = match find_prop(copy, "name").map(|n| &n.value) {
+            Some(Ast::StringLit(s)) => Rc::from(s.value.as_ref()),
+            _ => Rc::from("copy"),
+        };
+        let count = find_prop(copy, "count").map(|c| ValueRef::new(&c.value, env).value());
+        match count.as_ref().map(copy_count) {
+            Some(Ok(n)) => {
+                for i in 0..n {
+                    let instance = CopyInstance {
+                        loop_name: loop_name.clone(),
+                        index: i,
+                        unknown_count: None,
+                    };
+                    self.add_instance(
+                        value,
+                        obj,
+                        place,
+                        &env.with_copy(&loop_name, i),
+                        Some(instance),
+                    );
+                }
+            }
+            Some(Err(reason)) => {
+                let instance = CopyInstance {
+                    loop_name: loop_name.clone(),
+                    index: 0,
+                    unknown_count: Some(reason),
+                };
+                self.add_instance(
+                    value,
+                    obj,
+                    place,
+                    &env.with_copy(&loop_name, 0),
+                    Some(instance),
+                );
+            }
+            None => {
+                let instance = CopyInstance {
+                    loop_name: loop_name.clone(),
+                    index: 0,
+                    unknown_count: Some("the copy loop has no `count`".to_owned()),
+                };
+                self.add_instance(
+                    value,
+                    obj,
+                    place,
+                    &env.with_copy(&loop_name, 0),
+                    Some(instance),
+                );
+            }
+        }
+    }
+
+    fn add_instance(
+        &mut self,
+        value: &'a Ast<'a>,
+        obj: &'a Object<'a>,
+        place: &Place<'_, 'a>,
+        env: &Env<'a>,
+        copy: Option<CopyInstance>,
+    ) {
+        let condition = find_prop(obj, "condition").map(|p| ValueRef::new(&p.value, env));
         if condition.as_ref().and_then(|c| c.as_bool()) == Some(false) {
             return;
         }
@@ -230,43 +396,33 @@ impl<'a> Builder<'a> {
                 _ => None,
             })
             .unwrap_or("");
-        let full_type = match parent {
+        let full_type = match place.parent {
             Some(p) if !is_full_type(written_type) => format!("{}/{}", p.full_type, written_type),
             _ => written_type.to_owned(),
         };
-        let mut name_parts = parent.map(|p| p.name_parts.clone()).unwrap_or_default();
+        let mut name_parts = place
+            .parent
+            .map(|p| p.name_parts.clone())
+            .unwrap_or_default();
         if let Some(name) = find_prop(obj, "name") {
-            name_parts.push(ValueRef::written(&name.value));
+            name_parts.push(ValueRef::new(&name.value, env));
         }
         let api_version = find_prop(obj, "apiVersion").and_then(|p| match &p.value {
             Ast::StringLit(s) => Some(s.value.as_ref()),
-            _ => None,
-        });
-        let copy = find_prop(obj, "copy").and_then(|p| match &p.value {
-            Ast::Object(c) => Some(CopyLoop {
-                name: find_prop(c, "name").and_then(|n| match &n.value {
-                    Ast::StringLit(s) => Some(s.value.as_ref()),
-                    _ => None,
-                }),
-                count: find_prop(c, "count")
-                    .map(|n| ValueRef::written(&n.value))
-                    .unwrap_or_else(|| ValueRef::written(&p.value)),
-                span: ast_span(&p.value),
-            }),
             _ => None,
         });
 
         let index = self.resources.len();
         self.resources.push(Resource {
             object: obj,
-            value: ValueRef::written(value),
+            value: ValueRef::new(value, env),
             full_type: full_type.clone(),
             name_parts: name_parts.clone(),
-            symbolic_name,
+            symbolic_name: place.symbolic_name,
             api_version,
-            pointer: pointer.clone(),
-            parent: parent.map(|p| p.index),
-            deployment,
+            pointer: place.pointer.clone(),
+            parent: place.parent.map(|p| p.index),
+            deployment: place.deployment,
             copy,
             condition,
         });
@@ -277,48 +433,120 @@ impl<'a> Builder<'a> {
                 let info = ParentInfo {
                     index,
                     full_type: full_type.clone(),
-                    name_parts,
+                    name_parts: name_parts.clone(),
                 };
-                let base = format!("{pointer}/{}", escape_pointer(children.name.as_str()));
+                let base = format!(
+                    "{}/{}",
+                    place.pointer,
+                    escape_pointer(children.name.as_str())
+                );
                 for (i, item) in arr.elements.iter().enumerate() {
                     if let Ast::Object(child) = item {
-                        self.add_resource(
-                            item,
-                            child,
-                            None,
-                            format!("{base}/{i}"),
-                            Some(&info),
-                            deployment,
-                        );
+                        let child_place = Place {
+                            symbolic_name: None,
+                            pointer: format!("{base}/{i}"),
+                            parent: Some(&info),
+                            deployment: place.deployment,
+                        };
+                        self.add_resource(item, child, &child_place, env);
                     }
                 }
             }
         }
 
-        // The inline template of a nested deployment.
         if eq_ci(&full_type, "Microsoft.Resources/deployments") {
-            if let Some(Ast::Object(props)) = find_prop(obj, "properties").map(|p| &p.value) {
-                if let Some(tpl) = find_prop(props, "template") {
-                    if let Ast::Object(inner) = &tpl.value {
-                        let ptr = format!(
-                            "{pointer}/{}/{}",
-                            escape_pointer(
-                                find_prop(obj, "properties")
-                                    .map(|p| p.name.as_str())
-                                    .unwrap_or("properties")
-                            ),
-                            escape_pointer(tpl.name.as_str())
-                        );
-                        self.walk_template(inner, &ptr, Some(index));
-                    }
-                }
+            self.add_nested_deployment(obj, index, &place.pointer, &name_parts, env);
+        }
+    }
+
+    /// Walks the inline template of a nested deployment, in its own scope (`inner`) or
+    /// in the parent's (`outer`, the default).
+    fn add_nested_deployment(
+        &mut self,
+        obj: &'a Object<'a>,
+        index: usize,
+        pointer: &str,
+        name_parts: &[ValueRef<'a>],
+        env: &Env<'a>,
+    ) {
+        let Some(props_prop) = find_prop(obj, "properties") else {
+            return;
+        };
+        let Ast::Object(props) = &props_prop.value else {
+            return;
+        };
+        let Some(tpl) = find_prop(props, "template") else {
+            return;
+        };
+        let Ast::Object(inner) = &tpl.value else {
+            return;
+        };
+        let ptr = format!(
+            "{pointer}/{}/{}",
+            escape_pointer(props_prop.name.as_str()),
+            escape_pointer(tpl.name.as_str())
+        );
+        let deployment_name = name_parts
+            .last()
+            .map(|n| n.value())
+            .unwrap_or_else(|| Value::unknown("the deployment has no name"));
+        let scope_is_inner = find_prop(props, "expressionEvaluationOptions")
+            .and_then(|o| match &o.value {
+                Ast::Object(o) => find_prop(o, "scope"),
+                _ => None,
+            })
+            .is_some_and(|s| matches!(&s.value, Ast::StringLit(v) if eq_ci(&v.value, "inner")));
+        if !scope_is_inner {
+            self.walk_template(inner, &ptr, Some(index), env);
+            return;
+        }
+        let display_name = name_parts
+            .last()
+            .map(|n| n.name_for_display())
+            .unwrap_or_default();
+        let mut scope = Scope::new(inner, deployment_name);
+        if let Some(Ast::Object(params)) = find_prop(props, "parameters").map(|p| &p.value) {
+            for p in &params.properties {
+                let name = p.name.as_str();
+                let given = match &p.value {
+                    Ast::Object(def) => match (find_prop(def, "value"), find_prop(def, "reference"))
+                    {
+                        (Some(v), _) => {
+                            let label: Rc<str> = Rc::from(format!(
+                                "passed to deployment `{display_name}` as parameter `{name}`"
+                            ));
+                            env.eval_json(&v.value, &label)
+                        }
+                        (None, Some(_)) => Value::unknown(format!(
+                            "parameter `{name}` is a Key Vault reference, read at deployment time"
+                        )),
+                        (None, None) => Value::unknown(format!(
+                            "parameter `{name}` of deployment `{display_name}` has no `value`"
+                        )),
+                    },
+                    other => Value::unknown(format!(
+                        "parameter `{name}` is passed as {}, not an object with `value`",
+                        kind_name(other)
+                    )),
+                };
+                scope
+                    .parameters
+                    .insert(name.to_ascii_lowercase(), Param::Given(given));
             }
         }
+        self.walk_template(inner, &ptr, Some(index), &Env::new(Rc::new(scope)));
     }
 }
 
-fn is_literal_true(obj: &Object<'_>, key: &str) -> bool {
-    matches!(find_prop(obj, key).map(|p| &p.value), Some(Ast::BooleanLit(b)) if b.value)
+fn kind_name(ast: &Ast<'_>) -> &'static str {
+    match ast {
+        Ast::StringLit(_) => "a string",
+        Ast::NumberLit(_) => "a number",
+        Ast::BooleanLit(_) => "a bool",
+        Ast::Object(_) => "an object",
+        Ast::Array(_) => "an array",
+        Ast::NullKeyword(_) => "null",
+    }
 }
 
 /// A nested child's type is relative (`networkRuleSets`) unless it names a provider
@@ -332,38 +560,7 @@ fn escape_pointer(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 
-impl<'a> Template<'a> {
-    /// The resource of type `parent_type` that `child` belongs to, if it is in this
-    /// template: the resource it is nested in, the resource its `parent/child` name or
-    /// `parent` symbolic reference names, or a resource of that type it depends on by
-    /// symbolic name.
-    pub fn parent_of(&self, child: &Resource<'a>, parent_type: &str) -> Option<&Resource<'a>> {
-        if let Some(p) = child.parent.map(|i| &self.resources[i]) {
-            if p.is_type(parent_type) {
-                return Some(p);
-            }
-        }
-        let candidates = || self.resources.iter().filter(|r| r.is_type(parent_type));
-        if let Some(name) = child.literal_name() {
-            if let Some((parent_name, _)) = name.rsplit_once('/') {
-                if let Some(p) =
-                    candidates().find(|r| r.literal_name().is_some_and(|n| eq_ci(&n, parent_name)))
-                {
-                    return Some(p);
-                }
-            }
-        }
-        let symbols: Vec<&str> = ["parent", "dependsOn"]
-            .iter()
-            .filter_map(|k| child.get(k))
-            .flat_map(|v| v.elements().unwrap_or_else(|| vec![v]))
-            .filter_map(|v| v.as_str())
-            .collect();
-        // `dependsOn` may name a resource by symbolic name or by its plain name.
-        candidates().find(|r| {
-            r.symbolic_name.is_some_and(|s| symbols.contains(&s))
-                || r.literal_name()
-                    .is_some_and(|n| symbols.iter().any(|s| eq_ci(s, &n)))
-        })
-    }
+/// The span of a JSON value (re-exported for the linter).
+pub fn span_of(ast: &Ast<'_>) -> Span {
+    ast_span(ast)
 }

@@ -1,44 +1,45 @@
 //! Span-carrying, case-insensitive access to the values a rule looks at.
 //!
-//! A [`ValueRef`] is either a value written literally in the file or one that stands for
-//! an expression (`"[...]"`). Rules only use the methods here, so the evaluator can
-//! replace expression strings by the values Azure would deploy without changing any rule:
-//! the primary span ([`ValueRef::span`]) always stays on what is written in the resource,
-//! and [`ValueRef::origin`] says where a deciding value came from when it differs.
+//! A [`ValueRef`] is a value written literally in the file, or the evaluated value of an
+//! expression (`"[...]"`) written there. Rules only use the methods here, so they see
+//! the values Azure would deploy: the primary span ([`ValueRef::span`]) always stays on
+//! what is written in the resource, and [`ValueRef::origin`] says where a deciding value
+//! was written when an expression brought it from elsewhere (a parameter default, a
+//! parameters file, a variable, a nested deployment's parameters).
 
 use std::borrow::Cow;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use jsonc_parser::ast::{self, Value as Ast};
 
+use super::expr::{Env, Kind, Origin, Value};
 use crate::source::Span;
 
-/// Where the deciding value was written, when an expression brought it to the resource.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
-    pub span: Span,
-    /// How the value got there, e.g. "default of parameter `bypass`".
-    pub label: String,
-}
-
 /// A value a rule can inspect. Cheap to clone.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ValueRef<'a> {
     inner: Inner<'a>,
     /// The primary span: the nearest value written in the resource itself.
     anchor: Span,
-    origin: Option<Arc<Origin>>,
+    /// The expression written at the anchor, when the value came from one.
+    expression: Option<&'a str>,
+    env: Env<'a>,
 }
 
-#[derive(Debug, Clone)]
+impl std::fmt::Debug for ValueRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValueRef")
+            .field("anchor", &self.anchor)
+            .field("value", &self.display())
+            .finish()
+    }
+}
+
+#[derive(Clone)]
 enum Inner<'a> {
     Written(&'a Ast<'a>),
-    /// A value that cannot be known offline; `expression` is its text when it was
-    /// written as an expression in the file.
-    Unknown {
-        reason: Arc<str>,
-        expression: Option<&'a str>,
-    },
+    Evaluated(Value),
 }
 
 /// A three-valued answer: known yes, known no, or not decidable offline (with the reason).
@@ -83,8 +84,7 @@ impl Tri {
 
 /// Is this string an ARM template expression (`[...]`, but not the `[[` escape)?
 pub fn is_expression(s: &str) -> bool {
-    let t = s.trim();
-    t.starts_with('[') && t.ends_with(']') && !t.starts_with("[[")
+    super::expr::parse::is_expression(s)
 }
 
 /// Compares names and enum-like values the way Azure does: ASCII case-insensitively.
@@ -113,23 +113,37 @@ pub fn ast_span(value: &Ast<'_>) -> Span {
 }
 
 impl<'a> ValueRef<'a> {
-    /// A value as written in the file.
-    pub fn written(value: &'a Ast<'a>) -> ValueRef<'a> {
+    /// A value written in the file, evaluated in `env` when it is an expression.
+    pub fn new(value: &'a Ast<'a>, env: &Env<'a>) -> ValueRef<'a> {
         let anchor = ast_span(value);
         match value {
             Ast::StringLit(s) if is_expression(&s.value) => ValueRef {
-                inner: Inner::Unknown {
-                    reason: Arc::from(format!("`{}` is an expression", truncate(&s.value, 80))),
-                    expression: Some(s.value.as_ref()),
-                },
+                inner: Inner::Evaluated(env.eval_string(&s.value)),
                 anchor,
-                origin: None,
+                expression: Some(cow_str(&s.value)),
+                env: env.clone(),
+            },
+            Ast::StringLit(s) if s.value.starts_with("[[") => ValueRef {
+                inner: Inner::Evaluated(Value::str(&s.value[1..])),
+                anchor,
+                expression: None,
+                env: env.clone(),
             },
             _ => ValueRef {
                 inner: Inner::Written(value),
                 anchor,
-                origin: None,
+                expression: None,
+                env: env.clone(),
             },
+        }
+    }
+
+    fn evaluated(&self, value: Value) -> ValueRef<'a> {
+        ValueRef {
+            inner: Inner::Evaluated(value),
+            anchor: self.anchor,
+            expression: self.expression,
+            env: self.env.clone(),
         }
     }
 
@@ -138,15 +152,34 @@ impl<'a> ValueRef<'a> {
         self.anchor
     }
 
-    /// Where the deciding value was written, when it is not at [`Self::span`].
+    /// Where the deciding value was written, when an expression brought it here.
     pub fn origin(&self) -> Option<&Origin> {
-        self.origin.as_deref()
+        match &self.inner {
+            Inner::Evaluated(v) => v.origin.as_deref(),
+            Inner::Written(_) => None,
+        }
+    }
+
+    /// The evaluated value (literals converted), for `expand` and cross-checks.
+    pub fn value(&self) -> Value {
+        match &self.inner {
+            Inner::Evaluated(v) => v.clone(),
+            Inner::Written(ast) => self.env.eval_json(ast, &Rc::from("in the resource")),
+        }
     }
 
     /// Why the value cannot be known offline, or `None` when it is known.
+    /// Deployment-time placeholders (`resourceGroup().location`, …) count as unknown here:
+    /// they are never a deciding setting value.
     pub fn unknown_reason(&self) -> Option<Arc<str>> {
         match &self.inner {
-            Inner::Unknown { reason, .. } => Some(reason.clone()),
+            Inner::Evaluated(v) => match &v.kind {
+                Kind::Unknown(r) => Some(Arc::from(r.as_ref())),
+                Kind::Placeholder(p) => {
+                    Some(Arc::from(format!("`{p}` is known only at deployment time")))
+                }
+                _ => None,
+            },
             Inner::Written(_) => None,
         }
     }
@@ -156,10 +189,14 @@ impl<'a> ValueRef<'a> {
     pub fn get(&self, key: &str) -> Option<ValueRef<'a>> {
         match &self.inner {
             Inner::Written(Ast::Object(obj)) => {
-                find_prop(obj, key).map(|p| ValueRef::written(&p.value))
+                find_prop(obj, key).map(|p| ValueRef::new(&p.value, &self.env))
             }
             Inner::Written(_) => None,
-            Inner::Unknown { .. } => Some(self.clone()),
+            Inner::Evaluated(v) => match &v.kind {
+                Kind::Object(_) => v.get(key).map(|child| self.evaluated(child.clone())),
+                Kind::Unknown(_) | Kind::Placeholder(_) => Some(self.clone()),
+                _ => None,
+            },
         }
     }
 
@@ -171,41 +208,61 @@ impl<'a> ValueRef<'a> {
     }
 
     /// The object's properties with their names, in written order; empty when not an object.
-    pub fn entries(&self) -> Vec<(&'a str, ValueRef<'a>)> {
+    pub fn entries(&self) -> Vec<(String, ValueRef<'a>)> {
         match &self.inner {
             Inner::Written(Ast::Object(obj)) => obj
                 .properties
                 .iter()
-                .map(|p| (p.name.as_str(), ValueRef::written(&p.value)))
+                .map(|p| {
+                    (
+                        p.name.as_str().to_owned(),
+                        ValueRef::new(&p.value, &self.env),
+                    )
+                })
+                .collect(),
+            Inner::Evaluated(Value {
+                kind: Kind::Object(entries),
+                ..
+            }) => entries
+                .iter()
+                .map(|(k, v)| (k.to_string(), self.evaluated(v.clone())))
                 .collect(),
             _ => Vec::new(),
-        }
-    }
-
-    /// The span of a property's name in this object, for pointing at keys.
-    pub fn key_span(&self, key: &str) -> Option<Span> {
-        match &self.inner {
-            Inner::Written(Ast::Object(obj)) => find_prop(obj, key).map(|p| match &p.name {
-                ast::ObjectPropName::String(s) => Span::new(s.range.start, s.range.end),
-                ast::ObjectPropName::Word(w) => Span::new(w.range.start, w.range.end),
-            }),
-            _ => None,
         }
     }
 
     /// The array's elements; `None` when not an array (or unknown).
     pub fn elements(&self) -> Option<Vec<ValueRef<'a>>> {
         match &self.inner {
-            Inner::Written(Ast::Array(arr)) => {
-                Some(arr.elements.iter().map(ValueRef::written).collect())
-            }
+            Inner::Written(Ast::Array(arr)) => Some(
+                arr.elements
+                    .iter()
+                    .map(|e| ValueRef::new(e, &self.env))
+                    .collect(),
+            ),
+            Inner::Evaluated(Value {
+                kind: Kind::Array(items),
+                ..
+            }) => Some(items.iter().map(|v| self.evaluated(v.clone())).collect()),
             _ => None,
         }
     }
 
-    pub fn as_str(&self) -> Option<&'a str> {
+    /// The string value, when known (placeholders are not known strings).
+    pub fn as_str(&self) -> Option<&str> {
         match &self.inner {
-            Inner::Written(Ast::StringLit(s)) => Some(cow_str(&s.value)),
+            Inner::Written(Ast::StringLit(s)) => Some(s.value.as_ref()),
+            Inner::Evaluated(v) => v.as_str(),
+            _ => None,
+        }
+    }
+
+    /// A name's text: a known string, or a deployment-time placeholder's text (names
+    /// built from placeholders still match each other within a template).
+    pub fn name_text(&self) -> Option<String> {
+        match &self.inner {
+            Inner::Written(Ast::StringLit(s)) => Some(s.value.to_string()),
+            Inner::Evaluated(v) => v.as_text().map(str::to_owned),
             _ => None,
         }
     }
@@ -213,16 +270,34 @@ impl<'a> ValueRef<'a> {
     pub fn as_bool(&self) -> Option<bool> {
         match &self.inner {
             Inner::Written(Ast::BooleanLit(b)) => Some(b.value),
+            Inner::Evaluated(Value {
+                kind: Kind::Bool(b),
+                ..
+            }) => Some(*b),
             _ => None,
         }
     }
 
     pub fn is_null(&self) -> bool {
-        matches!(&self.inner, Inner::Written(Ast::NullKeyword(_)))
+        matches!(
+            &self.inner,
+            Inner::Written(Ast::NullKeyword(_))
+                | Inner::Evaluated(Value {
+                    kind: Kind::Null,
+                    ..
+                })
+        )
     }
 
     pub fn is_object(&self) -> bool {
-        matches!(&self.inner, Inner::Written(Ast::Object(_)))
+        matches!(
+            &self.inner,
+            Inner::Written(Ast::Object(_))
+                | Inner::Evaluated(Value {
+                    kind: Kind::Object(_),
+                    ..
+                })
+        )
     }
 
     /// Is the value a string equal (case-insensitively) to one of `options`?
@@ -257,7 +332,7 @@ impl<'a> ValueRef<'a> {
         )
     }
 
-    /// Is this a non-empty array? Unknown values and non-arrays are answered as such.
+    /// Is this a non-empty array? Unknown values are answered as such.
     pub fn is_non_empty_array(&self) -> Tri {
         if let Some(reason) = self.unknown_reason() {
             return Tri::Unknown(reason);
@@ -274,13 +349,30 @@ impl<'a> ValueRef<'a> {
             Inner::Written(Ast::NullKeyword(_)) => "null".to_owned(),
             Inner::Written(Ast::Object(_)) => "{…}".to_owned(),
             Inner::Written(Ast::Array(_)) => "[…]".to_owned(),
-            Inner::Unknown { .. } => "(unknown)".to_owned(),
+            Inner::Evaluated(v) => match &v.kind {
+                Kind::Object(_) => "{…}".to_owned(),
+                Kind::Array(_) => "[…]".to_owned(),
+                Kind::Unknown(_) => "(unknown)".to_owned(),
+                _ => truncate(&v.to_string(), 80).into_owned(),
+            },
         }
+    }
+
+    /// The value as written, for messages: an expression's text, or a literal.
+    pub fn written_text(&self) -> String {
+        match self.expression {
+            Some(e) => truncate(e, 120).into_owned(),
+            None => self.display(),
+        }
+    }
+
+    /// A name for messages: the evaluated text when known, else the expression as written.
+    pub fn name_for_display(&self) -> String {
+        self.name_text().unwrap_or_else(|| self.written_text())
     }
 }
 
-/// The `&'a str` inside a string literal. Literals without escapes borrow the source;
-/// escaped ones are owned by the AST node, which lives as long as the source.
+/// The `&'a str` inside a string literal, whether it borrows the source or not.
 fn cow_str<'a>(value: &'a Cow<'a, str>) -> &'a str {
     value.as_ref()
 }
@@ -290,18 +382,5 @@ pub fn truncate(s: &str, max_chars: usize) -> Cow<'_, str> {
     match s.char_indices().nth(max_chars) {
         Some((cut, _)) => Cow::Owned(format!("{}…", &s[..cut])),
         None => Cow::Borrowed(s),
-    }
-}
-
-impl ValueRef<'_> {
-    /// The value as written, for messages: an expression's text, or a literal.
-    pub fn written_text(&self) -> String {
-        match &self.inner {
-            Inner::Unknown {
-                expression: Some(e),
-                ..
-            } => truncate(e, 120).into_owned(),
-            _ => self.display(),
-        }
     }
 }

@@ -13,10 +13,7 @@ use trustlint::rules::{self, Rule, RuleOptions};
 pub const AS_OF: Date = Date::new(2026, 11, 23);
 
 pub fn options(rules: Vec<&'static dyn Rule>, as_of: Date) -> LintOptions {
-    LintOptions {
-        rules,
-        rule_options: RuleOptions { as_of },
-    }
+    LintOptions::new(rules, RuleOptions { as_of })
 }
 
 /// Lints a file with only `rule_id` enabled.

@@ -1,3 +1,4 @@
 //! Rules about the input itself rather than about resources.
 
+pub mod expression_parse_error;
 pub mod invalid_json;

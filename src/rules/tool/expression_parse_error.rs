@@ -1,0 +1,47 @@
+//! EXPR001: an ARM expression trustlint cannot parse. The value is treated as unknown.
+
+use jsonc_parser::ast::Value as Ast;
+
+use crate::diagnostic::{Diagnostic, Level};
+use crate::rules::{LintContext, Rule, RuleMeta};
+use crate::template::expr::parse::{is_expression, parse_template_string};
+use crate::template::{span_of, Template};
+
+pub struct ExpressionParseError;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "EXPR001",
+    name: "expression-parse-error",
+    summary: "An ARM template expression cannot be parsed; its value is treated as unknown",
+    default_level: Level::Note,
+    resource_types: &[],
+    security_severity: "1.0",
+    docs: include_str!("../../../rules/EXPR001.md"),
+};
+
+impl Rule for ExpressionParseError {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    /// Parses every expression string in the template (property names excluded).
+    fn check_template(&self, template: &Template<'_>, cx: &mut LintContext<'_>) {
+        let mut stack: Vec<&Ast<'_>> = template.root.properties.iter().map(|p| &p.value).collect();
+        while let Some(value) = stack.pop() {
+            match value {
+                Ast::StringLit(s) if is_expression(&s.value) => {
+                    if let Err(error) = parse_template_string(&s.value) {
+                        cx.report_file(
+                            Diagnostic::new(META.default_level, span_of(value), format!("this expression cannot be parsed: {error}"))
+                                .with_label(error.message.clone())
+                                .with_help("fix the expression; until then trustlint treats its value as unknown and cannot decide the rules that depend on it"),
+                        );
+                    }
+                }
+                Ast::Object(o) => stack.extend(o.properties.iter().map(|p| &p.value)),
+                Ast::Array(a) => stack.extend(a.elements.iter()),
+                _ => {}
+            }
+        }
+    }
+}

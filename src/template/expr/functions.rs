@@ -1,0 +1,1336 @@
+//! The template functions. Arguments are evaluated here, not by the caller, so that
+//! `if`, `and`, `or` and `coalesce` evaluate only what they need and lambdas bind
+//! their variables. An unknown argument makes the result unknown (with its reason)
+//! unless the function's answer does not depend on it.
+
+use std::rc::Rc;
+
+use super::eval::MAX_COPIES;
+use super::parse::Expr;
+use super::scope::{Env, Locals};
+use super::value::{Kind, Value};
+
+/// Calls function `name` (case-insensitive) with unevaluated `args`.
+pub fn call(env: &Env<'_>, name: &str, args: &[Expr]) -> Value {
+    let lower = name.to_ascii_lowercase();
+    // Functions that control evaluation of their arguments.
+    match lower.as_str() {
+        "if" => return if_(env, args),
+        "and" => return logical(env, args, false),
+        "or" => return logical(env, args, true),
+        "coalesce" => return coalesce(env, args),
+        "filter" | "map" | "sort" | "reduce" | "toobject" | "mapvalues" | "groupby" => return lambda_function(env, &lower, args),
+        "lambda" => return Value::unknown("a lambda can only be an argument of filter, map, reduce, sort, toObject, mapValues or groupBy"),
+        _ => {}
+    }
+    let values: Vec<Value> = args.iter().map(|a| env.eval(a)).collect();
+    if lower.contains('.') {
+        if let Some(u) = first_unknown(&values) {
+            return u;
+        }
+        return env.user_function(name, values);
+    }
+    // Functions whose answer needs no argument values, or tolerates unknown ones.
+    match lower.as_str() {
+        "utcnow" | "newguid" => {
+            return Value::unknown(format!("`{name}()` differs on every deployment"))
+        }
+        "reference" => return reference(env, &values),
+        "resourceinfo" => return Value::unknown("`resourceInfo` is resolved by the deployment"),
+        "pickzones" | "providers" | "deployer" if values.iter().all(|v| !v.is_unknown()) => {
+            return context_object(&lower).unwrap_or_else(|| {
+                Value::unknown(format!("`{name}()` is resolved by the deployment"))
+            })
+        }
+        n if n.starts_with("list") => {
+            return Value::unknown(format!(
+                "`{name}()` reads secrets or state from Azure at deployment time"
+            ))
+        }
+        _ => {}
+    }
+    if let Some(u) = first_unknown(&values) {
+        return u;
+    }
+    let result = match lower.as_str() {
+        "parameters" => one_str(&values).map(|n| env.parameter(n)),
+        "variables" => one_str(&values).map(|n| env.variable(n)),
+        "lambdavariables" => one_str(&values).map(|n| env.lambda_variable(n)),
+        "copyindex" => copy_index(env, &values),
+        "null" => Ok(Value::null()),
+        "true" => Ok(Value::bool(true)),
+        "false" => Ok(Value::bool(false)),
+        "equals" => two(&values).map(|(a, b)| match a.equals(b) {
+            Some(eq) => Value::bool(eq),
+            None => Value::unknown(undecided_comparison(a, b)),
+        }),
+        "not" => one(&values).and_then(|v| match v.kind {
+            Kind::Bool(b) => Ok(Value::bool(!b)),
+            _ => Err(format!("`not` needs a bool, got {}", v.type_name())),
+        }),
+        "bool" => one(&values).and_then(to_bool),
+        "int" => one(&values).and_then(to_int),
+        "float" => one(&values).and_then(|v| match &v.kind {
+            Kind::Int(i) => Ok(Value::new(Kind::Float(*i as f64))),
+            Kind::Float(_) => Ok(v.clone()),
+            Kind::Str(s) => s
+                .parse::<f64>()
+                .map(|f| Value::new(Kind::Float(f)))
+                .map_err(|_| format!("`{s}` is not a number")),
+            _ => Err("`float` needs a number or string".to_owned()),
+        }),
+        "string" => one(&values).map(to_string_value),
+        "json" => one(&values).and_then(|v| match &v.kind {
+            Kind::Str(s) => serde_json::from_str::<serde_json::Value>(s)
+                .map(|j| from_json(&j))
+                .map_err(|e| format!("`json` got text that is not JSON: {e}")),
+            _ => Err("`json` needs a string".to_owned()),
+        }),
+        "empty" => one(&values).map(|v| {
+            Value::bool(match &v.kind {
+                Kind::Null => true,
+                Kind::Str(s) => s.is_empty(),
+                Kind::Array(a) => a.is_empty(),
+                Kind::Object(o) => o.is_empty(),
+                _ => false,
+            })
+        }),
+        "contains" => two(&values).and_then(|(c, item)| contains(c, item)),
+        "union" => union(&values),
+        "intersection" => intersection(&values),
+        "createobject" => create_object(&values),
+        "createarray" => Ok(Value::array(values.clone())),
+        "array" => one(&values).map(|v| match v.kind {
+            Kind::Array(_) => v.clone(),
+            _ => Value::array(vec![v.clone()]),
+        }),
+        "first" | "last" => one(&values).and_then(|v| first_last(v, lower == "first")),
+        "length" => one(&values).and_then(|v| match &v.kind {
+            Kind::Str(s) => Ok(Value::int(s.chars().count() as i64)),
+            Kind::Array(a) => Ok(Value::int(a.len() as i64)),
+            Kind::Object(o) => Ok(Value::int(o.len() as i64)),
+            Kind::Placeholder(_) => {
+                Err("the length of a deployment-time name is not known".to_owned())
+            }
+            _ => Err(format!("`length` of a {}", v.type_name())),
+        }),
+        "tolower" => map_text(&values, |s| s.to_lowercase()),
+        "toupper" => map_text(&values, |s| s.to_uppercase()),
+        "trim" => map_text(&values, |s| s.trim().to_owned()),
+        "concat" => concat(&values),
+        "format" => format_(&values),
+        "replace" => three_str(&values).map(|(s, a, b)| text_like(&values[0], s.replace(a, b))),
+        "split" => split(&values),
+        "join" => join(&values),
+        "startswith" => two_str(&values)
+            .map(|(s, p)| Value::bool(s.to_lowercase().starts_with(&p.to_lowercase()))),
+        "endswith" => two_str(&values)
+            .map(|(s, p)| Value::bool(s.to_lowercase().ends_with(&p.to_lowercase()))),
+        "indexof" | "lastindexof" => index_of(&values, lower == "indexof"),
+        "substring" => substring(&values),
+        "take" | "skip" => take_skip(&values, lower == "take"),
+        "min" | "max" => min_max(&values, lower == "min"),
+        "range" => two(&values).and_then(|(a, b)| match (&a.kind, &b.kind) {
+            (Kind::Int(start), Kind::Int(count)) if (0..=10_000).contains(count) => Ok(
+                Value::array((0..*count).map(|i| Value::int(start + i)).collect()),
+            ),
+            _ => Err("`range` needs a start and a count from 0 to 10000".to_owned()),
+        }),
+        "add" | "sub" | "mul" | "div" | "mod" => arithmetic(&lower, &values),
+        "greater" | "less" | "greaterorequals" | "lessorequals" => compare(&lower, &values),
+        "tryget" => try_get(&values),
+        "shallowmerge" => one(&values).and_then(shallow_merge),
+        "objectkeys" => one(&values).and_then(|v| match &v.kind {
+            Kind::Object(o) => Ok(Value::array(
+                o.iter().map(|(k, _)| Value::str(k.clone())).collect(),
+            )),
+            _ => Err("`objectKeys` needs an object".to_owned()),
+        }),
+        "items" => one(&values).and_then(items),
+        "base64" => one_str(&values).map(|s| Value::str(base64_encode(s.as_bytes()))),
+        "base64tostring" => one_str(&values).and_then(|s| base64_decode(s).map(Value::str)),
+        "uri" => two_str(&values).map(|(base, rel)| Value::str(join_uri(base, rel))),
+        "datauri" => one_str(&values).map(|s| {
+            Value::str(format!(
+                "data:text/plain;charset=utf8;base64,{}",
+                base64_encode(s.as_bytes())
+            ))
+        }),
+        "padleft" => pad_left(&values),
+        "uniquestring" => hashed(&values, |h| unique_string(h)),
+        "guid" => hashed(&values, |h| guid(h)),
+        "resourceid" => resource_id(&values, Scope::ResourceGroup),
+        "subscriptionresourceid" => resource_id(&values, Scope::Subscription),
+        "tenantresourceid" => resource_id(&values, Scope::Tenant),
+        "managementgroupresourceid" => resource_id(&values, Scope::ManagementGroup),
+        "extensionresourceid" => extension_resource_id(&values),
+        "environment" | "resourcegroup" | "subscription" | "tenant" | "deployment"
+        | "managementgroup" => Ok(match lower.as_str() {
+            "deployment" => deployment(env),
+            other => context_object(other).unwrap_or_else(|| Value::unknown("not known")),
+        }),
+        _ => Err(format!("trustlint does not evaluate the function `{name}`")),
+    };
+    result.unwrap_or_else(Value::unknown)
+}
+
+type R = Result<Value, String>;
+
+fn first_unknown(values: &[Value]) -> Option<Value> {
+    values
+        .iter()
+        .find(|v| v.is_unknown())
+        .map(|v| Value::new(v.kind.clone()))
+}
+
+fn undecided_comparison(a: &Value, b: &Value) -> String {
+    let p = if matches!(a.kind, Kind::Placeholder(_)) {
+        a
+    } else {
+        b
+    };
+    format!("the comparison depends on `{p}`, which is known only at deployment time")
+}
+
+fn one(values: &[Value]) -> Result<&Value, String> {
+    match values {
+        [v] => Ok(v),
+        _ => Err(format!("expected 1 argument, got {}", values.len())),
+    }
+}
+
+fn two(values: &[Value]) -> Result<(&Value, &Value), String> {
+    match values {
+        [a, b] => Ok((a, b)),
+        _ => Err(format!("expected 2 arguments, got {}", values.len())),
+    }
+}
+
+fn text(v: &Value) -> Result<&str, String> {
+    match &v.kind {
+        Kind::Str(s) => Ok(s),
+        Kind::Placeholder(p) => Err(format!("`{p}` is known only at deployment time")),
+        _ => Err(format!("expected a string, got {}", v.type_name())),
+    }
+}
+
+fn one_str(values: &[Value]) -> Result<&str, String> {
+    one(values).and_then(text)
+}
+
+fn two_str(values: &[Value]) -> Result<(&str, &str), String> {
+    two(values).and_then(|(a, b)| Ok((text(a)?, text(b)?)))
+}
+
+fn three_str(values: &[Value]) -> Result<(&str, &str, &str), String> {
+    match values {
+        [a, b, c] => Ok((text(a)?, text(b)?, text(c)?)),
+        _ => Err(format!("expected 3 arguments, got {}", values.len())),
+    }
+}
+
+fn int_arg(v: &Value) -> Result<i64, String> {
+    match &v.kind {
+        Kind::Int(i) => Ok(*i),
+        _ => Err(format!("expected an integer, got {}", v.type_name())),
+    }
+}
+
+/// A string result that stays a placeholder when its input was one.
+fn text_like(input: &Value, s: String) -> Value {
+    match input.kind {
+        Kind::Placeholder(_) => Value::placeholder(s),
+        _ => Value::str(s),
+    }
+}
+
+fn map_text(values: &[Value], f: impl Fn(&str) -> String) -> R {
+    let v = one(values)?;
+    match v.as_text() {
+        Some(s) => Ok(text_like(v, f(s))),
+        None => Err(format!("expected a string, got {}", v.type_name())),
+    }
+}
+
+fn if_(env: &Env<'_>, args: &[Expr]) -> Value {
+    let [cond, yes, no] = args else {
+        return Value::unknown("`if` takes 3 arguments");
+    };
+    let c = env.eval(cond);
+    match c.kind {
+        Kind::Bool(true) => env.eval(yes),
+        Kind::Bool(false) => env.eval(no),
+        Kind::Unknown(r) => Value::unknown(r),
+        _ => Value::unknown(format!(
+            "`if` needs a bool condition, got {}",
+            c.type_name()
+        )),
+    }
+}
+
+fn logical(env: &Env<'_>, args: &[Expr], is_or: bool) -> Value {
+    let mut unknown = None;
+    for a in args {
+        let v = env.eval(a);
+        match v.kind {
+            Kind::Bool(b) if b == is_or => return Value::bool(is_or),
+            Kind::Bool(_) => {}
+            Kind::Unknown(r) => unknown = unknown.or(Some(r)),
+            _ => {
+                return Value::unknown(format!(
+                    "`{}` needs bools, got {}",
+                    if is_or { "or" } else { "and" },
+                    v.type_name()
+                ))
+            }
+        }
+    }
+    match unknown {
+        Some(r) => Value::unknown(r),
+        None => Value::bool(!is_or),
+    }
+}
+
+fn coalesce(env: &Env<'_>, args: &[Expr]) -> Value {
+    for a in args {
+        let v = env.eval(a);
+        match v.kind {
+            Kind::Null => continue,
+            _ => return v,
+        }
+    }
+    Value::null()
+}
+
+fn lambda_function(env: &Env<'_>, name: &str, args: &[Expr]) -> Value {
+    let (input, lambdas) = match args.split_first() {
+        Some((input, rest)) if !rest.is_empty() => (env.eval(input), rest),
+        _ => return Value::unknown(format!("`{name}` needs an input and a lambda")),
+    };
+    if let Some(r) = input.unknown_reason() {
+        return Value::unknown(r.clone());
+    }
+    let parse_lambda = |e: &Expr| -> Option<(Vec<Rc<str>>, Expr)> {
+        let Expr::Call { name, args } = e else {
+            return None;
+        };
+        if !name.eq_ignore_ascii_case("lambda") {
+            return None;
+        }
+        let (body, names) = args.split_last()?;
+        let names = names
+            .iter()
+            .map(|n| match n {
+                Expr::Str(s) => Some(Rc::from(s.as_str())),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some((names, body.clone()))
+    };
+    let apply = |lambda: &(Vec<Rc<str>>, Expr), bound: Vec<Value>| -> Value {
+        let mut vars: Vec<(Rc<str>, Value)> = env
+            .locals
+            .as_ref()
+            .map(|l| l.lambda.clone())
+            .unwrap_or_default();
+        vars.extend(lambda.0.iter().cloned().zip(bound));
+        let function_parameters = env
+            .locals
+            .as_ref()
+            .and_then(|l| l.function_parameters.clone());
+        env.with_locals(Locals {
+            lambda: vars,
+            function_parameters,
+        })
+        .eval(&lambda.1)
+    };
+    let items: Vec<Value> = match (&input.kind, name) {
+        (Kind::Array(a), _) => a.as_ref().clone(),
+        (Kind::Object(o), "mapvalues") => o.iter().map(|(_, v)| v.clone()).collect(),
+        _ => {
+            return Value::unknown(format!(
+                "`{name}` needs an array, got {}",
+                input.type_name()
+            ))
+        }
+    };
+    let Some(first) = parse_lambda(&lambdas[0]) else {
+        return Value::unknown(format!("`{name}` needs a lambda"));
+    };
+    let with_index = |item: &Value, i: usize| {
+        let mut b = vec![item.clone()];
+        if first.0.len() > 1 {
+            b.push(Value::int(i as i64));
+        }
+        b
+    };
+    match name {
+        "filter" => {
+            let mut out = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                match apply(&first, with_index(item, i)).kind {
+                    Kind::Bool(true) => out.push(item.clone()),
+                    Kind::Bool(false) => {}
+                    Kind::Unknown(r) => return Value::unknown(r),
+                    _ => return Value::unknown("the `filter` lambda must return a bool"),
+                }
+            }
+            Value::array(out)
+        }
+        "map" => {
+            let out: Vec<Value> = items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| apply(&first, with_index(item, i)))
+                .collect();
+            Value::array(out)
+        }
+        "mapvalues" => {
+            let Kind::Object(o) = &input.kind else {
+                unreachable!()
+            };
+            Value::object(
+                o.iter()
+                    .map(|(k, v)| (k.clone(), apply(&first, vec![v.clone()])))
+                    .collect(),
+            )
+        }
+        "reduce" => {
+            let Some(init) = lambdas.first().map(|e| env.eval(e)) else {
+                return Value::unknown("`reduce` needs an initial value");
+            };
+            let Some(lambda) = lambdas.get(1).and_then(parse_lambda) else {
+                return Value::unknown("`reduce` needs a lambda");
+            };
+            items.iter().enumerate().fold(init, |acc, (i, item)| {
+                let mut b = vec![acc, item.clone()];
+                if lambda.0.len() > 2 {
+                    b.push(Value::int(i as i64));
+                }
+                apply(&lambda, b)
+            })
+        }
+        "sort" => {
+            let mut sorted = items.clone();
+            let mut unknown = None;
+            sorted.sort_by(
+                |a, b| match apply(&first, vec![a.clone(), b.clone()]).kind {
+                    Kind::Bool(true) => std::cmp::Ordering::Less,
+                    Kind::Bool(false) => std::cmp::Ordering::Greater,
+                    _ => {
+                        unknown = Some(());
+                        std::cmp::Ordering::Equal
+                    }
+                },
+            );
+            match unknown {
+                Some(()) => Value::unknown("the `sort` lambda's result is not known"),
+                None => Value::array(sorted),
+            }
+        }
+        "toobject" => {
+            let value_lambda = lambdas.get(1).and_then(parse_lambda);
+            let mut entries = Vec::new();
+            for item in &items {
+                let key = apply(&first, vec![item.clone()]);
+                let Some(k) = key.as_text() else {
+                    return Value::unknown(
+                        key.unknown_reason()
+                            .map(|r| r.to_string())
+                            .unwrap_or_else(|| "`toObject` keys must be strings".to_owned()),
+                    );
+                };
+                let v = match &value_lambda {
+                    Some(l) => apply(l, vec![item.clone()]),
+                    None => item.clone(),
+                };
+                entries.push((Rc::from(k), v));
+            }
+            Value::object(entries)
+        }
+        "groupby" => {
+            let mut groups: Vec<(Rc<str>, Vec<Value>)> = Vec::new();
+            for item in &items {
+                let key = apply(&first, vec![item.clone()]);
+                let Some(k) = key.as_text() else {
+                    return Value::unknown("`groupBy` keys must be known strings");
+                };
+                match groups.iter_mut().find(|(g, _)| g.as_ref() == k) {
+                    Some((_, members)) => members.push(item.clone()),
+                    None => groups.push((Rc::from(k), vec![item.clone()])),
+                }
+            }
+            Value::object(
+                groups
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::array(v)))
+                    .collect(),
+            )
+        }
+        _ => Value::unknown(format!("`{name}` is not supported")),
+    }
+}
+
+fn copy_index(env: &Env<'_>, values: &[Value]) -> R {
+    let (name, offset) = match values {
+        [] => (None, 0),
+        [v] => match &v.kind {
+            Kind::Int(i) => (None, *i),
+            Kind::Str(s) => (Some(s.as_ref()), 0),
+            _ => return Err("`copyIndex` takes a loop name and/or an offset".to_owned()),
+        },
+        [n, o] => (Some(text(n)?), int_arg(o)?),
+        _ => return Err("`copyIndex` takes at most 2 arguments".to_owned()),
+    };
+    env.copy_index(name)
+        .map(|i| Value::int(i + offset))
+        .ok_or_else(|| match name {
+            Some(n) => format!("`copyIndex('{n}')` is used outside that copy loop"),
+            None => "`copyIndex()` is used outside a copy loop".to_owned(),
+        })
+}
+
+fn to_bool(v: &Value) -> R {
+    match &v.kind {
+        Kind::Bool(_) => Ok(v.clone()),
+        Kind::Int(i) => Ok(Value::bool(*i != 0)),
+        Kind::Str(s) if s.eq_ignore_ascii_case("true") => Ok(Value::bool(true)),
+        Kind::Str(s) if s.eq_ignore_ascii_case("false") => Ok(Value::bool(false)),
+        _ => Err(format!("`bool` cannot convert {}", v)),
+    }
+}
+
+fn to_int(v: &Value) -> R {
+    match &v.kind {
+        Kind::Int(_) => Ok(v.clone()),
+        Kind::Float(f) => Ok(Value::int(*f as i64)),
+        Kind::Str(s) => s
+            .trim()
+            .parse::<i64>()
+            .map(Value::int)
+            .map_err(|_| format!("`int` cannot convert `{s}`")),
+        _ => Err(format!("`int` cannot convert a {}", v.type_name())),
+    }
+}
+
+/// `string()`: strings as they are, booleans as `True`/`False`, others as compact JSON.
+pub fn to_string_value(v: &Value) -> Value {
+    match &v.kind {
+        Kind::Str(_) | Kind::Placeholder(_) => v.clone(),
+        Kind::Bool(b) => Value::str(if *b { "True" } else { "False" }),
+        Kind::Null => Value::str(""),
+        _ => Value::str(v.to_json().to_string()),
+    }
+}
+
+fn from_json(j: &serde_json::Value) -> Value {
+    use serde_json::Value as J;
+    match j {
+        J::Null => Value::null(),
+        J::Bool(b) => Value::bool(*b),
+        J::Number(n) => n
+            .as_i64()
+            .map(Value::int)
+            .unwrap_or_else(|| Value::new(Kind::Float(n.as_f64().unwrap_or(0.0)))),
+        J::String(s) => Value::str(s.as_str()),
+        J::Array(a) => Value::array(a.iter().map(from_json).collect()),
+        J::Object(o) => Value::object(
+            o.iter()
+                .map(|(k, v)| (Rc::from(k.as_str()), from_json(v)))
+                .collect(),
+        ),
+    }
+}
+
+fn contains(container: &Value, item: &Value) -> R {
+    match &container.kind {
+        Kind::Str(s) => Ok(Value::bool(s.contains(text(&to_string_value(item))?))),
+        Kind::Array(items) => {
+            let mut undecided = false;
+            for i in items.iter() {
+                match i.equals(item) {
+                    Some(true) => return Ok(Value::bool(true)),
+                    None => undecided = true,
+                    Some(false) => {}
+                }
+            }
+            if undecided {
+                Err("the array holds values known only at deployment time".to_owned())
+            } else {
+                Ok(Value::bool(false))
+            }
+        }
+        Kind::Object(_) => Ok(Value::bool(container.get(text(item)?).is_some())),
+        Kind::Placeholder(p) => Err(format!("`{p}` is known only at deployment time")),
+        _ => Err(format!(
+            "`contains` cannot search a {}",
+            container.type_name()
+        )),
+    }
+}
+
+fn union(values: &[Value]) -> R {
+    if values.iter().all(|v| matches!(v.kind, Kind::Object(_))) {
+        let mut out: Value = Value::object(Vec::new());
+        for v in values {
+            out = merge_objects(&out, v);
+        }
+        return Ok(out);
+    }
+    if values.iter().all(|v| matches!(v.kind, Kind::Array(_))) {
+        let mut out: Vec<Value> = Vec::new();
+        for v in values {
+            if let Kind::Array(items) = &v.kind {
+                for i in items.iter() {
+                    if !out.iter().any(|o| o.equals(i) == Some(true)) {
+                        out.push(i.clone());
+                    }
+                }
+            }
+        }
+        return Ok(Value::array(out));
+    }
+    Err("`union` needs all objects or all arrays".to_owned())
+}
+
+/// Merges `b` into `a`; nested objects are merged recursively, as `union` does.
+fn merge_objects(a: &Value, b: &Value) -> Value {
+    let (Kind::Object(ea), Kind::Object(eb)) = (&a.kind, &b.kind) else {
+        return b.clone();
+    };
+    let mut entries: Vec<(Rc<str>, Value)> = ea.as_ref().clone();
+    for (k, v) in eb.iter() {
+        match entries
+            .iter_mut()
+            .find(|(ek, _)| ek.eq_ignore_ascii_case(k))
+        {
+            Some((_, existing))
+                if matches!(existing.kind, Kind::Object(_))
+                    && matches!(v.kind, Kind::Object(_)) =>
+            {
+                *existing = merge_objects(existing, v);
+            }
+            Some((_, existing)) => *existing = v.clone(),
+            None => entries.push((k.clone(), v.clone())),
+        }
+    }
+    Value::object(entries).with_origin(b.origin.clone().or_else(|| a.origin.clone()))
+}
+
+fn shallow_merge(v: &Value) -> R {
+    let Kind::Array(items) = &v.kind else {
+        return Err("`shallowMerge` needs an array of objects".to_owned());
+    };
+    let mut entries: Vec<(Rc<str>, Value)> = Vec::new();
+    for item in items.iter() {
+        match &item.kind {
+            Kind::Object(o) => {
+                for (k, v) in o.iter() {
+                    match entries
+                        .iter_mut()
+                        .find(|(ek, _)| ek.eq_ignore_ascii_case(k))
+                    {
+                        Some((_, existing)) => *existing = v.clone(),
+                        None => entries.push((k.clone(), v.clone())),
+                    }
+                }
+            }
+            Kind::Unknown(r) => return Err(r.to_string()),
+            _ => return Err("`shallowMerge` needs an array of objects".to_owned()),
+        }
+    }
+    Ok(Value::object(entries))
+}
+
+fn intersection(values: &[Value]) -> R {
+    let (first, rest) = values
+        .split_first()
+        .ok_or("`intersection` needs arguments")?;
+    match &first.kind {
+        Kind::Object(o) => Ok(Value::object(
+            o.iter()
+                .filter(|(k, v)| {
+                    rest.iter()
+                        .all(|r| r.get(k).is_some_and(|w| w.equals(v) == Some(true)))
+                })
+                .cloned()
+                .collect(),
+        )),
+        Kind::Array(a) => Ok(Value::array(
+            a.iter()
+                .filter(|v| {
+                    rest.iter().all(|r| match &r.kind {
+                        Kind::Array(b) => b.iter().any(|w| w.equals(v) == Some(true)),
+                        _ => false,
+                    })
+                })
+                .cloned()
+                .collect(),
+        )),
+        _ => Err("`intersection` needs objects or arrays".to_owned()),
+    }
+}
+
+fn create_object(values: &[Value]) -> R {
+    if values.len() % 2 != 0 {
+        return Err("`createObject` needs key-value pairs".to_owned());
+    }
+    let mut entries = Vec::new();
+    for pair in values.chunks(2) {
+        entries.push((Rc::from(text(&pair[0])?), pair[1].clone()));
+    }
+    Ok(Value::object(entries))
+}
+
+fn first_last(v: &Value, first: bool) -> R {
+    match &v.kind {
+        Kind::Array(a) => Ok(if first { a.first() } else { a.last() }
+            .cloned()
+            .unwrap_or_else(Value::null)),
+        Kind::Str(s) => Ok(Value::str(
+            if first {
+                s.chars().next()
+            } else {
+                s.chars().last()
+            }
+            .map(String::from)
+            .unwrap_or_default(),
+        )),
+        _ => Err(format!("`first`/`last` of a {}", v.type_name())),
+    }
+}
+
+fn concat(values: &[Value]) -> R {
+    if !values.is_empty()
+        && values
+            .iter()
+            .all(|v| matches!(v.kind, Kind::Array(_) | Kind::Null))
+    {
+        let mut out = Vec::new();
+        for v in values {
+            if let Kind::Array(a) = &v.kind {
+                out.extend(a.iter().cloned());
+            }
+        }
+        return Ok(Value::array(out));
+    }
+    let mut s = String::new();
+    let mut placeholder = false;
+    for v in values {
+        match &v.kind {
+            Kind::Str(t) => s.push_str(t),
+            Kind::Placeholder(t) => {
+                placeholder = true;
+                s.push_str(t);
+            }
+            Kind::Int(i) => s.push_str(&i.to_string()),
+            Kind::Bool(_) | Kind::Float(_) | Kind::Null => {
+                s.push_str(to_string_value(v).as_text().unwrap_or_default())
+            }
+            _ => {
+                return Err(format!(
+                    "`concat` cannot join a {} to strings",
+                    v.type_name()
+                ))
+            }
+        }
+    }
+    Ok(if placeholder {
+        Value::placeholder(s)
+    } else {
+        Value::str(s)
+    })
+}
+
+fn format_(values: &[Value]) -> R {
+    let (fmt, args) = values
+        .split_first()
+        .ok_or("`format` needs a format string")?;
+    let fmt = text(fmt)?;
+    let mut out = String::new();
+    let mut placeholder = false;
+    let mut chars = fmt.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                out.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                out.push('}');
+            }
+            '{' => {
+                let mut spec = String::new();
+                for d in chars.by_ref() {
+                    if d == '}' {
+                        break;
+                    }
+                    spec.push(d);
+                }
+                let (index, format) = spec.split_once(':').unwrap_or((spec.as_str(), ""));
+                let i: usize = index
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("bad placeholder `{{{spec}}}` in format string"))?;
+                let arg = args
+                    .get(i)
+                    .ok_or_else(|| format!("format placeholder {{{i}}} has no argument"))?;
+                if matches!(arg.kind, Kind::Placeholder(_)) {
+                    placeholder = true;
+                }
+                out.push_str(&format_arg(arg, format)?);
+            }
+            other => out.push(other),
+        }
+    }
+    Ok(if placeholder {
+        Value::placeholder(out)
+    } else {
+        Value::str(out)
+    })
+}
+
+/// One argument of `format`, with the .NET numeric format specifiers templates use.
+fn format_arg(arg: &Value, spec: &str) -> Result<String, String> {
+    if let (Kind::Int(i), Some(kind)) = (&arg.kind, spec.chars().next()) {
+        let width: usize = spec[1..].parse().unwrap_or(0);
+        return Ok(match kind.to_ascii_uppercase() {
+            'D' => format!("{:0width$}", i, width = width),
+            'X' => format!("{:0width$X}", i, width = width),
+            'N' => {
+                let digits = i.abs().to_string();
+                let mut grouped = String::new();
+                for (n, ch) in digits.chars().enumerate() {
+                    if n > 0 && (digits.len() - n) % 3 == 0 {
+                        grouped.push(',');
+                    }
+                    grouped.push(ch);
+                }
+                let sign = if *i < 0 { "-" } else { "" };
+                let places: usize = if spec.len() > 1 { width } else { 2 };
+                if places > 0 {
+                    format!("{sign}{grouped}.{}", "0".repeat(places))
+                } else {
+                    format!("{sign}{grouped}")
+                }
+            }
+            _ => i.to_string(),
+        });
+    }
+    Ok(to_string_value(arg)
+        .as_text()
+        .map(str::to_owned)
+        .unwrap_or_default())
+}
+
+fn split(values: &[Value]) -> R {
+    let (s, delims) = two(values)?;
+    let input = s.as_text().ok_or("`split` needs a string")?;
+    let delimiters: Vec<String> = match &delims.kind {
+        Kind::Str(d) => vec![d.to_string()],
+        Kind::Array(a) => a
+            .iter()
+            .map(|d| text(d).map(str::to_owned))
+            .collect::<Result<_, _>>()?,
+        _ => return Err("`split` needs a delimiter string or array".to_owned()),
+    };
+    let mut parts = vec![input.to_owned()];
+    for d in delimiters.iter().filter(|d| !d.is_empty()) {
+        parts = parts
+            .iter()
+            .flat_map(|p| p.split(d.as_str()).map(str::to_owned).collect::<Vec<_>>())
+            .collect();
+    }
+    Ok(Value::array(
+        parts.into_iter().map(|p| text_like(s, p)).collect(),
+    ))
+}
+
+fn join(values: &[Value]) -> R {
+    let (arr, delim) = two(values)?;
+    let Kind::Array(items) = &arr.kind else {
+        return Err("`join` needs an array".to_owned());
+    };
+    let parts: Vec<Value> = items.iter().map(to_string_value).collect();
+    concat(&itertools_intersperse(parts, Value::str(text(delim)?)))
+}
+
+fn itertools_intersperse(items: Vec<Value>, sep: Value) -> Vec<Value> {
+    let mut out = Vec::with_capacity(items.len() * 2);
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(sep.clone());
+        }
+        out.push(item);
+    }
+    if out.is_empty() {
+        out.push(Value::str(""));
+    }
+    out
+}
+
+fn index_of(values: &[Value], first: bool) -> R {
+    let (hay, needle) = two(values)?;
+    match &hay.kind {
+        Kind::Array(items) => {
+            let pos: Vec<usize> = items
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.equals(needle) == Some(true))
+                .map(|(i, _)| i)
+                .collect();
+            let found = if first { pos.first() } else { pos.last() };
+            Ok(Value::int(found.map_or(-1, |i| *i as i64)))
+        }
+        _ => {
+            let (h, n) = (text(hay)?.to_lowercase(), text(needle)?.to_lowercase());
+            let found = if first { h.find(&n) } else { h.rfind(&n) };
+            Ok(Value::int(
+                found.map_or(-1, |b| h[..b].chars().count() as i64),
+            ))
+        }
+    }
+}
+
+fn substring(values: &[Value]) -> R {
+    let (s, start, len) = match values {
+        [s, start] => (text(s)?, int_arg(start)?, None),
+        [s, start, len] => (text(s)?, int_arg(start)?, Some(int_arg(len)?)),
+        _ => return Err("`substring` takes 2 or 3 arguments".to_owned()),
+    };
+    let chars: Vec<char> = s.chars().collect();
+    let start = usize::try_from(start).map_err(|_| "`substring` start is negative")?;
+    let len = match len {
+        Some(l) => usize::try_from(l).map_err(|_| "`substring` length is negative")?,
+        None => chars.len().saturating_sub(start),
+    };
+    if start + len > chars.len() {
+        return Err(format!(
+            "`substring` of {} characters from {start} runs past the end",
+            len
+        ));
+    }
+    Ok(Value::str(
+        chars[start..start + len].iter().collect::<String>(),
+    ))
+}
+
+fn take_skip(values: &[Value], take: bool) -> R {
+    let (v, n) = two(values)?;
+    let n = usize::try_from(int_arg(n)?.max(0)).unwrap_or(0);
+    match &v.kind {
+        Kind::Array(a) => Ok(Value::array(if take {
+            a.iter().take(n).cloned().collect()
+        } else {
+            a.iter().skip(n).cloned().collect()
+        })),
+        Kind::Str(s) => Ok(Value::str(if take {
+            s.chars().take(n).collect::<String>()
+        } else {
+            s.chars().skip(n).collect::<String>()
+        })),
+        _ => Err(format!("`take`/`skip` of a {}", v.type_name())),
+    }
+}
+
+fn min_max(values: &[Value], min: bool) -> R {
+    let ints: Vec<i64> = match values {
+        [v] if matches!(v.kind, Kind::Array(_)) => {
+            let Kind::Array(a) = &v.kind else {
+                unreachable!()
+            };
+            a.iter().map(int_arg).collect::<Result<_, _>>()?
+        }
+        _ => values.iter().map(int_arg).collect::<Result<_, _>>()?,
+    };
+    let r = if min {
+        ints.iter().min()
+    } else {
+        ints.iter().max()
+    };
+    r.map(|i| Value::int(*i))
+        .ok_or_else(|| "`min`/`max` of nothing".to_owned())
+}
+
+fn arithmetic(op: &str, values: &[Value]) -> R {
+    let (a, b) = two(values)?;
+    let (a, b) = (int_arg(a)?, int_arg(b)?);
+    let r = match op {
+        "add" => a.checked_add(b),
+        "sub" => a.checked_sub(b),
+        "mul" => a.checked_mul(b),
+        "div" => a.checked_div(b),
+        _ => a.checked_rem(b),
+    };
+    r.map(Value::int)
+        .ok_or_else(|| format!("`{op}({a}, {b})` overflows or divides by zero"))
+}
+
+fn compare(op: &str, values: &[Value]) -> R {
+    let (a, b) = two(values)?;
+    let ord = match (&a.kind, &b.kind) {
+        (Kind::Int(x), Kind::Int(y)) => x.cmp(y),
+        (Kind::Str(x), Kind::Str(y)) => x.cmp(y),
+        _ => return Err(format!("`{op}` compares two integers or two strings")),
+    };
+    use std::cmp::Ordering::*;
+    Ok(Value::bool(match op {
+        "greater" => ord == Greater,
+        "less" => ord == Less,
+        "greaterorequals" => ord != Less,
+        _ => ord != Greater,
+    }))
+}
+
+fn try_get(values: &[Value]) -> R {
+    let (target, keys) = values.split_first().ok_or("`tryGet` needs arguments")?;
+    let mut current = target.clone();
+    for key in keys {
+        current = match (&current.kind, &key.kind) {
+            (Kind::Object(_), Kind::Str(k)) => current.get(k).cloned().unwrap_or_else(Value::null),
+            (Kind::Array(a), Kind::Int(i)) => usize::try_from(*i)
+                .ok()
+                .and_then(|i| a.get(i))
+                .cloned()
+                .unwrap_or_else(Value::null),
+            (Kind::Null, _) => Value::null(),
+            _ => return Err("`tryGet` needs an object or array".to_owned()),
+        };
+    }
+    Ok(current)
+}
+
+fn items(v: &Value) -> R {
+    let Kind::Object(o) = &v.kind else {
+        return Err("`items` needs an object".to_owned());
+    };
+    let mut entries: Vec<&(Rc<str>, Value)> = o.iter().collect();
+    entries.sort_by(|a, b| a.0.to_lowercase().cmp(&b.0.to_lowercase()));
+    Ok(Value::array(
+        entries
+            .into_iter()
+            .map(|(k, v)| {
+                Value::object(vec![
+                    (Rc::from("key"), Value::str(k.clone())),
+                    (Rc::from("value"), v.clone()),
+                ])
+            })
+            .collect(),
+    ))
+}
+
+fn pad_left(values: &[Value]) -> R {
+    let (v, width, pad) = match values {
+        [v, w] => (v, int_arg(w)?, " ".to_owned()),
+        [v, w, p] => (v, int_arg(w)?, text(p)?.to_owned()),
+        _ => return Err("`padLeft` takes 2 or 3 arguments".to_owned()),
+    };
+    let s = to_string_value(v).as_text().unwrap_or_default().to_owned();
+    let missing = usize::try_from(width)
+        .unwrap_or(0)
+        .saturating_sub(s.chars().count());
+    let c = pad.chars().next().unwrap_or(' ');
+    Ok(Value::str(format!("{}{s}", c.to_string().repeat(missing))))
+}
+
+/// A 64-bit FNV-1a hash of the arguments' texts: equal inputs give equal outputs.
+fn hashed(values: &[Value], render: impl Fn(u64) -> String) -> R {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut placeholder = false;
+    for v in values {
+        if matches!(v.kind, Kind::Placeholder(_)) {
+            placeholder = true;
+        }
+        let t = to_string_value(v);
+        for b in t.as_text().unwrap_or_default().bytes().chain([0xff]) {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    let s = render(hash);
+    Ok(if placeholder {
+        Value::placeholder(s)
+    } else {
+        Value::str(s)
+    })
+}
+
+fn unique_string(mut h: u64) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";
+    (0..13)
+        .map(|_| {
+            let c = ALPHABET[(h % 32) as usize] as char;
+            h = h.rotate_right(5) ^ 0x9e37_79b9_7f4a_7c15;
+            c
+        })
+        .collect()
+}
+
+fn guid(h: u64) -> String {
+    let lo = h ^ h.rotate_left(29).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        (h >> 32) as u32,
+        (h >> 16) as u16,
+        h as u16,
+        (lo >> 48) as u16,
+        lo & 0xffff_ffff_ffff
+    )
+}
+
+#[derive(Clone, Copy)]
+enum Scope {
+    ResourceGroup,
+    Subscription,
+    Tenant,
+    ManagementGroup,
+}
+
+/// `resourceId([subscriptionId], [resourceGroupName], type, name, …)` and friends.
+fn resource_id(values: &[Value], scope: Scope) -> R {
+    let strs: Vec<(String, bool)> = values
+        .iter()
+        .map(|v| match &v.kind {
+            Kind::Str(s) => Ok((s.to_string(), false)),
+            Kind::Placeholder(s) => Ok((s.to_string(), true)),
+            _ => Err(format!("`resourceId` needs strings, got {}", v.type_name())),
+        })
+        .collect::<Result<_, _>>()?;
+    let type_at = strs
+        .iter()
+        .position(|(s, _)| {
+            s.contains('/') && s.split('/').next().is_some_and(|ns| ns.contains('.'))
+        })
+        .ok_or("`resourceId` needs a resource type")?;
+    let (prefix, rest) = strs.split_at(type_at);
+    let (ty, names) = rest
+        .split_first()
+        .ok_or("`resourceId` needs a resource type")?;
+    let type_segments: Vec<&str> = ty.0.split('/').collect();
+    if names.len() + 1 != type_segments.len() {
+        return Err(format!(
+            "`resourceId` of `{}` needs {} names, got {}",
+            ty.0,
+            type_segments.len() - 1,
+            names.len()
+        ));
+    }
+    let sub = "{subscription().subscriptionId}".to_owned();
+    let rg = "{resourceGroup().name}".to_owned();
+    let base = match (scope, prefix) {
+        (Scope::ResourceGroup, []) => format!("/subscriptions/{sub}/resourceGroups/{rg}"),
+        (Scope::ResourceGroup, [g]) => format!("/subscriptions/{sub}/resourceGroups/{}", g.0),
+        (Scope::ResourceGroup, [s, g]) => format!("/subscriptions/{}/resourceGroups/{}", s.0, g.0),
+        (Scope::Subscription, []) => format!("/subscriptions/{sub}"),
+        (Scope::Subscription, [s]) => format!("/subscriptions/{}", s.0),
+        (Scope::Tenant, []) => String::new(),
+        (Scope::ManagementGroup, []) => {
+            "/providers/Microsoft.Management/managementGroups/{managementGroup().name}".to_owned()
+        }
+        (Scope::ManagementGroup, [m]) => {
+            format!("/providers/Microsoft.Management/managementGroups/{}", m.0)
+        }
+        _ => return Err("`resourceId` got too many arguments before the type".to_owned()),
+    };
+    let mut id = format!("{base}/providers/{}/{}", type_segments[0], type_segments[1]);
+    id.push('/');
+    id.push_str(&names[0].0);
+    for (seg, name) in type_segments[2..].iter().zip(&names[1..]) {
+        id.push_str(&format!("/{seg}/{}", name.0));
+    }
+    // The ID always depends on the deployment's subscription unless all parts were given.
+    Ok(Value::placeholder(id))
+}
+
+fn extension_resource_id(values: &[Value]) -> R {
+    let (parent, rest) = values
+        .split_first()
+        .ok_or("`extensionResourceId` needs arguments")?;
+    let parent = parent
+        .as_text()
+        .ok_or("`extensionResourceId` needs a resource ID")?
+        .to_owned();
+    let inner = resource_id(rest, Scope::Tenant)?;
+    Ok(Value::placeholder(format!(
+        "{parent}{}",
+        inner.as_text().unwrap_or_default()
+    )))
+}
+
+/// `reference()`: a resource declared in this template by symbolic name gives its
+/// declared `properties`; anything else is known only at deployment time.
+fn reference(env: &Env<'_>, values: &[Value]) -> Value {
+    if let Some(Kind::Str(name)) = values.first().map(|v| &v.kind) {
+        if let Some(resource) = env.scope.symbols.get(&name.to_ascii_lowercase()) {
+            if let Some(props) = super::scope::find(resource, "properties") {
+                let label: Rc<str> = Rc::from(format!("in the properties of `{name}`"));
+                return env.eval_json(props, &label);
+            }
+        }
+    }
+    Value::unknown("`reference()` reads the deployed state of a resource")
+}
+
+fn deployment(env: &Env<'_>) -> Value {
+    Value::object(vec![
+        (Rc::from("name"), env.scope.deployment_name.clone()),
+        (
+            Rc::from("properties"),
+            Value::object(vec![(
+                Rc::from("templateLink"),
+                Value::unknown(
+                    "`deployment().properties.templateLink` is known only at deployment time",
+                ),
+            )]),
+        ),
+        (
+            Rc::from("location"),
+            Value::placeholder("{deployment().location}"),
+        ),
+    ])
+}
+
+/// The documented placeholder objects of `resourceGroup()`, `subscription()`,
+/// `tenant()`, `managementGroup()`, `deployer()`, and the AzureCloud `environment()`.
+fn context_object(name: &str) -> Option<Value> {
+    let p = |s: &str| Value::placeholder(s);
+    let obj = |entries: Vec<(&str, Value)>| {
+        Value::object(entries.into_iter().map(|(k, v)| (Rc::from(k), v)).collect())
+    };
+    Some(match name {
+        "resourcegroup" => obj(vec![
+            ("id", p("/subscriptions/{subscription().subscriptionId}/resourceGroups/{resourceGroup().name}")),
+            ("name", p("{resourceGroup().name}")),
+            ("type", Value::str("Microsoft.Resources/resourceGroups")),
+            ("location", p("{resourceGroup().location}")),
+            ("managedBy", p("{resourceGroup().managedBy}")),
+            ("tags", Value::unknown("the resource group's tags are known only at deployment time")),
+            ("properties", obj(vec![("provisioningState", Value::str("Succeeded"))])),
+        ]),
+        "subscription" => obj(vec![
+            ("id", p("/subscriptions/{subscription().subscriptionId}")),
+            ("subscriptionId", p("{subscription().subscriptionId}")),
+            ("tenantId", p("{subscription().tenantId}")),
+            ("displayName", p("{subscription().displayName}")),
+        ]),
+        "tenant" => obj(vec![
+            ("id", p("/tenants/{tenant().tenantId}")),
+            ("tenantId", p("{tenant().tenantId}")),
+            ("countryCode", p("{tenant().countryCode}")),
+            ("displayName", p("{tenant().displayName}")),
+        ]),
+        "managementgroup" => obj(vec![
+            ("id", p("/providers/Microsoft.Management/managementGroups/{managementGroup().name}")),
+            ("name", p("{managementGroup().name}")),
+            ("type", Value::str("Microsoft.Management/managementGroups")),
+        ]),
+        "deployer" => obj(vec![("objectId", p("{deployer().objectId}")), ("tenantId", p("{deployer().tenantId}"))]),
+        "environment" => {
+            let s = |v: &str| Value::str(v);
+            obj(vec![
+                ("name", s("AzureCloud")),
+                ("gallery", s("https://gallery.azure.com/")),
+                ("graph", s("https://graph.windows.net/")),
+                ("portal", s("https://portal.azure.com")),
+                ("graphAudience", s("https://graph.windows.net/")),
+                ("activeDirectoryDataLake", s("https://datalake.azure.net/")),
+                ("batch", s("https://batch.core.windows.net/")),
+                ("media", s("https://rest.media.azure.net")),
+                ("sqlManagement", s("https://management.core.windows.net:8443/")),
+                ("vmImageAliasDoc", s("https://raw.githubusercontent.com/Azure/azure-rest-api-specs/main/arm-compute/quickstart-templates/aliases.json")),
+                ("resourceManager", s("https://management.azure.com/")),
+                (
+                    "authentication",
+                    obj(vec![
+                        ("loginEndpoint", s("https://login.microsoftonline.com/")),
+                        ("audiences", Value::array(vec![s("https://management.core.windows.net/"), s("https://management.azure.com/")])),
+                        ("tenant", s("common")),
+                        ("identityProvider", s("AAD")),
+                    ]),
+                ),
+                (
+                    "suffixes",
+                    obj(vec![
+                        ("acrLoginServer", s(".azurecr.io")),
+                        ("azureDatalakeAnalyticsCatalogAndJob", s("azuredatalakeanalytics.net")),
+                        ("azureDatalakeStoreFileSystem", s("azuredatalakestore.net")),
+                        ("azureFrontDoorEndpointSuffix", s("azurefd.net")),
+                        ("keyvaultDns", s(".vault.azure.net")),
+                        ("sqlServerHostname", s(".database.windows.net")),
+                        ("storage", s("core.windows.net")),
+                    ]),
+                ),
+            ])
+        }
+        _ => return None,
+    })
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn base64_decode(s: &str) -> Result<String, String> {
+    let mut bits = 0u32;
+    let mut count = 0;
+    let mut out = Vec::new();
+    for c in s.bytes().filter(|c| *c != b'=') {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return Err("`base64ToString` got text that is not base64".to_owned()),
+        };
+        bits = (bits << 6) | u32::from(v);
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+        }
+    }
+    String::from_utf8(out)
+        .map_err(|_| "`base64ToString` decoded bytes that are not UTF-8".to_owned())
+}
+
+fn join_uri(base: &str, relative: &str) -> String {
+    if relative.contains("://") {
+        return relative.to_owned();
+    }
+    match (base.ends_with('/'), relative.strip_prefix('/')) {
+        (_, Some(rel)) => {
+            let root_end = base
+                .find("://")
+                .map(|i| i + 3)
+                .and_then(|i| base[i..].find('/').map(|j| i + j))
+                .unwrap_or(base.len());
+            format!("{}/{rel}", &base[..root_end])
+        }
+        (true, None) => format!("{base}{relative}"),
+        (false, None) => match base.rfind('/') {
+            Some(i) if i > base.find("://").map_or(0, |j| j + 2) => {
+                format!("{}/{relative}", &base[..i])
+            }
+            _ => format!("{base}/{relative}"),
+        },
+    }
+}
+
+/// Keeps the compiler honest about the copy limit used by `range`-like functions.
+const _: () = assert!(MAX_COPIES <= 10_000);

@@ -1,0 +1,372 @@
+//! The ARM template expression grammar.
+//!
+//! ```text
+//! expression := '[' expr ']'            ("[[" at the start is an escaped literal '[')
+//! expr       := primary ( '.' ident | '[' expr ']' )*
+//! primary    := string | number | call | 'true' | 'false' | 'null'
+//! call       := ident ( '.' ident )? '(' ( expr ( ',' expr )* )? ')'
+//! string     := "'" ( [^'] | "''" )* "'"
+//! ```
+//! Offsets in [`ExprError`] are byte offsets into the expression string.
+
+use std::fmt;
+
+/// A parsed expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Str(String),
+    Int(i64),
+    Bool(bool),
+    Null,
+    /// A function call; `name` is `namespace.member` for user-defined functions.
+    Call {
+        name: String,
+        args: Vec<Expr>,
+    },
+    /// `expr.name`
+    Property(Box<Expr>, String),
+    /// `expr[index]`
+    Index(Box<Expr>, Box<Expr>),
+}
+
+/// Why an expression could not be parsed, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExprError {
+    pub offset: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ExprError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at character {}", self.message, self.offset + 1)
+    }
+}
+
+/// How a template string is to be read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Template {
+    /// A plain string (including `[[` escapes, already unescaped).
+    Literal(String),
+    /// An expression.
+    Expression(Expr),
+}
+
+/// Is the string an expression: `[` … `]` and not the `[[` escape?
+pub fn is_expression(s: &str) -> bool {
+    s.len() >= 2 && s.starts_with('[') && s.ends_with(']') && !s.starts_with("[[")
+}
+
+/// Reads a JSON string value as ARM does.
+pub fn parse_template_string(s: &str) -> Result<Template, ExprError> {
+    if let Some(rest) = s.strip_prefix("[[") {
+        return Ok(Template::Literal(format!("[{rest}")));
+    }
+    if !is_expression(s) {
+        return Ok(Template::Literal(s.to_owned()));
+    }
+    let inner = &s[1..s.len() - 1];
+    let mut p = Parser {
+        src: inner,
+        pos: 0,
+        depth: 0,
+    };
+    p.skip_ws();
+    let expr = p.expr()?;
+    p.skip_ws();
+    if p.pos < inner.len() {
+        return Err(p.error_at(p.pos, format!("unexpected `{}`", p.rest_preview())));
+    }
+    Ok(Template::Expression(expr))
+}
+
+/// Expressions nest at most this deep (the parser recurses).
+const MAX_DEPTH: usize = 200;
+
+struct Parser<'s> {
+    src: &'s str,
+    pos: usize,
+    depth: usize,
+}
+
+impl<'s> Parser<'s> {
+    fn error_at(&self, offset: usize, message: String) -> ExprError {
+        // +1: offsets are reported relative to the whole string, after its `[`.
+        ExprError {
+            offset: offset + 1,
+            message,
+        }
+    }
+
+    fn rest_preview(&self) -> String {
+        self.src[self.pos..].chars().take(12).collect()
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.src.as_bytes().get(self.pos).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while self.peek().is_some_and(|b| b.is_ascii_whitespace()) {
+            self.pos += 1;
+        }
+    }
+
+    fn eat(&mut self, b: u8) -> bool {
+        self.skip_ws();
+        if self.peek() == Some(b) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect(&mut self, b: u8, what: &str) -> Result<(), ExprError> {
+        if self.eat(b) {
+            Ok(())
+        } else {
+            let found = match self.peek() {
+                Some(_) => format!("`{}`", self.rest_preview()),
+                None => "the end of the expression".to_owned(),
+            };
+            Err(self.error_at(self.pos, format!("expected {what}, found {found}")))
+        }
+    }
+
+    fn expr(&mut self) -> Result<Expr, ExprError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error_at(self.pos, "expression nested too deeply".to_owned()));
+        }
+        let mut e = self.primary()?;
+        loop {
+            self.skip_ws();
+            match self.peek() {
+                Some(b'.') => {
+                    self.pos += 1;
+                    self.skip_ws();
+                    // `.?` is Bicep's safe access; compiled templates use tryGet, but accept it.
+                    if self.peek() == Some(b'?') {
+                        self.pos += 1;
+                    }
+                    let name = self.ident().ok_or_else(|| {
+                        self.error_at(self.pos, "expected a property name after `.`".to_owned())
+                    })?;
+                    e = Expr::Property(Box::new(e), name.to_owned());
+                }
+                Some(b'[') => {
+                    self.pos += 1;
+                    self.skip_ws();
+                    let index = self.expr()?;
+                    self.expect(b']', "`]`")?;
+                    e = Expr::Index(Box::new(e), Box::new(index));
+                }
+                _ => break,
+            }
+        }
+        self.depth -= 1;
+        Ok(e)
+    }
+
+    fn ident(&mut self) -> Option<&'s str> {
+        let start = self.pos;
+        let bytes = self.src.as_bytes();
+        if !bytes
+            .get(self.pos)
+            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_' || *b == b'$')
+        {
+            return None;
+        }
+        while bytes
+            .get(self.pos)
+            .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'$')
+        {
+            self.pos += 1;
+        }
+        Some(&self.src[start..self.pos])
+    }
+
+    fn primary(&mut self) -> Result<Expr, ExprError> {
+        self.skip_ws();
+        let start = self.pos;
+        match self.peek() {
+            Some(b'\'') => self.string(),
+            Some(b) if b.is_ascii_digit() || b == b'-' || b == b'+' => self.number(),
+            Some(_) => {
+                let Some(first) = self.ident() else {
+                    return Err(
+                        self.error_at(start, format!("unexpected `{}`", self.rest_preview()))
+                    );
+                };
+                self.skip_ws();
+                let mut name = first.to_owned();
+                if self.peek() == Some(b'.') {
+                    // `namespace.member(` is a user-defined function call.
+                    let save = self.pos;
+                    self.pos += 1;
+                    self.skip_ws();
+                    match self.ident() {
+                        Some(member)
+                            if {
+                                self.skip_ws();
+                                self.peek() == Some(b'(')
+                            } =>
+                        {
+                            name = format!("{first}.{member}");
+                        }
+                        _ => self.pos = save,
+                    }
+                }
+                if self.eat(b'(') {
+                    let mut args = Vec::new();
+                    if !self.eat(b')') {
+                        loop {
+                            args.push(self.expr()?);
+                            if self.eat(b')') {
+                                break;
+                            }
+                            self.expect(b',', "`,` or `)`")?;
+                        }
+                    }
+                    return Ok(Expr::Call { name, args });
+                }
+                match name.to_ascii_lowercase().as_str() {
+                    "true" => Ok(Expr::Bool(true)),
+                    "false" => Ok(Expr::Bool(false)),
+                    "null" => Ok(Expr::Null),
+                    _ => {
+                        Err(self
+                            .error_at(start, format!("expected `(` after function name `{name}`")))
+                    }
+                }
+            }
+            None => Err(self.error_at(start, "expected an expression, found the end".to_owned())),
+        }
+    }
+
+    fn string(&mut self) -> Result<Expr, ExprError> {
+        let start = self.pos;
+        self.pos += 1;
+        let mut out = String::new();
+        loop {
+            let rest = &self.src[self.pos..];
+            match rest.find('\'') {
+                None => return Err(self.error_at(start, "unterminated string literal".to_owned())),
+                Some(i) => {
+                    out.push_str(&rest[..i]);
+                    self.pos += i + 1;
+                    if self.peek() == Some(b'\'') {
+                        out.push('\'');
+                        self.pos += 1;
+                    } else {
+                        return Ok(Expr::Str(out));
+                    }
+                }
+            }
+        }
+    }
+
+    fn number(&mut self) -> Result<Expr, ExprError> {
+        let start = self.pos;
+        if matches!(self.peek(), Some(b'-') | Some(b'+')) {
+            self.pos += 1;
+        }
+        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+            self.pos += 1;
+        }
+        let text = &self.src[start..self.pos];
+        text.parse::<i64>()
+            .map(Expr::Int)
+            .map_err(|_| self.error_at(start, format!("`{text}` is not an integer")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expr(s: &str) -> Expr {
+        match parse_template_string(s).unwrap() {
+            Template::Expression(e) => e,
+            Template::Literal(l) => panic!("literal {l}"),
+        }
+    }
+
+    fn call(name: &str, args: Vec<Expr>) -> Expr {
+        Expr::Call {
+            name: name.to_owned(),
+            args,
+        }
+    }
+
+    #[test]
+    fn literals_and_escapes() {
+        assert_eq!(
+            parse_template_string("plain").unwrap(),
+            Template::Literal("plain".into())
+        );
+        assert_eq!(
+            parse_template_string("[[not an expression]").unwrap(),
+            Template::Literal("[not an expression]".into())
+        );
+        assert_eq!(
+            parse_template_string(" [x]").unwrap(),
+            Template::Literal(" [x]".into())
+        );
+        assert_eq!(expr("['it''s']"), Expr::Str("it's".into()));
+        assert_eq!(expr("[-12]"), Expr::Int(-12));
+    }
+
+    #[test]
+    fn calls_properties_and_indexes() {
+        assert_eq!(
+            expr("[parameters('a').b[0]['c']]"),
+            Expr::Index(
+                Box::new(Expr::Index(
+                    Box::new(Expr::Property(
+                        Box::new(call("parameters", vec![Expr::Str("a".into())])),
+                        "b".into()
+                    )),
+                    Box::new(Expr::Int(0))
+                )),
+                Box::new(Expr::Str("c".into()))
+            )
+        );
+        assert_eq!(
+            expr("[ concat( 'a' , 'b' ) ]"),
+            call("concat", vec![Expr::Str("a".into()), Expr::Str("b".into())])
+        );
+        assert_eq!(
+            expr("[utils.name('x')]"),
+            call("utils.name", vec![Expr::Str("x".into())])
+        );
+        assert_eq!(
+            expr("[resourceGroup().location]"),
+            Expr::Property(Box::new(call("resourceGroup", vec![])), "location".into())
+        );
+        assert_eq!(
+            expr("[if(true, null(), false)]"),
+            call(
+                "if",
+                vec![Expr::Bool(true), call("null", vec![]), Expr::Bool(false)]
+            )
+        );
+    }
+
+    #[test]
+    fn errors_have_positions() {
+        let e = parse_template_string("[concat('a', ]").unwrap_err();
+        assert_eq!(e.offset, 13, "{e}");
+        assert!(parse_template_string("[concat('a']").is_err());
+        assert_eq!(
+            parse_template_string("[concat('a'").unwrap(),
+            Template::Literal("[concat('a'".into())
+        );
+        assert!(parse_template_string("['open]").is_err());
+        assert!(parse_template_string("[foo]").is_err());
+        assert!(parse_template_string("[a() b()]").is_err());
+        assert!(parse_template_string("[]").is_err());
+        let deep = format!("[{}1{}]", "f(".repeat(500), ")".repeat(500));
+        assert!(parse_template_string(&deep).is_err());
+    }
+}

@@ -1,0 +1,212 @@
+//! Evaluation scopes: one per template (the root, and each nested deployment with
+//! `inner` scope), holding its parameters, variables and user-defined functions; and
+//! the [`Env`] an expression is evaluated in (scope, copy loop index, lambda and
+//! function-parameter bindings).
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use jsonc_parser::ast::{Object, Value as Ast};
+
+use super::value::{Origin, Value};
+use crate::source::Span;
+
+/// How a parameter got its value.
+#[derive(Debug, Clone)]
+pub enum Param<'a> {
+    /// From a parameters file or a nested deployment's `parameters`.
+    Given(Value),
+    /// The template's `defaultValue`, evaluated when first used.
+    Default(&'a Ast<'a>),
+    /// Neither: unknown (or null when the parameter is nullable).
+    Absent { nullable: bool },
+}
+
+/// One template's names: parameters, variables, functions and symbolic resources.
+pub struct Scope<'a> {
+    pub template: &'a Object<'a>,
+    pub parameters: HashMap<String, Param<'a>>,
+    pub variables: HashMap<String, (&'a str, &'a Ast<'a>)>,
+    /// `variables.copy` entries by (lowercase) name.
+    pub variable_copies: HashMap<String, &'a Object<'a>>,
+    /// User-defined functions by lowercase `namespace.member`.
+    pub functions: HashMap<String, &'a Object<'a>>,
+    /// `languageVersion` 2.0 resources by symbolic name (lowercase).
+    pub symbols: HashMap<String, &'a Object<'a>>,
+    /// The deployment's name, for `deployment().name`.
+    pub deployment_name: Value,
+    pub(crate) cache: RefCell<HashMap<String, Value>>,
+    pub(crate) in_progress: RefCell<HashSet<String>>,
+}
+
+impl<'a> Scope<'a> {
+    pub fn new(template: &'a Object<'a>, deployment_name: Value) -> Scope<'a> {
+        let mut scope = Scope {
+            template,
+            parameters: HashMap::new(),
+            variables: HashMap::new(),
+            variable_copies: HashMap::new(),
+            functions: HashMap::new(),
+            symbols: HashMap::new(),
+            deployment_name,
+            cache: RefCell::new(HashMap::new()),
+            in_progress: RefCell::new(HashSet::new()),
+        };
+        scope.index_template();
+        scope
+    }
+
+    fn index_template(&mut self) {
+        for prop in &self.template.properties {
+            let key = prop.name.as_str().to_ascii_lowercase();
+            match (key.as_str(), &prop.value) {
+                ("parameters", Ast::Object(params)) => {
+                    for p in &params.properties {
+                        let def = match &p.value {
+                            Ast::Object(o) => Some(o),
+                            _ => None,
+                        };
+                        let default = def.and_then(|o| find(o, "defaultValue"));
+                        let nullable = def
+                            .and_then(|o| find(o, "nullable"))
+                            .is_some_and(|v| matches!(v, Ast::BooleanLit(b) if b.value));
+                        let param = match default {
+                            Some(d) => Param::Default(d),
+                            None => Param::Absent { nullable },
+                        };
+                        self.parameters
+                            .insert(p.name.as_str().to_ascii_lowercase(), param);
+                    }
+                }
+                ("variables", Ast::Object(vars)) => {
+                    for v in &vars.properties {
+                        let name = v.name.as_str();
+                        if name.eq_ignore_ascii_case("copy") {
+                            if let Ast::Array(copies) = &v.value {
+                                for c in &copies.elements {
+                                    if let Ast::Object(def) = c {
+                                        if let Some(Ast::StringLit(n)) = find(def, "name") {
+                                            self.variable_copies
+                                                .insert(n.value.to_ascii_lowercase(), def);
+                                        }
+                                    }
+                                }
+                            }
+                            continue;
+                        }
+                        self.variables
+                            .insert(name.to_ascii_lowercase(), (name, &v.value));
+                    }
+                }
+                ("functions", Ast::Array(namespaces)) => {
+                    for ns in &namespaces.elements {
+                        let Ast::Object(ns) = ns else { continue };
+                        let Some(Ast::StringLit(namespace)) = find(ns, "namespace") else {
+                            continue;
+                        };
+                        let Some(Ast::Object(members)) = find(ns, "members") else {
+                            continue;
+                        };
+                        for m in &members.properties {
+                            if let Ast::Object(def) = &m.value {
+                                let key = format!("{}.{}", namespace.value, m.name.as_str())
+                                    .to_ascii_lowercase();
+                                self.functions.insert(key, def);
+                            }
+                        }
+                    }
+                }
+                ("resources", Ast::Object(resources)) => {
+                    for r in &resources.properties {
+                        if let Ast::Object(def) = &r.value {
+                            self.symbols
+                                .insert(r.name.as_str().to_ascii_lowercase(), def);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Finds a property case-insensitively (last duplicate wins).
+pub fn find<'o, 'a>(obj: &'o Object<'a>, key: &str) -> Option<&'o Ast<'a>> {
+    obj.properties
+        .iter()
+        .rev()
+        .find(|p| p.name.as_str().eq_ignore_ascii_case(key))
+        .map(|p| &p.value)
+}
+
+/// The current copy loop instance (innermost first).
+#[derive(Debug)]
+pub struct CopyFrame {
+    pub name: Rc<str>,
+    pub index: i64,
+    pub parent: Option<Rc<CopyFrame>>,
+}
+
+/// Lambda variables and user-defined function parameters in scope.
+#[derive(Debug, Default)]
+pub struct Locals {
+    pub lambda: Vec<(Rc<str>, Value)>,
+    pub function_parameters: Option<HashMap<String, Value>>,
+}
+
+/// Where an expression is evaluated.
+#[derive(Clone)]
+pub struct Env<'a> {
+    pub scope: Rc<Scope<'a>>,
+    pub copy: Option<Rc<CopyFrame>>,
+    pub locals: Option<Rc<Locals>>,
+    /// Nesting of evaluation (variables, functions), bounded to stop runaway recursion.
+    pub depth: u32,
+}
+
+impl<'a> Env<'a> {
+    pub fn new(scope: Rc<Scope<'a>>) -> Env<'a> {
+        Env {
+            scope,
+            copy: None,
+            locals: None,
+            depth: 0,
+        }
+    }
+
+    /// This environment inside instance `index` of copy loop `name`.
+    pub fn with_copy(&self, name: &str, index: i64) -> Env<'a> {
+        Env {
+            copy: Some(Rc::new(CopyFrame {
+                name: Rc::from(name),
+                index,
+                parent: self.copy.clone(),
+            })),
+            ..self.clone()
+        }
+    }
+
+    pub fn with_locals(&self, locals: Locals) -> Env<'a> {
+        Env {
+            locals: Some(Rc::new(locals)),
+            ..self.clone()
+        }
+    }
+
+    pub fn deeper(&self) -> Env<'a> {
+        Env {
+            depth: self.depth + 1,
+            ..self.clone()
+        }
+    }
+}
+
+/// An [`Origin`] in the template file.
+pub fn origin_here(span: Span, label: String) -> Option<Rc<Origin>> {
+    Some(Rc::new(Origin {
+        span,
+        label,
+        file: None,
+    }))
+}

@@ -1,0 +1,214 @@
+//! Evaluated values: JSON plus "unknown" and "placeholder", each carrying where it was
+//! written (its [`Origin`]) when that is not the expression that produced it.
+
+use std::fmt;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::source::{SourceFile, Span};
+
+/// Where a value was written: a span, how it got into the expression, and the file
+/// when it is not the template itself (a parameters file).
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub span: Span,
+    pub label: String,
+    pub file: Option<Arc<SourceFile>>,
+}
+
+/// An evaluated value.
+#[derive(Debug, Clone)]
+pub struct Value {
+    pub kind: Kind,
+    pub origin: Option<Rc<Origin>>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Kind {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(Rc<str>),
+    /// A string that depends on the deployment's context (`resourceGroup().name`,
+    /// `uniqueString(...)` of it, resource IDs): comparable with other placeholders,
+    /// never with a literal setting value.
+    Placeholder(Rc<str>),
+    Array(Rc<Vec<Value>>),
+    Object(Rc<Vec<(Rc<str>, Value)>>),
+    /// Not knowable offline, with the reason.
+    Unknown(Rc<str>),
+}
+
+impl Value {
+    pub fn new(kind: Kind) -> Value {
+        Value { kind, origin: None }
+    }
+
+    pub fn null() -> Value {
+        Value::new(Kind::Null)
+    }
+
+    pub fn bool(b: bool) -> Value {
+        Value::new(Kind::Bool(b))
+    }
+
+    pub fn int(i: i64) -> Value {
+        Value::new(Kind::Int(i))
+    }
+
+    pub fn str(s: impl Into<Rc<str>>) -> Value {
+        Value::new(Kind::Str(s.into()))
+    }
+
+    pub fn placeholder(s: impl Into<Rc<str>>) -> Value {
+        Value::new(Kind::Placeholder(s.into()))
+    }
+
+    pub fn array(items: Vec<Value>) -> Value {
+        Value::new(Kind::Array(Rc::new(items)))
+    }
+
+    pub fn object(entries: Vec<(Rc<str>, Value)>) -> Value {
+        Value::new(Kind::Object(Rc::new(entries)))
+    }
+
+    pub fn unknown(reason: impl Into<Rc<str>>) -> Value {
+        Value::new(Kind::Unknown(reason.into()))
+    }
+
+    pub fn with_origin(mut self, origin: Option<Rc<Origin>>) -> Value {
+        if origin.is_some() {
+            self.origin = origin;
+        }
+        self
+    }
+
+    pub fn is_unknown(&self) -> bool {
+        matches!(self.kind, Kind::Unknown(_))
+    }
+
+    pub fn unknown_reason(&self) -> Option<&Rc<str>> {
+        match &self.kind {
+            Kind::Unknown(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A string or placeholder's text (names may be built from placeholders).
+    pub fn as_text(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Str(s) | Kind::Placeholder(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A property, compared case-insensitively as ARM does (last duplicate wins).
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match &self.kind {
+            Kind::Object(entries) => entries
+                .iter()
+                .rev()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    pub fn type_name(&self) -> &'static str {
+        match self.kind {
+            Kind::Null => "null",
+            Kind::Bool(_) => "bool",
+            Kind::Int(_) | Kind::Float(_) => "int",
+            Kind::Str(_) | Kind::Placeholder(_) => "string",
+            Kind::Array(_) => "array",
+            Kind::Object(_) => "object",
+            Kind::Unknown(_) => "unknown",
+        }
+    }
+
+    /// The value as JSON; unknowns become `{"$unknown": reason}` so nothing is dropped.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.kind {
+            Kind::Null => J::Null,
+            Kind::Bool(b) => J::Bool(*b),
+            Kind::Int(i) => J::from(*i),
+            Kind::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+            Kind::Str(s) | Kind::Placeholder(s) => J::String(s.to_string()),
+            Kind::Array(items) => J::Array(items.iter().map(Value::to_json).collect()),
+            Kind::Object(entries) => {
+                let mut map = serde_json::Map::new();
+                for (k, v) in entries.iter() {
+                    map.insert(k.to_string(), v.to_json());
+                }
+                J::Object(map)
+            }
+            Kind::Unknown(r) => serde_json::json!({ "$unknown": r.to_string() }),
+        }
+    }
+
+    /// Structural equality as ARM's `equals`: strings case-sensitive, objects by key.
+    /// `None` when the answer depends on something unknown or on a placeholder.
+    pub fn equals(&self, other: &Value) -> Option<bool> {
+        match (&self.kind, &other.kind) {
+            (Kind::Unknown(_), _) | (_, Kind::Unknown(_)) => None,
+            (Kind::Placeholder(a), Kind::Placeholder(b)) => Some(a == b),
+            (Kind::Placeholder(_), _) | (_, Kind::Placeholder(_)) => None,
+            (Kind::Null, Kind::Null) => Some(true),
+            (Kind::Bool(a), Kind::Bool(b)) => Some(a == b),
+            (Kind::Int(a), Kind::Int(b)) => Some(a == b),
+            (Kind::Float(a), Kind::Float(b)) => Some(a == b),
+            (Kind::Int(a), Kind::Float(b)) | (Kind::Float(b), Kind::Int(a)) => {
+                Some(*a as f64 == *b)
+            }
+            (Kind::Str(a), Kind::Str(b)) => Some(a == b),
+            (Kind::Array(a), Kind::Array(b)) => {
+                if a.len() != b.len() {
+                    return Some(false);
+                }
+                let mut all = Some(true);
+                for (x, y) in a.iter().zip(b.iter()) {
+                    match x.equals(y) {
+                        Some(false) => return Some(false),
+                        None => all = None,
+                        Some(true) => {}
+                    }
+                }
+                all
+            }
+            (Kind::Object(a), Kind::Object(b)) => {
+                if a.len() != b.len() {
+                    return Some(false);
+                }
+                let mut all = Some(true);
+                for (k, v) in a.iter() {
+                    match other.get(k).map(|w| v.equals(w)) {
+                        None | Some(Some(false)) => return Some(false),
+                        Some(None) => all = None,
+                        Some(Some(true)) => {}
+                    }
+                }
+                all
+            }
+            _ => Some(false),
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            Kind::Str(s) | Kind::Placeholder(s) => f.write_str(s),
+            Kind::Unknown(r) => write!(f, "(unknown: {r})"),
+            _ => f.write_str(&self.to_json().to_string()),
+        }
+    }
+}
