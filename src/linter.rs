@@ -220,13 +220,16 @@ fn lint_bytes_inner(path: &Path, bytes: &[u8], options: &LintOptions) -> FileRep
     report
 }
 
+/// Parameter values from a parameters file, by lowercase name.
+type GivenParameters = HashMap<String, crate::template::Value>;
+
 /// The parameters file for a template and its values: the one given on the command
 /// line (an error when unusable), else the conventional sibling (ignored when unusable:
 /// it is reported when linted itself).
 fn parameters_for(
     template: &Path,
     options: &LintOptions,
-) -> Result<Option<(PathBuf, HashMap<String, crate::template::Value>)>, String> {
+) -> Result<Option<(PathBuf, GivenParameters)>, String> {
     if let Some(given) = options.parameters.get(template) {
         return crate::parameters::load(given)
             .map(|p| Some((given.clone(), p.values)))

@@ -54,8 +54,9 @@ pub struct SourceFile {
     /// The decoded text, without byte-order mark. Shared with miette for rendering.
     pub text: Arc<str>,
     pub encoding: Encoding,
-    /// Byte offset of each line start in `text`.
-    line_starts: Vec<u32>,
+    /// Byte offset of each line start in `text`, built on first use: most files have
+    /// no diagnostics and never need it.
+    line_starts: std::sync::OnceLock<Vec<u32>>,
 }
 
 /// Why a file's bytes could not be read as text.
@@ -74,19 +75,20 @@ impl SourceFile {
     }
 
     pub fn from_text(path: PathBuf, text: String, encoding: Encoding) -> SourceFile {
-        let mut line_starts = vec![0u32];
-        line_starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|(_, b)| *b == b'\n')
-                .map(|(i, _)| (i + 1) as u32),
-        );
         SourceFile {
             path,
             text: Arc::from(text),
             encoding,
-            line_starts,
+            line_starts: std::sync::OnceLock::new(),
         }
+    }
+
+    fn line_starts(&self) -> &[u32] {
+        self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| (i + 1) as u32))
+                .collect()
+        })
     }
 
     /// Length of the byte-order mark in the original file (0, 2 or 3 bytes).
@@ -103,8 +105,9 @@ impl SourceFile {
     /// 1-based line and 1-based column in Unicode code points for a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let line = self.line_starts.partition_point(|&s| s as usize <= offset) - 1;
-        let start = self.line_starts[line] as usize;
+        let starts = self.line_starts();
+        let line = starts.partition_point(|&s| s as usize <= offset) - 1;
+        let start = starts[line] as usize;
         // Offsets produced by the parser are on char boundaries; be safe anyway.
         let mut end = offset;
         while !self.text.is_char_boundary(end) {
@@ -116,9 +119,9 @@ impl SourceFile {
 
     /// The text of the 1-based line, without its line terminator.
     pub fn line_text(&self, line: usize) -> &str {
-        let start = self.line_starts[line - 1] as usize;
-        let end = self
-            .line_starts
+        let starts = self.line_starts();
+        let start = starts[line - 1] as usize;
+        let end = starts
             .get(line)
             .map(|&e| e as usize)
             .unwrap_or(self.text.len());

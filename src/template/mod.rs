@@ -148,6 +148,7 @@ impl<'a> Template<'a> {
     /// Builds the model of `root` (already classified as a template), with parameter
     /// values from a parameters file (`given`, by parameter name).
     pub fn build(root: &'a Object<'a>, given: HashMap<String, Value>) -> Template<'a> {
+        expr::eval::reset_budget();
         let mut scope = Scope::new(root, Value::placeholder("{deployment().name}"));
         for (name, value) in given {
             scope
@@ -508,30 +509,29 @@ impl<'a> Builder<'a> {
         if let Some(Ast::Object(params)) = find_prop(props, "parameters").map(|p| &p.value) {
             for p in &params.properties {
                 let name = p.name.as_str();
-                let given = match &p.value {
+                let param = match &p.value {
                     Ast::Object(def) => match (find_prop(def, "value"), find_prop(def, "reference"))
                     {
-                        (Some(v), _) => {
-                            let label: Rc<str> = Rc::from(format!(
+                        (Some(v), _) => Param::Passed {
+                            value: &v.value,
+                            env: Box::new(env.clone()),
+                            label: Rc::from(format!(
                                 "passed to deployment `{display_name}` as parameter `{name}`"
-                            ));
-                            env.eval_json(&v.value, &label)
-                        }
-                        (None, Some(_)) => Value::unknown(format!(
+                            )),
+                        },
+                        (None, Some(_)) => Param::Given(Value::unknown(format!(
                             "parameter `{name}` is a Key Vault reference, read at deployment time"
-                        )),
-                        (None, None) => Value::unknown(format!(
+                        ))),
+                        (None, None) => Param::Given(Value::unknown(format!(
                             "parameter `{name}` of deployment `{display_name}` has no `value`"
-                        )),
+                        ))),
                     },
-                    other => Value::unknown(format!(
+                    other => Param::Given(Value::unknown(format!(
                         "parameter `{name}` is passed as {}, not an object with `value`",
                         kind_name(other)
-                    )),
+                    ))),
                 };
-                scope
-                    .parameters
-                    .insert(name.to_ascii_lowercase(), Param::Given(given));
+                scope.parameters.insert(name.to_ascii_lowercase(), param);
             }
         }
         self.walk_template(inner, &ptr, Some(index), &Env::new(Rc::new(scope)));

@@ -16,6 +16,27 @@ const MAX_DEPTH: u32 = 64;
 /// Copy loops (`copy.count`, property and variable copies) expand at most this many.
 pub const MAX_COPIES: i64 = 800;
 
+/// Function calls one template may evaluate before the rest is treated as unknown, so
+/// that no template, however contrived, makes linting slow.
+const CALL_BUDGET: u64 = 2_000_000;
+
+thread_local! {
+    static CALLS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Starts a new evaluation budget; called once per template, on the thread linting it.
+pub fn reset_budget() {
+    CALLS.with(|c| c.set(0));
+}
+
+fn spend_call() -> bool {
+    CALLS.with(|c| {
+        let n = c.get() + 1;
+        c.set(n);
+        n <= CALL_BUDGET
+    })
+}
+
 impl<'a> Env<'a> {
     /// Evaluates a JSON value from the template. Literals get an origin labelled
     /// `label`; expression strings are evaluated.
@@ -124,6 +145,11 @@ impl<'a> Env<'a> {
                 if self.depth > MAX_DEPTH {
                     return Value::unknown("expressions nest too deeply to evaluate");
                 }
+                if !spend_call() {
+                    return Value::unknown(
+                        "the template needs more evaluation than trustlint allows per file",
+                    );
+                }
                 functions::call(&self.deeper(), name, args)
             }
             Expr::Property(target, name) => {
@@ -154,6 +180,19 @@ impl<'a> Env<'a> {
         }
         let value = match self.scope.parameters.get(&key) {
             Some(Param::Given(v)) => v.clone(),
+            Some(Param::Passed { value, env, label }) => {
+                if !self
+                    .scope
+                    .in_progress
+                    .borrow_mut()
+                    .insert(cache_key.clone())
+                {
+                    return Value::unknown(format!("parameter `{name}` refers to itself"));
+                }
+                let v = env.deeper().eval_json(value, label);
+                self.scope.in_progress.borrow_mut().remove(&cache_key);
+                v
+            }
             Some(Param::Default(ast)) => {
                 if !self
                     .scope

@@ -157,8 +157,8 @@ pub fn call(env: &Env<'_>, name: &str, args: &[Expr]) -> Value {
             ))
         }),
         "padleft" => pad_left(&values),
-        "uniquestring" => hashed(&values, |h| unique_string(h)),
-        "guid" => hashed(&values, |h| guid(h)),
+        "uniquestring" => hashed(&values, unique_string),
+        "guid" => hashed(&values, guid),
         "resourceid" => resource_id(&values, Scope::ResourceGroup),
         "subscriptionresourceid" => resource_id(&values, Scope::Subscription),
         "tenantresourceid" => resource_id(&values, Scope::Tenant),
@@ -1006,7 +1006,7 @@ fn items(v: &Value) -> R {
         return Err("`items` needs an object".to_owned());
     };
     let mut entries: Vec<&(Rc<str>, Value)> = o.iter().collect();
-    entries.sort_by(|a, b| a.0.to_lowercase().cmp(&b.0.to_lowercase()));
+    entries.sort_by_key(|a| a.0.to_lowercase());
     Ok(Value::array(
         entries
             .into_iter()
@@ -1161,15 +1161,46 @@ fn extension_resource_id(values: &[Value]) -> R {
 /// `reference()`: a resource declared in this template by symbolic name gives its
 /// declared `properties`; anything else is known only at deployment time.
 fn reference(env: &Env<'_>, values: &[Value]) -> Value {
-    if let Some(Kind::Str(name)) = values.first().map(|v| &v.kind) {
-        if let Some(resource) = env.scope.symbols.get(&name.to_ascii_lowercase()) {
-            if let Some(props) = super::scope::find(resource, "properties") {
-                let label: Rc<str> = Rc::from(format!("in the properties of `{name}`"));
-                return env.eval_json(props, &label);
-            }
-        }
+    let Some(Kind::Str(name)) = values.first().map(|v| &v.kind) else {
+        return Value::unknown("`reference()` reads the deployed state of a resource");
+    };
+    let key = name.to_ascii_lowercase();
+    let Some(resource) = env.scope.symbols.get(&key).copied() else {
+        return Value::unknown(format!(
+            "`reference('{name}')` reads the deployed state of a resource outside this template"
+        ));
+    };
+    let is_deployment = matches!(
+        super::scope::find(resource, "type"),
+        Some(jsonc_parser::ast::Value::StringLit(t)) if t.value.eq_ignore_ascii_case("Microsoft.Resources/deployments")
+    );
+    if is_deployment {
+        return Value::unknown(format!(
+            "the outputs of module `{name}` are known only after it is deployed"
+        ));
     }
-    Value::unknown("`reference()` reads the deployed state of a resource")
+    let cache_key = format!("r:{key}");
+    if let Some(v) = env.scope.cache.borrow().get(&cache_key) {
+        return v.clone();
+    }
+    if !env.scope.in_progress.borrow_mut().insert(cache_key.clone()) {
+        return Value::unknown(format!("`reference('{name}')` refers to itself"));
+    }
+    let value = match super::scope::find(resource, "properties") {
+        Some(props) => {
+            let label: Rc<str> = Rc::from(format!("in the properties of `{name}`"));
+            Env::new(env.scope.clone())
+                .deeper()
+                .eval_json(props, &label)
+        }
+        None => Value::unknown(format!("`{name}` declares no properties")),
+    };
+    env.scope.in_progress.borrow_mut().remove(&cache_key);
+    env.scope
+        .cache
+        .borrow_mut()
+        .insert(cache_key, value.clone());
+    value
 }
 
 fn deployment(env: &Env<'_>) -> Value {

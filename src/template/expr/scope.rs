@@ -13,10 +13,17 @@ use super::value::{Origin, Value};
 use crate::source::Span;
 
 /// How a parameter got its value.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Param<'a> {
-    /// From a parameters file or a nested deployment's `parameters`.
+    /// From a parameters file.
     Given(Value),
+    /// A nested deployment's `parameters` entry, evaluated in the parent's environment
+    /// when first used.
+    Passed {
+        value: &'a Ast<'a>,
+        env: Box<Env<'a>>,
+        label: Rc<str>,
+    },
     /// The template's `defaultValue`, evaluated when first used.
     Default(&'a Ast<'a>),
     /// Neither: unknown (or null when the parameter is nullable).
