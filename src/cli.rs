@@ -33,6 +33,15 @@ pub enum Command {
         /// The rule ID, e.g. STG001
         id: String,
     },
+    /// Print the template as Azure would deploy it (JSON): every resource with its
+    /// evaluated name and properties; unknown values as {"$unknown": "reason"}
+    Expand {
+        /// The deployment template
+        template: PathBuf,
+        /// The deployment parameters file (default: TEMPLATE's sibling X.parameters.json, if any)
+        #[arg(long, value_name = "FILE")]
+        parameters: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -117,7 +126,7 @@ pub enum RulesFormat {
     Json,
 }
 
-const SUBCOMMANDS: &[&str] = &["check", "rules", "rule", "help"];
+const SUBCOMMANDS: &[&str] = &["check", "rules", "rule", "expand", "help"];
 
 /// Inserts `check` when the first argument is not a subcommand or a top-level flag,
 /// so that `trustlint a.json b.json` (as pre-commit calls it) lints those files.

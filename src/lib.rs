@@ -8,6 +8,7 @@ pub mod cli;
 pub mod date;
 pub mod diagnostic;
 pub mod discover;
+pub mod expand;
 pub mod linter;
 pub mod parameters;
 pub mod parse;
@@ -39,6 +40,17 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8 {
         Command::Check(args) => check(args, stdout, stderr),
         Command::Rules(args) => list_rules(args, stdout),
         Command::Rule { id } => show_rule(&id, stdout),
+        Command::Expand {
+            template,
+            parameters,
+        } => expand::expand(&template, parameters.as_deref()).and_then(|json| {
+            let mut text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
+            text.push('\n');
+            stdout
+                .write_all(text.as_bytes())
+                .map_err(|e| e.to_string())?;
+            Ok(exit::CLEAN)
+        }),
     };
     match result {
         Ok(code) => code,

@@ -510,22 +510,23 @@ impl<'a> Builder<'a> {
             for p in &params.properties {
                 let name = p.name.as_str();
                 let param = match &p.value {
-                    Ast::Object(def) => match (find_prop(def, "value"), find_prop(def, "reference"))
-                    {
-                        (Some(v), _) => Param::Passed {
-                            value: &v.value,
-                            env: Box::new(env.clone()),
-                            label: Rc::from(format!(
-                                "passed to deployment `{display_name}` as parameter `{name}`"
-                            )),
-                        },
-                        (None, Some(_)) => Param::Given(Value::unknown(format!(
+                    Ast::Object(def) => {
+                        match (find_prop(def, "value"), find_prop(def, "reference")) {
+                            (Some(v), _) => Param::Passed {
+                                value: &v.value,
+                                env: Box::new(env.clone()),
+                                label: Rc::from(format!(
+                                    "passed to deployment `{display_name}` as parameter `{name}`"
+                                )),
+                            },
+                            (None, Some(_)) => Param::Given(Value::unknown(format!(
                             "parameter `{name}` is a Key Vault reference, read at deployment time"
                         ))),
-                        (None, None) => Param::Given(Value::unknown(format!(
-                            "parameter `{name}` of deployment `{display_name}` has no `value`"
-                        ))),
-                    },
+                            (None, None) => Param::Given(Value::unknown(format!(
+                                "parameter `{name}` of deployment `{display_name}` has no `value`"
+                            ))),
+                        }
+                    }
                     other => Param::Given(Value::unknown(format!(
                         "parameter `{name}` is passed as {}, not an object with `value`",
                         kind_name(other)
