@@ -65,9 +65,12 @@ impl miette::Diagnostic for Report<'_> {
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let d = self.diagnostic;
         let primary = LabeledSpan::new_primary_with_span(non_empty(&d.label), d.span.range());
+        // Secondary spans in this file are labels; those in another file (a parameters
+        // file) are listed in the help text instead.
         let related = d
             .related
             .iter()
+            .filter(|r| r.file.is_none())
             .map(|r| LabeledSpan::new_with_span(non_empty(&r.label), r.span.range()));
         Some(Box::new(std::iter::once(primary).chain(related)))
     }
@@ -102,6 +105,12 @@ pub fn render(run: &Run<'_>, style: Style) -> String {
         let mut help = diagnostic.help.clone().unwrap_or_default();
         if !help.is_empty() {
             help.push('\n');
+        }
+        for r in diagnostic.related.iter() {
+            if let Some(other) = &r.file {
+                let (line, column) = other.line_col(r.span.start as usize);
+                help.push_str(&format!("{}, line {line}, column {column}\n", r.label));
+            }
         }
         help.push_str(&format!("docs: {}", rule_url(diagnostic.rule)));
         let report = Report {

@@ -20,8 +20,14 @@ pub fn render(run: &Run<'_>) -> String {
                 .related
                 .iter()
                 .map(|r| {
-                    let l = locate(source, r.span);
-                    json!({ "message": r.label, "start": position(&l, true), "end": position(&l, false) })
+                    let in_file = r.file.as_deref().unwrap_or(source);
+                    let l = locate(in_file, r.span);
+                    json!({
+                        "message": r.label,
+                        "file": display_path(&in_file.path),
+                        "start": position(&l, true),
+                        "end": position(&l, false),
+                    })
                 })
                 .collect();
             json!({

@@ -31,9 +31,13 @@ pub fn render(run: &Run<'_>) -> String {
                 .iter()
                 .enumerate()
                 .map(|(i, r)| {
+                    let (related_uri, in_file) = match &r.file {
+                        Some(other) => (artifact_uri(&other.path), other.as_ref()),
+                        None => (uri.clone(), source),
+                    };
                     json!({
                         "id": i + 1,
-                        "physicalLocation": physical_location(&uri, source, r.span),
+                        "physicalLocation": physical_location(&related_uri, in_file, r.span),
                         "message": { "text": r.label },
                     })
                 })
