@@ -354,6 +354,19 @@ fn lambda_function(env: &Env<'_>, name: &str, args: &[Expr]) -> Value {
             ))
         }
     };
+    if name == "reduce" {
+        let init = env.eval(&lambdas[0]);
+        let Some(lambda) = lambdas.get(1).and_then(parse_lambda) else {
+            return Value::unknown("`reduce` needs an initial value and a lambda");
+        };
+        return items.iter().enumerate().fold(init, |acc, (i, item)| {
+            let mut bound = vec![acc, item.clone()];
+            if lambda.0.len() > 2 {
+                bound.push(Value::int(i as i64));
+            }
+            apply(&lambda, bound)
+        });
+    }
     let Some(first) = parse_lambda(&lambdas[0]) else {
         return Value::unknown(format!("`{name}` needs a lambda"));
     };
@@ -394,21 +407,6 @@ fn lambda_function(env: &Env<'_>, name: &str, args: &[Expr]) -> Value {
                     .map(|(k, v)| (k.clone(), apply(&first, vec![v.clone()])))
                     .collect(),
             )
-        }
-        "reduce" => {
-            let Some(init) = lambdas.first().map(|e| env.eval(e)) else {
-                return Value::unknown("`reduce` needs an initial value");
-            };
-            let Some(lambda) = lambdas.get(1).and_then(parse_lambda) else {
-                return Value::unknown("`reduce` needs a lambda");
-            };
-            items.iter().enumerate().fold(init, |acc, (i, item)| {
-                let mut b = vec![acc, item.clone()];
-                if lambda.0.len() > 2 {
-                    b.push(Value::int(i as i64));
-                }
-                apply(&lambda, b)
-            })
         }
         "sort" => {
             let mut sorted = items.clone();

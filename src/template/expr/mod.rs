@@ -8,3 +8,5 @@ pub mod value;
 
 pub use scope::{Env, Scope};
 pub use value::{Kind, Origin, Value};
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,282 @@
+//! Evaluation of every supported function against the values the ARM documentation
+//! gives, unknown propagation, and the `[[` escape.
+
+use std::rc::Rc;
+
+use jsonc_parser::ast::Value as Ast;
+use serde_json::{json, Value as Json};
+
+use super::{Env, Scope, Value};
+
+const TEMPLATE: &str = r#"{
+  "parameters": {
+    "name": { "type": "string", "defaultValue": "contoso" },
+    "count": { "type": "int", "defaultValue": 3 },
+    "flag": { "type": "bool", "defaultValue": true },
+    "tags": { "type": "object", "defaultValue": { "env": "prod", "team": "payments" } },
+    "zones": { "type": "array", "defaultValue": [ "1", "2", "3" ] },
+    "secret": { "type": "securestring" },
+    "optional": { "type": "string", "nullable": true }
+  },
+  "variables": {
+    "prefix": "[concat('st', parameters('name'))]",
+    "acls": { "defaultAction": "Deny", "bypass": "AzureServices" },
+    "copy": [ { "name": "disks", "count": 2, "input": { "lun": "[copyIndex('disks')]" } } ],
+    "self": "[variables('self')]"
+  },
+  "functions": [
+    { "namespace": "util", "members": {
+      "greet": { "parameters": [ { "name": "who", "type": "string" } ], "output": { "type": "string", "value": "[format('hi {0}', parameters('who'))]" } }
+    } }
+  ]
+}"#;
+
+fn eval(expr: &str) -> Json {
+    let ast = crate::parse::parse(TEMPLATE).unwrap().unwrap();
+    let Ast::Object(obj) = &ast else {
+        unreachable!()
+    };
+    let env = Env::new(Rc::new(Scope::new(obj, Value::str("main"))));
+    env.eval_string(expr).to_json()
+}
+
+fn unknown(expr: &str) -> bool {
+    eval(expr).get("$unknown").is_some()
+}
+
+#[test]
+fn every_function_evaluates_as_documented() {
+    let cases: &[(&str, Json)] = &[
+        ("plain text", json!("plain text")),
+        ("[[not an expression]", json!("[not an expression]")),
+        ("['it''s']", json!("it's")),
+        ("[parameters('name')]", json!("contoso")),
+        ("[parameters('NAME')]", json!("contoso")),
+        ("[variables('prefix')]", json!("stcontoso")),
+        ("[variables('acls').defaultAction]", json!("Deny")),
+        ("[variables('acls')['bypass']]", json!("AzureServices")),
+        ("[variables('disks')[1].lun]", json!(1)),
+        ("[parameters('optional')]", Json::Null),
+        ("[concat('a', 'b', 'c')]", json!("abc")),
+        ("[concat(createArray(1, 2), createArray(3))]", json!([1, 2, 3])),
+        ("[format('{0}-{1:D3}', 'vm', 7)]", json!("vm-007")),
+        ("[format('{0:N0}', 8175133)]", json!("8,175,133")),
+        ("[format('{{literal}} {0}', 'x')]", json!("{literal} x")),
+        ("[if(parameters('flag'), 'yes', 'no')]", json!("yes")),
+        ("[if(false, parameters('secret'), 'only this branch')]", json!("only this branch")),
+        ("[equals('a', 'a')]", json!(true)),
+        ("[equals('a', 'A')]", json!(false)),
+        ("[equals(createArray(1, 2), createArray(1, 2))]", json!(true)),
+        ("[not(true)]", json!(false)),
+        ("[and(true, true, false)]", json!(false)),
+        ("[or(false, true)]", json!(true)),
+        ("[and(false, parameters('secret'))]", json!(false)),
+        ("[or(true, parameters('secret'))]", json!(true)),
+        ("[bool('TRUE')]", json!(true)),
+        ("[bool(0)]", json!(false)),
+        ("[int('42')]", json!(42)),
+        ("[string(true)]", json!("True")),
+        ("[string(createObject('a', 1))]", json!("{\"a\":1}")),
+        ("[string(5)]", json!("5")),
+        ("[json('{\"a\": [1, null]}')]", json!({"a": [1, null]})),
+        ("[json('null')]", Json::Null),
+        ("[null()]", Json::Null),
+        ("[empty('')]", json!(true)),
+        ("[empty(createArray())]", json!(true)),
+        ("[empty(createObject('a', 1))]", json!(false)),
+        ("[empty(null())]", json!(true)),
+        ("[contains('OneTwo', 'Two')]", json!(true)),
+        ("[contains('OneTwo', 'two')]", json!(false)),
+        ("[contains(parameters('tags'), 'ENV')]", json!(true)),
+        ("[contains(parameters('zones'), '2')]", json!(true)),
+        ("[coalesce(null(), parameters('optional'), 'fallback')]", json!("fallback")),
+        ("[union(createObject('a', 1, 'n', createObject('x', 1)), createObject('b', 2, 'n', createObject('y', 2)))]", json!({"a": 1, "n": {"x": 1, "y": 2}, "b": 2})),
+        ("[union(createArray(1, 2), createArray(2, 3))]", json!([1, 2, 3])),
+        ("[intersection(createArray(1, 2, 3), createArray(2, 3, 4))]", json!([2, 3])),
+        ("[intersection(createObject('a', 1, 'b', 2), createObject('a', 1, 'b', 3))]", json!({"a": 1})),
+        ("[createObject('k', 'v')]", json!({"k": "v"})),
+        ("[createArray('a', 1)]", json!(["a", 1])),
+        ("[array('x')]", json!(["x"])),
+        ("[array(createArray(1))]", json!([1])),
+        ("[first(parameters('zones'))]", json!("1")),
+        ("[last('abc')]", json!("c")),
+        ("[length(parameters('zones'))]", json!(3)),
+        ("[length('héllo')]", json!(5)),
+        ("[length(parameters('tags'))]", json!(2)),
+        ("[toLower('AbC')]", json!("abc")),
+        ("[toUpper('AbC')]", json!("ABC")),
+        ("[replace('a-b-c', '-', '')]", json!("abc")),
+        ("[split('a,b;c', createArray(',', ';'))]", json!(["a", "b", "c"])),
+        ("[split('a,,b', ',')]", json!(["a", "", "b"])),
+        ("[join(createArray('a', 'b'), '/')]", json!("a/b")),
+        ("[trim('  x  ')]", json!("x")),
+        ("[startsWith('Microsoft.Storage', 'microsoft.')]", json!(true)),
+        ("[endsWith('name.json', '.JSON')]", json!(true)),
+        ("[indexOf('abcdef', 'CD')]", json!(2)),
+        ("[lastIndexOf('abcabc', 'b')]", json!(4)),
+        ("[indexOf(createArray('a', 'b'), 'b')]", json!(1)),
+        ("[substring('hello', 1, 3)]", json!("ell")),
+        ("[substring('hello', 2)]", json!("llo")),
+        ("[take('hello', 2)]", json!("he")),
+        ("[skip(createArray(1, 2, 3), 1)]", json!([2, 3])),
+        ("[min(3, 1, 2)]", json!(1)),
+        ("[max(createArray(3, 9, 2))]", json!(9)),
+        ("[range(5, 3)]", json!([5, 6, 7])),
+        ("[tryGet(parameters('tags'), 'missing')]", Json::Null),
+        ("[tryGet(parameters('tags'), 'env')]", json!("prod")),
+        ("[shallowMerge(createArray(createObject('a', 1, 'n', createObject('x', 1)), createObject('n', createObject('y', 2))))]", json!({"a": 1, "n": {"y": 2}})),
+        ("[objectKeys(parameters('tags'))]", json!(["env", "team"])),
+        ("[items(createObject('b', 2, 'a', 1))]", json!([{"key": "a", "value": 1}, {"key": "b", "value": 2}])),
+        ("[filter(createArray(1, 2, 3, 4), lambda('n', greater(lambdaVariables('n'), 2)))]", json!([3, 4])),
+        ("[map(parameters('zones'), lambda('z', concat('zone-', lambdaVariables('z'))))]", json!(["zone-1", "zone-2", "zone-3"])),
+        ("[reduce(createArray(1, 2, 3), 0, lambda('acc', 'n', add(lambdaVariables('acc'), lambdaVariables('n'))))]", json!(6)),
+        ("[sort(createArray(3, 1, 2), lambda('a', 'b', less(lambdaVariables('a'), lambdaVariables('b'))))]", json!([1, 2, 3])),
+        ("[toObject(createArray('a', 'b'), lambda('k', lambdaVariables('k')), lambda('k', toUpper(lambdaVariables('k'))))]", json!({"a": "A", "b": "B"})),
+        ("[greater(2, 1)]", json!(true)),
+        ("[less('a', 'b')]", json!(true)),
+        ("[greaterOrEquals(2, 2)]", json!(true)),
+        ("[lessOrEquals(3, 2)]", json!(false)),
+        ("[add(2, 3)]", json!(5)),
+        ("[sub(2, 3)]", json!(-1)),
+        ("[mul(4, 3)]", json!(12)),
+        ("[div(7, 2)]", json!(3)),
+        ("[mod(7, 2)]", json!(1)),
+        ("[util.greet('you')]", json!("hi you")),
+        ("[resourceId('Microsoft.Storage/storageAccounts', 'st1')]", json!("/subscriptions/{subscription().subscriptionId}/resourceGroups/{resourceGroup().name}/providers/Microsoft.Storage/storageAccounts/st1")),
+        ("[resourceId('Microsoft.Network/virtualNetworks/subnets', 'vnet', 'snet')]", json!("/subscriptions/{subscription().subscriptionId}/resourceGroups/{resourceGroup().name}/providers/Microsoft.Network/virtualNetworks/vnet/subnets/snet")),
+        ("[resourceId('rg2', 'Microsoft.Storage/storageAccounts', 'st1')]", json!("/subscriptions/{subscription().subscriptionId}/resourceGroups/rg2/providers/Microsoft.Storage/storageAccounts/st1")),
+        ("[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'abc')]", json!("/subscriptions/{subscription().subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/abc")),
+        ("[tenantResourceId('Microsoft.Authorization/policyDefinitions', 'p')]", json!("/providers/Microsoft.Authorization/policyDefinitions/p")),
+        ("[environment().suffixes.storage]", json!("core.windows.net")),
+        ("[environment().suffixes.keyvaultDns]", json!(".vault.azure.net")),
+        ("[environment().name]", json!("AzureCloud")),
+        ("[resourceGroup().name]", json!("{resourceGroup().name}")),
+        ("[concat(resourceGroup().location, '-x')]", json!("{resourceGroup().location}-x")),
+        ("[subscription().subscriptionId]", json!("{subscription().subscriptionId}")),
+        ("[tenant().tenantId]", json!("{tenant().tenantId}")),
+        ("[deployment().name]", json!("main")),
+        ("[base64('one, two')]", json!("b25lLCB0d28=")),
+        ("[base64ToString('b25lLCB0d28=')]", json!("one, two")),
+        ("[padLeft('7', 3, '0')]", json!("007")),
+        ("[uri('http://contoso.org/firstpath', 'myscript.sh')]", json!("http://contoso.org/myscript.sh")),
+    ];
+    let mut failures = Vec::new();
+    for (expr, expected) in cases {
+        let got = eval(expr);
+        if &got != expected {
+            failures.push(format!(
+                "{expr}\n    expected {expected}\n    got      {got}"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn copy_index_in_loops() {
+    let ast = crate::parse::parse(TEMPLATE).unwrap().unwrap();
+    let Ast::Object(obj) = &ast else {
+        unreachable!()
+    };
+    let env = Env::new(Rc::new(Scope::new(obj, Value::str("main")))).with_copy("vms", 2);
+    assert_eq!(env.eval_string("[copyIndex()]").to_json(), json!(2));
+    assert_eq!(env.eval_string("[copyIndex(1)]").to_json(), json!(3));
+    assert_eq!(
+        env.eval_string("[copyIndex('vms', 10)]").to_json(),
+        json!(12)
+    );
+    assert!(env
+        .eval_string("[copyIndex('other')]")
+        .to_json()
+        .get("$unknown")
+        .is_some());
+}
+
+#[test]
+fn deterministic_hashes() {
+    assert_eq!(
+        eval("[uniqueString('a', 'b')]"),
+        eval("[uniqueString('a', 'b')]")
+    );
+    assert_ne!(
+        eval("[uniqueString('a', 'b')]"),
+        eval("[uniqueString('ab')]")
+    );
+    let u = eval("[uniqueString(resourceGroup().id)]");
+    assert_eq!(u.as_str().unwrap().len(), 13);
+    let g = eval("[guid('x')]");
+    assert_eq!(g.as_str().unwrap().len(), 36);
+    assert_eq!(g, eval("[guid('x')]"));
+}
+
+#[test]
+fn unknown_propagates() {
+    for expr in [
+        "[parameters('secret')]",
+        "[concat('x', parameters('secret'))]",
+        "[toLower(parameters('secret'))]",
+        "[if(equals(parameters('secret'), 'a'), 'Deny', 'Allow')]",
+        "[createObject('a', parameters('secret')).a]",
+        "[length(parameters('secret'))]",
+        "[reference('someResource').primaryEndpoints.blob]",
+        "[listKeys('st', '2023-01-01').keys[0].value]",
+        "[utcNow()]",
+        "[newGuid()]",
+        "[parameters('nope')]",
+        "[variables('self')]",
+        "[equals(resourceGroup().location, 'westeurope')]",
+        "[parameters('zones')[7]]",
+        "[unsupportedFunction(1)]",
+    ] {
+        assert!(
+            unknown(expr),
+            "{expr} should be unknown, got {}",
+            eval(expr)
+        );
+    }
+    // A known branch never looks at the unknown one.
+    assert_eq!(
+        eval("[if(true, 'Deny', parameters('secret'))]"),
+        json!("Deny")
+    );
+    assert_eq!(
+        eval("[coalesce('set', parameters('secret'))]"),
+        json!("set")
+    );
+    // Placeholders compare with each other, never with literals.
+    assert_eq!(
+        eval("[equals(resourceGroup().name, resourceGroup().name)]"),
+        json!(true)
+    );
+}
+
+#[test]
+fn parse_errors_are_unknown_not_panics() {
+    assert!(unknown("[concat('a',]"));
+    assert!(unknown("[')]"));
+}
+
+mod properties {
+    use super::super::parse::parse_template_string;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn parser_never_panics(s in "\\PC*") {
+            let _ = parse_template_string(&s);
+            let _ = parse_template_string(&format!("[{s}]"));
+        }
+
+        #[test]
+        fn parser_never_panics_on_expression_like_text(s in "[a-z(),.'\\[\\] 0-9-]{0,60}") {
+            let _ = parse_template_string(&format!("[{s}]"));
+            let _ = super::eval(&format!("[{s}]"));
+        }
+    }
+}
