@@ -9,6 +9,11 @@ use miette::{
 
 use crate::diagnostic::{Diagnostic, Level};
 use crate::report::{diagnostics, display_path, rule_url, summary_line, Run};
+use crate::source::{SourceFile, Span};
+
+/// Secondary spans further than this many lines from the primary span get a snippet of
+/// their own, so that a parameter default 600 lines up does not print 600 lines.
+const NEARBY_LINES: usize = 10;
 
 /// How to draw the report.
 #[derive(Debug, Clone, Copy)]
@@ -19,43 +24,41 @@ pub struct Style {
 }
 
 /// Adapts one of our diagnostics to miette.
-struct Report<'a> {
-    diagnostic: &'a Diagnostic,
+struct Report {
+    title: String,
+    severity: Severity,
     source: NamedSource<Arc<str>>,
-    help: String,
+    labels: Vec<LabeledSpan>,
+    help: Option<String>,
+    /// Distant secondary spans, each rendered as its own snippet.
+    related: Vec<Report>,
 }
 
-impl fmt::Debug for Report<'_> {
+impl fmt::Debug for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Report")
-            .field("rule", &self.diagnostic.rule)
+            .field("title", &self.title)
             .finish()
     }
 }
 
-impl fmt::Display for Report<'_> {
+impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}[{}]: {}",
-            self.diagnostic.level, self.diagnostic.rule, self.diagnostic.message
-        )
+        f.write_str(&self.title)
     }
 }
 
-impl std::error::Error for Report<'_> {}
+impl std::error::Error for Report {}
 
-impl miette::Diagnostic for Report<'_> {
+impl miette::Diagnostic for Report {
     fn severity(&self) -> Option<Severity> {
-        Some(match self.diagnostic.level {
-            Level::Error => Severity::Error,
-            Level::Warning => Severity::Warning,
-            Level::Note => Severity::Advice,
-        })
+        Some(self.severity)
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        Some(Box::new(&self.help))
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -63,21 +66,88 @@ impl miette::Diagnostic for Report<'_> {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let d = self.diagnostic;
-        let primary = LabeledSpan::new_primary_with_span(non_empty(&d.label), d.span.range());
-        // Secondary spans in this file are labels; those in another file (a parameters
-        // file) are listed in the help text instead.
-        let related = d
-            .related
-            .iter()
-            .filter(|r| r.file.is_none())
-            .map(|r| LabeledSpan::new_with_span(non_empty(&r.label), r.span.range()));
-        Some(Box::new(std::iter::once(primary).chain(related)))
+        Some(Box::new(self.labels.iter().cloned()))
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        if self.related.is_empty() {
+            return None;
+        }
+        Some(Box::new(
+            self.related.iter().map(|r| r as &dyn miette::Diagnostic),
+        ))
     }
 }
 
 fn non_empty(label: &str) -> Option<String> {
     (!label.is_empty()).then(|| label.to_owned())
+}
+
+fn severity(level: Level) -> Severity {
+    match level {
+        Level::Error => Severity::Error,
+        Level::Warning => Severity::Warning,
+        Level::Note => Severity::Advice,
+    }
+}
+
+/// Builds the miette report of one diagnostic: nearby secondary spans as labels in the
+/// main snippet, distant ones and those in other files (a parameters file) as related
+/// snippets of their own.
+fn report(d: &Diagnostic, source: &SourceFile, named: NamedSource<Arc<str>>) -> Report {
+    let (primary_line, _) = source.line_col(d.span.start as usize);
+    let near = |span: Span| {
+        source
+            .line_col(span.start as usize)
+            .0
+            .abs_diff(primary_line)
+            <= NEARBY_LINES
+    };
+    let mut labels = vec![LabeledSpan::new_primary_with_span(
+        non_empty(&d.label),
+        d.span.range(),
+    )];
+    let mut related = Vec::new();
+    for r in &d.related {
+        match &r.file {
+            None if near(r.span) => labels.push(LabeledSpan::new_with_span(
+                non_empty(&r.label),
+                r.span.range(),
+            )),
+            None => related.push(secondary(&r.label, r.span, named.clone())),
+            Some(other) => {
+                let other_named = NamedSource::new(display_path(&other.path), other.text.clone());
+                related.push(secondary(&r.label, r.span, other_named));
+            }
+        }
+    }
+    let mut help = d.help.clone().unwrap_or_default();
+    if !help.is_empty() {
+        help.push('\n');
+    }
+    help.push_str(&format!("docs: {}", rule_url(d.rule)));
+    Report {
+        title: format!("{}[{}]: {}", d.level, d.rule, d.message),
+        severity: severity(d.level),
+        source: named,
+        labels,
+        help: Some(help),
+        related,
+    }
+}
+
+fn secondary(label: &str, span: Span, source: NamedSource<Arc<str>>) -> Report {
+    Report {
+        title: format!("related: {label}"),
+        severity: Severity::Advice,
+        source,
+        labels: vec![LabeledSpan::new_primary_with_span(
+            Some("here".to_owned()),
+            span.range(),
+        )],
+        help: None,
+        related: Vec::new(),
+    }
 }
 
 /// Renders the whole run.
@@ -102,22 +172,7 @@ pub fn render(run: &Run<'_>, style: Style) -> String {
                 named
             }
         };
-        let mut help = diagnostic.help.clone().unwrap_or_default();
-        if !help.is_empty() {
-            help.push('\n');
-        }
-        for r in diagnostic.related.iter() {
-            if let Some(other) = &r.file {
-                let (line, column) = other.line_col(r.span.start as usize);
-                help.push_str(&format!("{}, line {line}, column {column}\n", r.label));
-            }
-        }
-        help.push_str(&format!("docs: {}", rule_url(diagnostic.rule)));
-        let report = Report {
-            diagnostic,
-            source: named,
-            help,
-        };
+        let report = report(diagnostic, source, named);
         if handler.render_report(&mut out, &report).is_err() {
             out.push_str(&format!("{report}\n"));
         }

@@ -527,6 +527,13 @@ impl<'a> Builder<'a> {
                             ))),
                         }
                     }
+                    entry @ Ast::StringLit(_) => Param::PassedEntry {
+                        entry,
+                        env: Box::new(env.clone()),
+                        label: Rc::from(format!(
+                            "passed to deployment `{display_name}` as parameter `{name}`"
+                        )),
+                    },
                     other => Param::Given(Value::unknown(format!(
                         "parameter `{name}` is passed as {}, not an object with `value`",
                         kind_name(other)

@@ -193,6 +193,26 @@ impl<'a> Env<'a> {
                 self.scope.in_progress.borrow_mut().remove(&cache_key);
                 v
             }
+            Some(Param::PassedEntry { entry, env, label }) => {
+                if !self
+                    .scope
+                    .in_progress
+                    .borrow_mut()
+                    .insert(cache_key.clone())
+                {
+                    return Value::unknown(format!("parameter `{name}` refers to itself"));
+                }
+                let whole = env.deeper().eval_json(entry, label);
+                self.scope.in_progress.borrow_mut().remove(&cache_key);
+                match (&whole.kind, whole.get("value"), whole.get("reference")) {
+                    (Kind::Unknown(_), _, _) => whole,
+                    (_, Some(v), _) => v.clone(),
+                    (_, None, Some(_)) => Value::unknown(format!(
+                        "parameter `{name}` is a Key Vault reference, read at deployment time"
+                    )),
+                    _ => Value::unknown(format!("parameter `{name}` is passed without a `value`")),
+                }
+            }
             Some(Param::Default(ast)) => {
                 if !self
                     .scope

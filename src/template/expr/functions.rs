@@ -24,6 +24,16 @@ pub fn call(env: &Env<'_>, name: &str, args: &[Expr]) -> Value {
         _ => {}
     }
     let values: Vec<Value> = args.iter().map(|a| env.eval(a)).collect();
+    // A hash of deployment-time values is itself known only at deployment time: show
+    // the call (equal calls still give equal names within a template).
+    if matches!(lower.as_str(), "uniquestring" | "guid")
+        && values
+            .iter()
+            .any(|v| matches!(v.kind, Kind::Placeholder(_)))
+    {
+        let shown: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        return Value::placeholder(format!("{{{name}({})}}", shown.join(", ")));
+    }
     if lower.contains('.') {
         if let Some(u) = first_unknown(&values) {
             return u;

@@ -29,6 +29,30 @@ pub enum Expr {
     Index(Box<Expr>, Box<Expr>),
 }
 
+impl fmt::Display for Expr {
+    /// Writes the expression back in template syntax (without the outer brackets).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expr::Str(s) => write!(f, "'{}'", s.replace('\'', "''")),
+            Expr::Int(i) => write!(f, "{i}"),
+            Expr::Bool(b) => write!(f, "{b}"),
+            Expr::Null => f.write_str("null()"),
+            Expr::Call { name, args } => {
+                write!(f, "{name}(")?;
+                for (i, a) in args.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{a}")?;
+                }
+                f.write_str(")")
+            }
+            Expr::Property(target, name) => write!(f, "{target}.{name}"),
+            Expr::Index(target, index) => write!(f, "{target}[{index}]"),
+        }
+    }
+}
+
 /// Why an expression could not be parsed, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExprError {

@@ -24,6 +24,13 @@ pub enum Param<'a> {
         env: Box<Env<'a>>,
         label: Rc<str>,
     },
+    /// A nested deployment's `parameters` entry written as one expression that yields
+    /// `{ "value": … }` (compiled Bicep does this for conditional module parameters).
+    PassedEntry {
+        entry: &'a Ast<'a>,
+        env: Box<Env<'a>>,
+        label: Rc<str>,
+    },
     /// The template's `defaultValue`, evaluated when first used.
     Default(&'a Ast<'a>),
     /// Neither: unknown (or null when the parameter is nullable).
