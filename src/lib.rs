@@ -198,11 +198,12 @@ fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Res
     let text = match args.format {
         Format::Human => {
             let color = to_terminal && !args.no_color && std::env::var_os("NO_COLOR").is_none();
-            let mut text = report::human::render(&run, report::human::Style { color, width: 100 });
-            if args.quiet {
-                text.truncate(text.trim_end().rfind('\n').map_or(0, |i| i + 1));
-            }
-            text
+            let style = report::human::Style {
+                color,
+                width: 100,
+                quiet: args.quiet,
+            };
+            report::human::render(&run, style)
         }
         Format::Sarif => report::sarif::render(&run),
         Format::Json => report::json::render(&run),

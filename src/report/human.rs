@@ -21,6 +21,8 @@ pub struct Style {
     pub color: bool,
     /// Wrap width in columns.
     pub width: usize,
+    /// Only the diagnostics: no parameters-file lines, no summary.
+    pub quiet: bool,
 }
 
 /// Adapts one of our diagnostics to miette.
@@ -178,7 +180,39 @@ pub fn render(run: &Run<'_>, style: Style) -> String {
         }
         out.push('\n');
     }
-    out.push_str(&summary_line(run));
-    out.push('\n');
+    if !style.quiet {
+        out.push_str(&parameters_lines(run));
+        out.push_str(&summary_line(run));
+        out.push('\n');
+    }
+    out
+}
+
+/// Which parameters file each template with findings was evaluated with, and how many
+/// templates were evaluated with one.
+fn parameters_lines(run: &Run<'_>) -> String {
+    let with_params: Vec<_> = run
+        .files
+        .iter()
+        .filter(|f| f.parameters_file.is_some())
+        .collect();
+    if with_params.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    for f in with_params.iter().filter(|f| !f.diagnostics.is_empty()) {
+        if let Some(p) = &f.parameters_file {
+            out.push_str(&format!(
+                "{} was evaluated with {}\n",
+                display_path(&f.path),
+                display_path(p)
+            ));
+        }
+    }
+    let n = with_params.len();
+    out.push_str(&format!(
+        "{n} template{} evaluated with a parameters file\n",
+        if n == 1 { " was" } else { "s were" }
+    ));
     out
 }

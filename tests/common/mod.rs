@@ -38,6 +38,7 @@ pub fn render_human(report: FileReport, as_of: Date) -> String {
         report::human::Style {
             color: false,
             width: 100,
+            quiet: false,
         },
     )
 }
