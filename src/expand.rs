@@ -2,7 +2,7 @@
 //!
 //! Every deployed resource — nested deployments flattened, `condition: false` removed,
 //! copy loops expanded to their instances — with its full type, evaluated name,
-//! `apiVersion`, the deployment path it came from and its evaluated `properties`, `sku`,
+//! `apiVersion`, the deployment path it came from and its evaluated `location`, `properties`, `sku`,
 //! `identity` and `kind`. An unknown value is written as `{"$unknown": "<reason>"}`.
 
 use std::collections::HashMap;
@@ -98,7 +98,7 @@ fn resource_json(r: &Resource<'_>, template: &Template<'_>) -> Json {
             json!({ "$unknown": reason, "expression": c.written_text() }),
         );
     }
-    for key in ["kind", "sku", "identity", "properties"] {
+    for key in ["location", "kind", "sku", "identity", "properties"] {
         if let Some(v) = r.get(key) {
             out.insert(key.into(), v.value().to_json());
         }

@@ -481,3 +481,99 @@ fn output_is_deterministic_across_job_counts() {
     ]);
     assert_eq!(stdout(&one), stdout(&many));
 }
+
+#[test]
+fn expand_matches_snapshots() {
+    for fixture in [
+        "testdata/rules/STG001/fail-via-copy-loop.json",
+        "testdata/rules/STG001/fail-via-nested-inner-scope.json",
+        "testdata/rules/STG001/fail-via-nested-outer-scope.json",
+        "testdata/rules/STG001/fail-via-compiled-bicep-module.json",
+        "testdata/rules/STG001/fail-via-parameters-file.json",
+        "testdata/rules/STG001/pass-condition-false.json",
+        "testdata/rules/STG001/fail-condition-unknown.json",
+        "testdata/examples/compiled-bicep/main.json",
+    ] {
+        let o = trustlint(&["expand", fixture]);
+        assert_eq!(o.status.code(), Some(0), "{fixture}: {}", stderr(&o));
+        let value: serde_json::Value =
+            serde_json::from_str(&stdout(&o)).expect("expand prints JSON");
+        let name = fixture.trim_start_matches("testdata/").replace('/', "__");
+        insta::assert_json_snapshot!(format!("expand__{name}"), value);
+    }
+}
+
+#[test]
+fn expand_marks_unknowns_and_takes_parameters() {
+    let o = trustlint(&[
+        "expand",
+        "testdata/rules/STG001/fail-via-parameter-default.json",
+        "--parameters",
+        "testdata/expand/params-override.parameters.json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        v["resources"][0]["properties"]["networkAcls"]["defaultAction"],
+        "Allow"
+    );
+    let o = trustlint(&["expand", "testdata/rules/STG001/note-expression.json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(
+        v["resources"][0]["properties"]["networkAcls"]["defaultAction"]["$unknown"].is_string(),
+        "{v}"
+    );
+    assert_eq!(
+        trustlint(&["expand", "testdata/examples/broken/azuredeploy.json"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn parameters_option_selects_the_file() {
+    let template = "testdata/rules/STG001/fail-via-parameter-default.json";
+    let params = "testdata/expand/params-override.parameters.json";
+    // The file's `Allow` overrides the default `Deny`: no finding.
+    let o = trustlint(&[template, "--parameters", params, "--as-of", AS_OF]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let pair = format!("{template}={params}");
+    let o = trustlint(&[
+        "testdata/rules/STG001",
+        "--parameters",
+        &pair,
+        "--select",
+        "STG001",
+        "--format",
+        "json",
+        "--as-of",
+        AS_OF,
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(v.as_array().unwrap().iter().all(|d| !d["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("fail-via-parameter-default.json")));
+    // A bare file with several paths is ambiguous; a missing file is an error.
+    let o = trustlint(&["testdata/rules/STG001", "--parameters", params]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("TEMPLATE="), "{}", stderr(&o));
+    assert_eq!(
+        trustlint(&[template, "--parameters", "nope.json"])
+            .status
+            .code(),
+        Some(2)
+    );
+    // Without the option the sibling file is used.
+    let o = trustlint(&[
+        "testdata/rules/STG001/fail-via-parameters-file.json",
+        "--as-of",
+        AS_OF,
+        "--no-color",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains(
+        "was evaluated with testdata/rules/STG001/fail-via-parameters-file.parameters.json"
+    ));
+}
