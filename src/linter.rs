@@ -114,13 +114,19 @@ pub fn lint_path(path: &Path, options: &LintOptions) -> FileReport {
         return FileReport::new(path, FileOutcome::Unreadable(why), meta.len());
     }
     match std::fs::read(path) {
-        Ok(bytes) => lint_bytes(path, &bytes, options),
+        Ok(bytes) => lint_owned(path, bytes, options),
         Err(e) => FileReport::new(path, FileOutcome::Unreadable(e.to_string()), meta.len()),
     }
 }
 
 /// Lints a file's content. Catches panics so that one bad file never stops the others.
 pub fn lint_bytes(path: &Path, bytes: &[u8], options: &LintOptions) -> FileReport {
+    lint_owned(path, bytes.to_vec(), options)
+}
+
+/// Lints a file's content, taking the bytes by value (no copy of UTF-8 text).
+pub fn lint_owned(path: &Path, bytes: Vec<u8>, options: &LintOptions) -> FileReport {
+    let size = bytes.len() as u64;
     let run = std::panic::AssertUnwindSafe(|| lint_bytes_inner(path, bytes, options));
     std::panic::catch_unwind(run).unwrap_or_else(|panic| {
         let what = panic
@@ -131,16 +137,17 @@ pub fn lint_bytes(path: &Path, bytes: &[u8], options: &LintOptions) -> FileRepor
         FileReport::new(
             path,
             FileOutcome::Unreadable(format!("internal error, please report it: {what}")),
-            bytes.len() as u64,
+            size,
         )
     })
 }
 
-fn lint_bytes_inner(path: &Path, bytes: &[u8], options: &LintOptions) -> FileReport {
+fn lint_bytes_inner(path: &Path, bytes: Vec<u8>, options: &LintOptions) -> FileReport {
     let size = bytes.len() as u64;
-    let source = match SourceFile::decode(path.to_path_buf(), bytes) {
+    let source = match SourceFile::decode_owned(path.to_path_buf(), bytes) {
         Ok(s) => Arc::new(s),
-        Err(e) => {
+        Err((e, bytes)) => {
+            let bytes = bytes.as_slice();
             if !has_arm_marker(bytes) {
                 let why = format!(
                     "not a text file, skipped: {} at byte {}",

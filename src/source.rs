@@ -52,7 +52,7 @@ pub struct SourceFile {
     /// The path as given or discovered, used for display and SARIF URIs.
     pub path: PathBuf,
     /// The decoded text, without byte-order mark. Shared with miette for rendering.
-    pub text: Arc<str>,
+    pub text: Arc<String>,
     pub encoding: Encoding,
     /// Byte offset of each line start in `text`, built on first use: most files have
     /// no diagnostics and never need it.
@@ -70,14 +70,55 @@ pub struct DecodeError {
 impl SourceFile {
     /// Decodes raw bytes: UTF-8 with or without BOM, and UTF-16 LE/BE with a BOM.
     pub fn decode(path: PathBuf, bytes: &[u8]) -> Result<SourceFile, DecodeError> {
-        let (text, encoding) = decode_text(bytes)?;
-        Ok(SourceFile::from_text(path, text, encoding))
+        SourceFile::decode_owned(path, bytes.to_vec()).map_err(|(e, _)| e)
+    }
+
+    /// Like [`SourceFile::decode`], taking the bytes by value so that UTF-8 text (the
+    /// common case) is not copied. On error the bytes are handed back.
+    pub fn decode_owned(
+        path: PathBuf,
+        bytes: Vec<u8>,
+    ) -> Result<SourceFile, (DecodeError, Vec<u8>)> {
+        let plain_utf8 = !bytes.starts_with(&[0xEF, 0xBB, 0xBF])
+            && !bytes.starts_with(&[0xFF, 0xFE])
+            && !bytes.starts_with(&[0xFE, 0xFF]);
+        if plain_utf8 {
+            return match String::from_utf8(bytes) {
+                Ok(text) if !text.contains('\0') => {
+                    Ok(SourceFile::from_text(path, text, Encoding::Utf8))
+                }
+                Ok(text) => {
+                    let offset = text.find('\0').unwrap_or(0);
+                    Err((
+                        DecodeError {
+                            offset,
+                            message: "contains a NUL byte".to_owned(),
+                        },
+                        text.into_bytes(),
+                    ))
+                }
+                Err(e) => {
+                    let offset = e.utf8_error().valid_up_to();
+                    Err((
+                        DecodeError {
+                            offset,
+                            message: "is not valid UTF-8".to_owned(),
+                        },
+                        e.into_bytes(),
+                    ))
+                }
+            };
+        }
+        match decode_text(&bytes) {
+            Ok((text, encoding)) => Ok(SourceFile::from_text(path, text, encoding)),
+            Err(e) => Err((e, bytes)),
+        }
     }
 
     pub fn from_text(path: PathBuf, text: String, encoding: Encoding) -> SourceFile {
         SourceFile {
             path,
-            text: Arc::from(text),
+            text: Arc::new(text),
             encoding,
             line_starts: std::sync::OnceLock::new(),
         }

@@ -29,7 +29,7 @@ pub struct Style {
 struct Report {
     title: String,
     severity: Severity,
-    source: NamedSource<Arc<str>>,
+    source: NamedSource<Arc<String>>,
     labels: Vec<LabeledSpan>,
     help: Option<String>,
     /// Distant secondary spans, each rendered as its own snippet.
@@ -96,7 +96,7 @@ fn severity(level: Level) -> Severity {
 /// Builds the miette report of one diagnostic: nearby secondary spans as labels in the
 /// main snippet, distant ones and those in other files (a parameters file) as related
 /// snippets of their own.
-fn report(d: &Diagnostic, source: &SourceFile, named: NamedSource<Arc<str>>) -> Report {
+fn report(d: &Diagnostic, source: &SourceFile, named: NamedSource<Arc<String>>) -> Report {
     let (primary_line, _) = source.line_col(d.span.start as usize);
     let near = |span: Span| {
         source
@@ -138,7 +138,7 @@ fn report(d: &Diagnostic, source: &SourceFile, named: NamedSource<Arc<str>>) -> 
     }
 }
 
-fn secondary(label: &str, span: Span, source: NamedSource<Arc<str>>) -> Report {
+fn secondary(label: &str, span: Span, source: NamedSource<Arc<String>>) -> Report {
     Report {
         title: format!("related: {label}"),
         severity: Severity::Advice,
@@ -164,7 +164,7 @@ pub fn render(run: &Run<'_>, style: Style) -> String {
         .with_links(false)
         .without_syntax_highlighting();
     let mut out = String::new();
-    let mut current: Option<(&std::path::Path, NamedSource<Arc<str>>)> = None;
+    let mut current: Option<(&std::path::Path, NamedSource<Arc<String>>)> = None;
     for (file, source, diagnostic) in diagnostics(run) {
         let named = match &current {
             Some((path, named)) if *path == file.path.as_path() => named.clone(),

@@ -4,7 +4,7 @@ use jsonc_parser::ast::Value as Ast;
 
 use crate::diagnostic::{Diagnostic, Level};
 use crate::rules::{LintContext, Rule, RuleMeta};
-use crate::template::expr::parse::{is_expression, parse_template_string};
+use crate::template::expr::parse::{check_expression, is_expression};
 use crate::template::{span_of, Template};
 
 pub struct ExpressionParseError;
@@ -30,7 +30,7 @@ impl Rule for ExpressionParseError {
         while let Some(value) = stack.pop() {
             match value {
                 Ast::StringLit(s) if is_expression(&s.value) => {
-                    if let Err(error) = parse_template_string(&s.value) {
+                    if let Err(error) = check_expression(&s.value) {
                         cx.report_file(
                             Diagnostic::new(META.default_level, span_of(value), format!("this expression cannot be parsed: {error}"))
                                 .with_label(error.message.clone())

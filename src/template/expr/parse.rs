@@ -9,6 +9,7 @@
 //! ```
 //! Offsets in [`ExprError`] are byte offsets into the expression string.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// A parsed expression.
@@ -88,11 +89,24 @@ pub fn parse_template_string(s: &str) -> Result<Template, ExprError> {
     if !is_expression(s) {
         return Ok(Template::Literal(s.to_owned()));
     }
-    let inner = &s[1..s.len() - 1];
+    parse_inner(&s[1..s.len() - 1], &mut Build).map(Template::Expression)
+}
+
+/// Checks that an expression string parses, without building it (no allocation on
+/// success). Strings that are not expressions are fine.
+pub fn check_expression(s: &str) -> Result<(), ExprError> {
+    if !is_expression(s) {
+        return Ok(());
+    }
+    parse_inner(&s[1..s.len() - 1], &mut Check)
+}
+
+fn parse_inner<B: Builder>(inner: &str, builder: &mut B) -> Result<B::Node, ExprError> {
     let mut p = Parser {
         src: inner,
         pos: 0,
         depth: 0,
+        builder,
     };
     p.skip_ws();
     let expr = p.expr()?;
@@ -100,19 +114,78 @@ pub fn parse_template_string(s: &str) -> Result<Template, ExprError> {
     if p.pos < inner.len() {
         return Err(p.error_at(p.pos, format!("unexpected `{}`", p.rest_preview())));
     }
-    Ok(Template::Expression(expr))
+    Ok(expr)
+}
+
+/// What the parser produces for each construct: an [`Expr`], or nothing when only
+/// checking.
+trait Builder {
+    type Node;
+    fn string(&mut self, s: Cow<'_, str>) -> Self::Node;
+    fn int(&mut self, i: i64) -> Self::Node;
+    fn boolean(&mut self, b: bool) -> Self::Node;
+    fn null(&mut self) -> Self::Node;
+    fn call(&mut self, namespace: Option<&str>, name: &str, args: Vec<Self::Node>) -> Self::Node;
+    fn property(&mut self, target: Self::Node, name: &str) -> Self::Node;
+    fn index(&mut self, target: Self::Node, index: Self::Node) -> Self::Node;
+}
+
+struct Build;
+
+impl Builder for Build {
+    type Node = Expr;
+    fn string(&mut self, s: Cow<'_, str>) -> Expr {
+        Expr::Str(s.into_owned())
+    }
+    fn int(&mut self, i: i64) -> Expr {
+        Expr::Int(i)
+    }
+    fn boolean(&mut self, b: bool) -> Expr {
+        Expr::Bool(b)
+    }
+    fn null(&mut self) -> Expr {
+        Expr::Null
+    }
+    fn call(&mut self, namespace: Option<&str>, name: &str, args: Vec<Expr>) -> Expr {
+        let name = match namespace {
+            Some(ns) => format!("{ns}.{name}"),
+            None => name.to_owned(),
+        };
+        Expr::Call { name, args }
+    }
+    fn property(&mut self, target: Expr, name: &str) -> Expr {
+        Expr::Property(Box::new(target), name.to_owned())
+    }
+    fn index(&mut self, target: Expr, index: Expr) -> Expr {
+        Expr::Index(Box::new(target), Box::new(index))
+    }
+}
+
+/// Builds nothing: `Vec<()>` never allocates.
+struct Check;
+
+impl Builder for Check {
+    type Node = ();
+    fn string(&mut self, _: Cow<'_, str>) {}
+    fn int(&mut self, _: i64) {}
+    fn boolean(&mut self, _: bool) {}
+    fn null(&mut self) {}
+    fn call(&mut self, _: Option<&str>, _: &str, _: Vec<()>) {}
+    fn property(&mut self, _: (), _: &str) {}
+    fn index(&mut self, _: (), _: ()) {}
 }
 
 /// Expressions nest at most this deep (the parser recurses).
 const MAX_DEPTH: usize = 200;
 
-struct Parser<'s> {
+struct Parser<'s, 'b, B: Builder> {
     src: &'s str,
     pos: usize,
     depth: usize,
+    builder: &'b mut B,
 }
 
-impl<'s> Parser<'s> {
+impl<'s, B: Builder> Parser<'s, '_, B> {
     fn error_at(&self, offset: usize, message: String) -> ExprError {
         // +1: offsets are reported relative to the whole string, after its `[`.
         ExprError {
@@ -157,7 +230,7 @@ impl<'s> Parser<'s> {
         }
     }
 
-    fn expr(&mut self) -> Result<Expr, ExprError> {
+    fn expr(&mut self) -> Result<B::Node, ExprError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(self.error_at(self.pos, "expression nested too deeply".to_owned()));
@@ -176,14 +249,14 @@ impl<'s> Parser<'s> {
                     let name = self.ident().ok_or_else(|| {
                         self.error_at(self.pos, "expected a property name after `.`".to_owned())
                     })?;
-                    e = Expr::Property(Box::new(e), name.to_owned());
+                    e = self.builder.property(e, name);
                 }
                 Some(b'[') => {
                     self.pos += 1;
                     self.skip_ws();
                     let index = self.expr()?;
                     self.expect(b']', "`]`")?;
-                    e = Expr::Index(Box::new(e), Box::new(index));
+                    e = self.builder.index(e, index);
                 }
                 _ => break,
             }
@@ -210,7 +283,7 @@ impl<'s> Parser<'s> {
         Some(&self.src[start..self.pos])
     }
 
-    fn primary(&mut self) -> Result<Expr, ExprError> {
+    fn primary(&mut self) -> Result<B::Node, ExprError> {
         self.skip_ws();
         let start = self.pos;
         match self.peek() {
@@ -223,7 +296,8 @@ impl<'s> Parser<'s> {
                     );
                 };
                 self.skip_ws();
-                let mut name = first.to_owned();
+                let mut namespace = None;
+                let mut name = first;
                 if self.peek() == Some(b'.') {
                     // `namespace.member(` is a user-defined function call.
                     let save = self.pos;
@@ -236,7 +310,8 @@ impl<'s> Parser<'s> {
                                 self.peek() == Some(b'(')
                             } =>
                         {
-                            name = format!("{first}.{member}");
+                            namespace = Some(first);
+                            name = member;
                         }
                         _ => self.pos = save,
                     }
@@ -252,45 +327,58 @@ impl<'s> Parser<'s> {
                             self.expect(b',', "`,` or `)`")?;
                         }
                     }
-                    return Ok(Expr::Call { name, args });
+                    return Ok(self.builder.call(namespace, name, args));
                 }
-                match name.to_ascii_lowercase().as_str() {
-                    "true" => Ok(Expr::Bool(true)),
-                    "false" => Ok(Expr::Bool(false)),
-                    "null" => Ok(Expr::Null),
-                    _ => {
-                        Err(self
-                            .error_at(start, format!("expected `(` after function name `{name}`")))
-                    }
+                if name.eq_ignore_ascii_case("true") {
+                    Ok(self.builder.boolean(true))
+                } else if name.eq_ignore_ascii_case("false") {
+                    Ok(self.builder.boolean(false))
+                } else if name.eq_ignore_ascii_case("null") {
+                    Ok(self.builder.null())
+                } else {
+                    Err(self.error_at(start, format!("expected `(` after function name `{name}`")))
                 }
             }
             None => Err(self.error_at(start, "expected an expression, found the end".to_owned())),
         }
     }
 
-    fn string(&mut self) -> Result<Expr, ExprError> {
+    fn string(&mut self) -> Result<B::Node, ExprError> {
         let start = self.pos;
         self.pos += 1;
-        let mut out = String::new();
+        let body_start = self.pos;
+        let mut owned: Option<String> = None;
         loop {
             let rest = &self.src[self.pos..];
-            match rest.find('\'') {
-                None => return Err(self.error_at(start, "unterminated string literal".to_owned())),
-                Some(i) => {
-                    out.push_str(&rest[..i]);
-                    self.pos += i + 1;
-                    if self.peek() == Some(b'\'') {
-                        out.push('\'');
-                        self.pos += 1;
-                    } else {
-                        return Ok(Expr::Str(out));
-                    }
+            let Some(i) = rest.find('\'') else {
+                return Err(self.error_at(start, "unterminated string literal".to_owned()));
+            };
+            let end = self.pos + i;
+            self.pos = end + 1;
+            if self.peek() == Some(b'\'') {
+                // `''` is an escaped quote: from here on the text is no longer a slice.
+                let text = owned.get_or_insert_with(String::new);
+                if text.is_empty() {
+                    text.push_str(&self.src[body_start..end]);
+                } else {
+                    text.push_str(rest.get(..i).unwrap_or_default());
                 }
+                text.push('\'');
+                self.pos += 1;
+            } else {
+                let text = match owned {
+                    Some(mut t) => {
+                        t.push_str(&rest[..i]);
+                        Cow::Owned(t)
+                    }
+                    None => Cow::Borrowed(&self.src[body_start..end]),
+                };
+                return Ok(self.builder.string(text));
             }
         }
     }
 
-    fn number(&mut self) -> Result<Expr, ExprError> {
+    fn number(&mut self) -> Result<B::Node, ExprError> {
         let start = self.pos;
         if matches!(self.peek(), Some(b'-') | Some(b'+')) {
             self.pos += 1;
@@ -299,9 +387,10 @@ impl<'s> Parser<'s> {
             self.pos += 1;
         }
         let text = &self.src[start..self.pos];
-        text.parse::<i64>()
-            .map(Expr::Int)
-            .map_err(|_| self.error_at(start, format!("`{text}` is not an integer")))
+        match text.parse::<i64>() {
+            Ok(i) => Ok(self.builder.int(i)),
+            Err(_) => Err(self.error_at(start, format!("`{text}` is not an integer"))),
+        }
     }
 }
 
