@@ -77,8 +77,9 @@ pub struct Resource<'a> {
     pub value: ValueRef<'a>,
     /// Full type, e.g. `Microsoft.ServiceBus/namespaces/networkRuleSets`.
     pub full_type: String,
-    /// Full name segments, outermost parent first (a nested child's own name is last).
-    pub name_parts: Vec<ValueRef<'a>>,
+    /// Full name segments, outermost parent first (a nested child's own name is last),
+    /// evaluated when first asked for: most resources' names are never needed.
+    pub name_parts: Vec<LazyValue<'a>>,
     /// The symbolic name, in `languageVersion` 2.0 templates.
     pub symbolic_name: Option<&'a str>,
     /// The `apiVersion` as written, when it is a literal.
@@ -118,7 +119,7 @@ impl<'a> Resource<'a> {
     /// The full name joined with `/` when every part is known (deployment-time
     /// placeholders included, so names built from `resourceGroup()` match each other).
     pub fn literal_name(&self) -> Option<String> {
-        let parts: Option<Vec<String>> = self.name_parts.iter().map(|p| p.name_text()).collect();
+        let parts: Option<Vec<String>> = self.name_parts.iter().map(|p| p.get().name_text()).collect();
         parts.map(|p| p.join("/"))
     }
 
@@ -127,12 +128,36 @@ impl<'a> Resource<'a> {
         let parts: Vec<String> = self
             .name_parts
             .iter()
-            .map(|p| p.name_for_display())
+            .map(|p| p.get().name_for_display())
             .collect();
         if parts.is_empty() {
             return self.symbolic_name.unwrap_or("(unnamed)").to_owned();
         }
         parts.join("/")
+    }
+}
+
+/// A value written in the file, evaluated only when asked for (each time: names are
+/// short, and most resources' names are never needed).
+#[derive(Clone)]
+pub struct LazyValue<'a> {
+    ast: &'a Ast<'a>,
+    env: Env<'a>,
+}
+
+impl<'a> LazyValue<'a> {
+    pub fn new(ast: &'a Ast<'a>, env: &Env<'a>) -> LazyValue<'a> {
+        LazyValue { ast, env: env.clone() }
+    }
+
+    pub fn get(&self) -> ValueRef<'a> {
+        ValueRef::new(self.ast, &self.env)
+    }
+}
+
+impl std::fmt::Debug for LazyValue<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
     }
 }
 
@@ -249,7 +274,7 @@ struct Builder<'a> {
 struct ParentInfo<'a> {
     index: usize,
     full_type: String,
-    name_parts: Vec<ValueRef<'a>>,
+    name_parts: Vec<LazyValue<'a>>,
 }
 
 /// Where a resource sits, passed down while walking.
@@ -406,7 +431,7 @@ impl<'a> Builder<'a> {
             .map(|p| p.name_parts.clone())
             .unwrap_or_default();
         if let Some(name) = find_prop(obj, "name") {
-            name_parts.push(ValueRef::new(&name.value, env));
+            name_parts.push(LazyValue::new(&name.value, env));
         }
         let api_version = find_prop(obj, "apiVersion").and_then(|p| match &p.value {
             Ast::StringLit(s) => Some(s.value.as_ref()),
@@ -467,7 +492,7 @@ impl<'a> Builder<'a> {
         obj: &'a Object<'a>,
         index: usize,
         pointer: &str,
-        name_parts: &[ValueRef<'a>],
+        name_parts: &[LazyValue<'a>],
         env: &Env<'a>,
     ) {
         let Some(props_prop) = find_prop(obj, "properties") else {
@@ -489,7 +514,7 @@ impl<'a> Builder<'a> {
         );
         let deployment_name = name_parts
             .last()
-            .map(|n| n.value())
+            .map(|n| n.get().value())
             .unwrap_or_else(|| Value::unknown("the deployment has no name"));
         let scope_is_inner = find_prop(props, "expressionEvaluationOptions")
             .and_then(|o| match &o.value {
@@ -503,7 +528,7 @@ impl<'a> Builder<'a> {
         }
         let display_name = name_parts
             .last()
-            .map(|n| n.name_for_display())
+            .map(|n| n.get().name_for_display())
             .unwrap_or_default();
         let mut scope = Scope::new(inner, deployment_name);
         if let Some(Ast::Object(params)) = find_prop(props, "parameters").map(|p| &p.value) {
