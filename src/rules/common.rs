@@ -3,9 +3,10 @@
 
 use crate::date::{Date, ADF_LEGACY_REMOVED_AFTER, ADF_MODERN_DEFAULT, APIM_RETIREMENT};
 use crate::diagnostic::{Diagnostic, Level};
+use crate::rules::apim::control_plane::reason_to_keep_bypass;
 use crate::rules::LintContext;
 use crate::source::Span;
-use crate::template::{Resource, Tri, ValueRef};
+use crate::template::{Resource, Template, Tri, ValueRef};
 
 /// A finding's deciding value: the value as written, or the object a missing setting
 /// belongs in (with the platform default that then applies).
@@ -164,6 +165,8 @@ pub struct TargetSpec {
     pub callers: Callers,
     /// Line-of-sight options for the help text.
     pub line_of_sight: &'static str,
+    /// API Management's control plane may need this target's bypass (Key Vault, HSM).
+    pub control_plane_carve_out: bool,
 }
 
 /// The whole check of a target whose bypass is a flag list (Storage, Key Vault,
@@ -172,6 +175,7 @@ pub struct TargetSpec {
 pub fn check_bypass_target(
     spec: &TargetSpec,
     resource: &Resource<'_>,
+    template: &Template<'_>,
     level: Level,
     cx: &mut LintContext<'_>,
 ) {
@@ -185,6 +189,28 @@ pub fn check_bypass_target(
     let key = spec.bypass_path.rsplit('.').next().unwrap_or_default();
     match locked.state.clone().and(bypass.state.clone()) {
         Tri::No => {}
+        Tri::Yes
+            if spec.control_plane_carve_out
+                && reason_to_keep_bypass(template, resource).is_some() =>
+        {
+            let why = reason_to_keep_bypass(template, resource).unwrap_or_default();
+            let diagnostic = Diagnostic::new(
+                Level::Note,
+                bypass.span,
+                format!(
+                    "{} `{name}` lets trusted Microsoft services through its firewall, and API Management's control plane needs that: {why}",
+                    spec.noun
+                ),
+            )
+            .with_label("keep: API Management's control plane uses this path")
+            .with_related(locked.span, locked.label)
+            .with_origin(bypass.value.as_ref().and_then(|v| v.origin()))
+            .with_help(
+                "keep the bypass: the retirement of trusted service connectivity covers the API Management gateway, not its control plane, \
+                 which still reads hostname certificates, named values and client certificates from Key Vault through the trusted path",
+            );
+            cx.report(resource, diagnostic);
+        }
         Tri::Yes => {
             let admits = match &bypass.value {
                 Some(v) => format!("`{key}` is `{}`", v.display()),

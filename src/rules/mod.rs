@@ -131,6 +131,9 @@ pub static ALL: &[&dyn Rule] = &[
     &data_factory::adf_legacy_trusted_service_mode::AdfLegacyTrustedServiceMode,
     &apim::apim_trusted_connectivity_not_disabled::ApimTrustedConnectivityNotDisabled,
     &apim::apim_trusted_connectivity_invalid_value::ApimTrustedConnectivityInvalidValue,
+    &apim::apim_user_identity_keyvault_behind_firewall::ApimUserIdentityKeyVaultBehindFirewall,
+    &apim::apim_keyvault_certificate_without_identity::ApimKeyVaultCertificateWithoutIdentity,
+    &apim::apim_control_plane_bypass_required::ApimControlPlaneBypassRequired,
     &messaging::eventhub_trusted_service_access::EventHubTrustedServiceAccess,
     &tool::expression_parse_error::ExpressionParseError,
     &key_vault::managed_hsm_trusted_services_bypass::ManagedHsmTrustedServicesBypass,
@@ -138,6 +141,7 @@ pub static ALL: &[&dyn Rule] = &[
     &key_vault::keyvault_trusted_services_bypass::KeyVaultTrustedServicesBypass,
     &messaging::servicebus_trusted_service_access::ServiceBusTrustedServiceAccess,
     &storage::storage_trusted_services_bypass::StorageTrustedServicesBypass,
+    &storage::storage_resource_instance_rule_for_apim::StorageResourceInstanceRuleForApim,
 ];
 
 /// Looks a rule up by ID, case-insensitively.

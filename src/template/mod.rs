@@ -11,6 +11,7 @@
 //! listed; every instance of a copy loop is listed.
 
 pub mod expr;
+pub mod graph;
 pub mod value;
 
 use std::collections::HashMap;
@@ -119,7 +120,11 @@ impl<'a> Resource<'a> {
     /// The full name joined with `/` when every part is known (deployment-time
     /// placeholders included, so names built from `resourceGroup()` match each other).
     pub fn literal_name(&self) -> Option<String> {
-        let parts: Option<Vec<String>> = self.name_parts.iter().map(|p| p.get().name_text()).collect();
+        let parts: Option<Vec<String>> = self
+            .name_parts
+            .iter()
+            .map(|p| p.get().name_text())
+            .collect();
         parts.map(|p| p.join("/"))
     }
 
@@ -147,7 +152,10 @@ pub struct LazyValue<'a> {
 
 impl<'a> LazyValue<'a> {
     pub fn new(ast: &'a Ast<'a>, env: &Env<'a>) -> LazyValue<'a> {
-        LazyValue { ast, env: env.clone() }
+        LazyValue {
+            ast,
+            env: env.clone(),
+        }
     }
 
     pub fn get(&self) -> ValueRef<'a> {

@@ -26,6 +26,7 @@ static SPEC: TargetSpec = TargetSpec {
     callers: Callers::ApiManagement,
     line_of_sight:
         "a private endpoint in the caller's virtual network, or a network security perimeter",
+    control_plane_carve_out: false,
 };
 
 impl Rule for AcrTrustedServicesBypass {
@@ -36,7 +37,7 @@ impl Rule for AcrTrustedServicesBypass {
     fn check_resource(
         &self,
         resource: &Resource<'_>,
-        _template: &Template<'_>,
+        template: &Template<'_>,
         cx: &mut LintContext<'_>,
     ) {
         // Only Premium registries have network rules; an unknown SKU counts as Premium.
@@ -48,6 +49,6 @@ impl Rule for AcrTrustedServicesBypass {
         if premium == Tri::No {
             return;
         }
-        check_bypass_target(&SPEC, resource, META.default_level, cx);
+        check_bypass_target(&SPEC, resource, template, META.default_level, cx);
     }
 }

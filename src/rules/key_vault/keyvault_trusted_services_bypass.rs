@@ -24,6 +24,7 @@ static SPEC: TargetSpec = TargetSpec {
     default_action_path: "properties.networkAcls.defaultAction",
     callers: Callers::ApiManagementAndDataFactory,
     line_of_sight: "a private endpoint in the caller's virtual network, a `virtualNetworkRules` entry for its subnet with the `Microsoft.KeyVault` service endpoint, or a network security perimeter",
+    control_plane_carve_out: true,
 };
 
 impl Rule for KeyVaultTrustedServicesBypass {
@@ -34,9 +35,9 @@ impl Rule for KeyVaultTrustedServicesBypass {
     fn check_resource(
         &self,
         resource: &Resource<'_>,
-        _template: &Template<'_>,
+        template: &Template<'_>,
         cx: &mut LintContext<'_>,
     ) {
-        check_bypass_target(&SPEC, resource, META.default_level, cx);
+        check_bypass_target(&SPEC, resource, template, META.default_level, cx);
     }
 }

@@ -25,6 +25,7 @@ static SPEC: TargetSpec = TargetSpec {
     callers: Callers::ApiManagement,
     line_of_sight:
         "a private endpoint in the caller's virtual network or a network security perimeter",
+    control_plane_carve_out: true,
 };
 
 impl Rule for ManagedHsmTrustedServicesBypass {
@@ -35,9 +36,9 @@ impl Rule for ManagedHsmTrustedServicesBypass {
     fn check_resource(
         &self,
         resource: &Resource<'_>,
-        _template: &Template<'_>,
+        template: &Template<'_>,
         cx: &mut LintContext<'_>,
     ) {
-        check_bypass_target(&SPEC, resource, META.default_level, cx);
+        check_bypass_target(&SPEC, resource, template, META.default_level, cx);
     }
 }

@@ -1,1 +1,2 @@
+pub mod storage_resource_instance_rule_for_apim;
 pub mod storage_trusted_services_bypass;

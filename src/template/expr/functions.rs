@@ -1169,46 +1169,158 @@ fn extension_resource_id(values: &[Value]) -> R {
 /// `reference()`: a resource declared in this template by symbolic name gives its
 /// declared `properties`; anything else is known only at deployment time.
 fn reference(env: &Env<'_>, values: &[Value]) -> Value {
-    let Some(Kind::Str(name)) = values.first().map(|v| &v.kind) else {
+    let Some(target) = values.first().and_then(|v| v.as_text()) else {
         return Value::unknown("`reference()` reads the deployed state of a resource");
     };
-    let key = name.to_ascii_lowercase();
-    let Some(resource) = env.scope.symbols.get(&key).copied() else {
+    let Some((resource, full_type, name)) = find_declaration(env, target) else {
         return Value::unknown(format!(
-            "`reference('{name}')` reads the deployed state of a resource outside this template"
+            "`reference('{target}')` reads the deployed state of a resource outside this template"
         ));
     };
-    let is_deployment = matches!(
-        super::scope::find(resource, "type"),
-        Some(jsonc_parser::ast::Value::StringLit(t)) if t.value.eq_ignore_ascii_case("Microsoft.Resources/deployments")
-    );
-    if is_deployment {
+    if full_type.eq_ignore_ascii_case("Microsoft.Resources/deployments") {
         return Value::unknown(format!(
-            "the outputs of module `{name}` are known only after it is deployed"
+            "the outputs of deployment `{name}` are known only after it is deployed"
         ));
     }
-    let cache_key = format!("r:{key}");
-    if let Some(v) = env.scope.cache.borrow().get(&cache_key) {
-        return v.clone();
+    let cache_key = format!(
+        "r:{}/{}",
+        full_type.to_ascii_lowercase(),
+        name.to_ascii_lowercase()
+    );
+    let cached = env.scope.cache.borrow().get(&cache_key).cloned();
+    let properties = match cached {
+        Some(v) => v,
+        None => {
+            if !env.scope.in_progress.borrow_mut().insert(cache_key.clone()) {
+                return Value::unknown(format!("`reference('{target}')` refers to itself"));
+            }
+            let declared = match super::scope::find(resource, "properties") {
+                Some(props) => {
+                    let label: Rc<str> = Rc::from(format!("in the properties of `{name}`"));
+                    Env::new(env.scope.clone())
+                        .deeper()
+                        .eval_json(props, &label)
+                }
+                None => Value::object(Vec::new()),
+            };
+            let v = with_runtime_endpoints(declared, &full_type, &name);
+            env.scope.in_progress.borrow_mut().remove(&cache_key);
+            env.scope.cache.borrow_mut().insert(cache_key, v.clone());
+            v
+        }
+    };
+    let full = values
+        .get(2)
+        .and_then(|v| v.as_str())
+        .is_some_and(|s| s.eq_ignore_ascii_case("Full"));
+    if full {
+        Value::object(vec![(Rc::from("properties"), properties)])
+    } else {
+        properties
     }
-    if !env.scope.in_progress.borrow_mut().insert(cache_key.clone()) {
-        return Value::unknown(format!("`reference('{name}')` refers to itself"));
-    }
-    let value = match super::scope::find(resource, "properties") {
-        Some(props) => {
-            let label: Rc<str> = Rc::from(format!("in the properties of `{name}`"));
+}
+
+/// Finds a resource declared in this template by symbolic name, resource ID or plain
+/// name; returns its declaration, full type and evaluated name.
+fn find_declaration<'a>(
+    env: &Env<'a>,
+    target: &str,
+) -> Option<(&'a jsonc_parser::ast::Object<'a>, String, String)> {
+    use jsonc_parser::ast::Value as Ast;
+    let text = |o: &jsonc_parser::ast::Object<'a>, key: &str| match super::scope::find(o, key) {
+        Some(Ast::StringLit(s)) => Some(s.value.to_string()),
+        _ => None,
+    };
+    let name_of = |o: &'a jsonc_parser::ast::Object<'a>| {
+        super::scope::find(o, "name").and_then(|n| {
+            let label: Rc<str> = Rc::from("resource name");
             Env::new(env.scope.clone())
                 .deeper()
-                .eval_json(props, &label)
-        }
-        None => Value::unknown(format!("`{name}` declares no properties")),
+                .eval_json(n, &label)
+                .as_text()
+                .map(str::to_owned)
+        })
     };
-    env.scope.in_progress.borrow_mut().remove(&cache_key);
-    env.scope
-        .cache
-        .borrow_mut()
-        .insert(cache_key, value.clone());
-    value
+    if let Some(def) = env.scope.symbols.get(&target.to_ascii_lowercase()).copied() {
+        return Some((
+            def,
+            text(def, "type")?,
+            name_of(def).unwrap_or_else(|| target.to_owned()),
+        ));
+    }
+    let wanted = crate::template::parse_resource_id(target);
+    // Plain names only match one declaration; resource IDs match type and name.
+    let mut found = None;
+    for def in &env.scope.declarations {
+        let ty = text(def, "type").unwrap_or_default();
+        let matches_type = wanted
+            .as_ref()
+            .is_none_or(|(t, _)| t.eq_ignore_ascii_case(&ty));
+        if !matches_type {
+            continue;
+        }
+        let Some(name) = name_of(def) else { continue };
+        let wanted_name = wanted.as_ref().map_or(target, |(_, n)| n.as_str());
+        if name.eq_ignore_ascii_case(wanted_name) {
+            if found.is_some() && wanted.is_none() {
+                return None;
+            }
+            found = Some((*def, ty, name));
+        }
+    }
+    found
+}
+
+/// Adds the endpoints Azure derives from a resource's name, so that
+/// `reference(vault).vaultUri` and friends are known; other runtime-only properties
+/// (`principalId`, keys, …) stay unknown.
+fn with_runtime_endpoints(declared: Value, full_type: &str, name: &str) -> Value {
+    let Kind::Object(entries) = &declared.kind else {
+        return declared;
+    };
+    let mut entries = entries.as_ref().clone();
+    let mut add = |key: &str, value: Value| {
+        if !entries.iter().any(|(k, _)| k.eq_ignore_ascii_case(key)) {
+            entries.push((Rc::from(key), value));
+        }
+    };
+    let host = |s: String| -> Value {
+        if name.contains('{') {
+            Value::placeholder(s)
+        } else {
+            Value::str(s)
+        }
+    };
+    match full_type.to_ascii_lowercase().as_str() {
+        "microsoft.keyvault/vaults" => {
+            add("vaultUri", host(format!("https://{name}.vault.azure.net/")))
+        }
+        "microsoft.keyvault/managedhsms" => add(
+            "hsmUri",
+            host(format!("https://{name}.managedhsm.azure.net/")),
+        ),
+        "microsoft.containerregistry/registries" => {
+            add("loginServer", host(format!("{name}.azurecr.io")))
+        }
+        "microsoft.servicebus/namespaces" | "microsoft.eventhub/namespaces" => add(
+            "serviceBusEndpoint",
+            host(format!("https://{name}.servicebus.windows.net:443/")),
+        ),
+        "microsoft.storage/storageaccounts" => {
+            let endpoints = ["blob", "queue", "table", "file", "dfs"]
+                .iter()
+                .map(|svc| {
+                    (
+                        Rc::from(*svc),
+                        host(format!("https://{name}.{svc}.core.windows.net/")),
+                    )
+                })
+                .collect();
+            add("primaryEndpoints", Value::object(endpoints));
+        }
+        _ => {}
+    }
+    Value::object(entries).with_origin(declared.origin.clone())
 }
 
 fn deployment(env: &Env<'_>) -> Value {

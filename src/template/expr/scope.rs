@@ -48,6 +48,8 @@ pub struct Scope<'a> {
     pub functions: HashMap<String, &'a Object<'a>>,
     /// `languageVersion` 2.0 resources by symbolic name (lowercase).
     pub symbols: HashMap<String, &'a Object<'a>>,
+    /// Every top-level resource declaration, for `reference()` by resource ID or name.
+    pub declarations: Vec<&'a Object<'a>>,
     /// The deployment's name, for `deployment().name`.
     pub deployment_name: Value,
     pub(crate) cache: RefCell<HashMap<String, Value>>,
@@ -63,6 +65,7 @@ impl<'a> Scope<'a> {
             variable_copies: HashMap::new(),
             functions: HashMap::new(),
             symbols: HashMap::new(),
+            declarations: Vec::new(),
             deployment_name,
             cache: RefCell::new(HashMap::new()),
             in_progress: RefCell::new(HashSet::new()),
@@ -136,8 +139,16 @@ impl<'a> Scope<'a> {
                         if let Ast::Object(def) = &r.value {
                             self.symbols
                                 .insert(r.name.as_str().to_ascii_lowercase(), def);
+                            self.declarations.push(def);
                         }
                     }
+                }
+                ("resources", Ast::Array(resources)) => {
+                    self.declarations
+                        .extend(resources.elements.iter().filter_map(|r| match r {
+                            Ast::Object(def) => Some(def),
+                            _ => None,
+                        }));
                 }
                 _ => {}
             }

@@ -1,0 +1,67 @@
+//! APIM006: a vault API Management's control plane reads from is locked down with the
+//! trusted-services bypass off.
+
+use crate::diagnostic::{Diagnostic, Level};
+use crate::rules::apim::control_plane::{key_vault_uses, needs_bypass, Use};
+use crate::rules::common::{locked_down, trusted_bypass};
+use crate::rules::{LintContext, Rule, RuleMeta};
+use crate::template::{Template, Tri};
+
+pub struct ApimControlPlaneBypassRequired;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "APIM006",
+    name: "apim-control-plane-bypass-required",
+    summary: "A Key Vault API Management reads certificates or named values from is locked down with the trusted-services bypass off",
+    default_level: Level::Error,
+    resource_types: &[],
+    security_severity: "6.0",
+    docs: include_str!("../../../rules/APIM006.md"),
+};
+
+impl Rule for ApimControlPlaneBypassRequired {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check_template(&self, template: &Template<'_>, cx: &mut LintContext<'_>) {
+        for u in key_vault_uses(template) {
+            let Some(vault_index) = u.vault else { continue };
+            let vault = &template.resources[vault_index];
+            let locked = locked_down(
+                vault,
+                "properties.publicNetworkAccess",
+                "properties.networkAcls.defaultAction",
+            );
+            let bypass = trusted_bypass(vault, "properties.networkAcls.bypass");
+            if locked.state != Tri::Yes
+                || bypass.state != Tri::No
+                || needs_bypass(template, &u) != Tri::Yes
+            {
+                continue;
+            }
+            let service = template.resources[u.service].display_name();
+            let why = match u.kind {
+                Use::Hostname => "custom-hostname certificates are read through the trusted path even when the service has a network line of sight".to_owned(),
+                Use::NamedValue | Use::Certificate => format!("API Management service `{service}` has no network line of sight to the vault"),
+            };
+            let diagnostic = Diagnostic::new(
+                META.default_level,
+                bypass.span,
+                format!(
+                    "key vault `{}` is locked down with the trusted-services bypass off, so API Management service `{service}` cannot read {}: {why}",
+                    vault.display_name(),
+                    u.what
+                ),
+            )
+            .with_label("the bypass is off")
+            .with_related(locked.span, locked.label)
+            .with_related(u.reference.span(), format!("API Management service `{service}` reads {} here", u.what))
+            .with_help(
+                "set the vault's `networkAcls.bypass` to `AzureServices`: API Management's control plane (certificates, named values) still uses trusted connectivity — \
+                 the March 2026 retirement covers only the gateway; or make the vault reachable from the service",
+            );
+            cx.report(vault, diagnostic);
+        }
+    }
+}

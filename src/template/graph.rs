@@ -1,0 +1,181 @@
+//! Cross-resource lookups within one deployment: resources by resource ID and by
+//! endpoint host name, and whether a caller has a network line of sight to a target.
+
+use super::{eq_ci, parse_resource_id, Resource, Template, Tri, ValueRef};
+
+/// Endpoint host suffixes and the resource type whose name comes before them.
+const ENDPOINT_SUFFIXES: &[(&str, &str)] = &[
+    (".vault.azure.net", "Microsoft.KeyVault/vaults"),
+    (".managedhsm.azure.net", "Microsoft.KeyVault/managedHSMs"),
+    (
+        ".blob.core.windows.net",
+        "Microsoft.Storage/storageAccounts",
+    ),
+    (".dfs.core.windows.net", "Microsoft.Storage/storageAccounts"),
+    (
+        ".queue.core.windows.net",
+        "Microsoft.Storage/storageAccounts",
+    ),
+    (
+        ".table.core.windows.net",
+        "Microsoft.Storage/storageAccounts",
+    ),
+    (
+        ".file.core.windows.net",
+        "Microsoft.Storage/storageAccounts",
+    ),
+    (".servicebus.windows.net", "Microsoft.ServiceBus/namespaces"),
+    (".servicebus.windows.net", "Microsoft.EventHub/namespaces"),
+    (".azurecr.io", "Microsoft.ContainerRegistry/registries"),
+];
+
+/// The host of a URL (or of a bare host name), lowercased.
+fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split(['/', ':', '?', '#']).next().unwrap_or("");
+    host.to_ascii_lowercase()
+}
+
+impl<'a> Template<'a> {
+    /// The resource a resource ID names, when it is declared in this deployment.
+    pub fn resource_by_id(&self, id: &str) -> Option<usize> {
+        let (ty, name) = parse_resource_id(id)?;
+        self.resources
+            .iter()
+            .position(|r| r.is_type(&ty) && r.literal_name().is_some_and(|n| eq_ci(&n, &name)))
+    }
+
+    /// The resource an endpoint URL (`https://{vault}.vault.azure.net/secrets/x`,
+    /// `{name}.blob.core.windows.net`, …) belongs to, when it is in this deployment.
+    pub fn resource_by_endpoint(&self, url: &str) -> Option<usize> {
+        let host = host_of(url);
+        for (suffix, ty) in ENDPOINT_SUFFIXES {
+            if let Some(name) = host.strip_suffix(suffix) {
+                if let Some(i) = self.resources.iter().position(|r| {
+                    r.is_type(ty) && r.literal_name().is_some_and(|n| eq_ci(&n, name))
+                }) {
+                    return Some(i);
+                }
+            }
+        }
+        None
+    }
+
+    /// The resource a value refers to: a resource ID, or an endpoint URL.
+    pub fn resource_referenced_by(&self, value: &ValueRef<'_>) -> Option<usize> {
+        let text = value.name_text()?;
+        if text.contains("/providers/") {
+            self.resource_by_id(&text)
+        } else {
+            self.resource_by_endpoint(&text)
+        }
+    }
+
+    /// The subnet an API Management service is injected into or integrated with
+    /// (`virtualNetworkType` not `None`), as its resource ID text.
+    pub fn vnet_subnet_of(&self, caller: &Resource<'a>) -> Tri {
+        let vnet_type = caller.path("properties.virtualNetworkType");
+        match vnet_type
+            .as_ref()
+            .map(|v| v.is_one_of(&["External", "Internal"]))
+        {
+            None | Some(Tri::No) => Tri::No,
+            Some(other) => other,
+        }
+    }
+
+    /// Does `caller` (an API Management service) have a network line of sight to the
+    /// locked-down `target`? Yes when the target's `virtualNetworkRules` name the
+    /// caller's subnet, or a private endpoint to the target sits in the caller's virtual
+    /// network; no when the caller is in no virtual network (a private endpoint alone
+    /// does not help it); unknown when IP rules or an unknown setting could admit it.
+    pub fn line_of_sight(&self, caller: &Resource<'a>, target: &Resource<'a>) -> Tri {
+        match self.vnet_subnet_of(caller) {
+            Tri::No => return Tri::No,
+            Tri::Unknown(r) => return Tri::Unknown(r),
+            Tri::Yes => {}
+        }
+        let Some(subnet) = caller
+            .path("properties.virtualNetworkConfiguration.subnetResourceId")
+            .and_then(|s| s.name_text())
+        else {
+            return Tri::Unknown("the service's subnet is not known".into());
+        };
+        let vnet = subnet
+            .to_ascii_lowercase()
+            .split("/subnets/")
+            .next()
+            .unwrap_or("")
+            .to_owned();
+        let acls = target
+            .path("properties.networkAcls")
+            .or_else(|| target.path("properties.networkRuleSet"));
+        if let Some(rules) = acls
+            .as_ref()
+            .and_then(|a| a.get("virtualNetworkRules"))
+            .and_then(|r| r.elements())
+        {
+            let named = rules.iter().any(|rule| {
+                ["id", "subnetResourceId", "virtualNetworkResourceId"]
+                    .iter()
+                    .filter_map(|k| rule.get(k))
+                    .filter_map(|v| v.name_text())
+                    .any(|id| eq_ci(&id, &subnet))
+            });
+            if named {
+                return Tri::Yes;
+            }
+        }
+        let target_index = self.resources.iter().position(|r| std::ptr::eq(r, target));
+        let private_endpoint = self.resources.iter().any(|pe| {
+            pe.is_type("Microsoft.Network/privateEndpoints")
+                && pe
+                    .path("properties.privateLinkServiceConnections")
+                    .and_then(|c| c.elements())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|c| c.path("properties.privateLinkServiceId"))
+                    .any(|id| {
+                        target_index.is_some() && self.resource_referenced_by(&id) == target_index
+                    })
+                && pe
+                    .path("properties.subnet.id")
+                    .and_then(|s| s.name_text())
+                    .is_some_and(|s| {
+                        s.to_ascii_lowercase()
+                            .starts_with(&format!("{vnet}/subnets/"))
+                    })
+        });
+        if private_endpoint {
+            return Tri::Yes;
+        }
+        let ip_rules = acls
+            .as_ref()
+            .and_then(|a| a.get("ipRules"))
+            .map_or(Tri::No, |r| r.is_non_empty_array());
+        match ip_rules {
+            Tri::No => Tri::No,
+            _ => Tri::Unknown(
+                "the target's IP rules might admit the service's outbound addresses".into(),
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_of;
+
+    #[test]
+    fn hosts() {
+        assert_eq!(
+            host_of("https://KV1.vault.azure.net/secrets/cert"),
+            "kv1.vault.azure.net"
+        );
+        assert_eq!(
+            host_of("https://ns.servicebus.windows.net:443/"),
+            "ns.servicebus.windows.net"
+        );
+        assert_eq!(host_of("cr.azurecr.io"), "cr.azurecr.io");
+    }
+}
