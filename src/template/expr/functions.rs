@@ -1299,6 +1299,14 @@ fn with_runtime_endpoints(declared: Value, full_type: &str, name: &str) -> Value
             "hsmUri",
             host(format!("https://{name}.managedhsm.azure.net/")),
         ),
+        "microsoft.keyvault/vaults/secrets" => {
+            if let Some((vault, secret)) = name.split_once('/') {
+                add(
+                    "secretUri",
+                    host(format!("https://{vault}.vault.azure.net/secrets/{secret}")),
+                );
+            }
+        }
         "microsoft.containerregistry/registries" => {
             add("loginServer", host(format!("{name}.azurecr.io")))
         }

@@ -287,3 +287,47 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn reference_to_a_declared_resource_knows_its_endpoints() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/expand/references.json"
+    ))
+    .unwrap();
+    let ast = crate::parse::parse(&text).unwrap().unwrap();
+    let Ast::Object(obj) = &ast else {
+        unreachable!()
+    };
+    let env = Env::new(Rc::new(Scope::new(obj, Value::str("main"))));
+    let eval = |e: &str| env.eval_string(e).to_json();
+    assert_eq!(
+        eval("[reference(resourceId('Microsoft.KeyVault/vaults', 'kvx')).vaultUri]"),
+        json!("https://kvx.vault.azure.net/")
+    );
+    assert_eq!(
+        eval("[reference('kvx').vaultUri]"),
+        json!("https://kvx.vault.azure.net/")
+    );
+    assert_eq!(
+        eval(
+            "[reference(resourceId('Microsoft.KeyVault/vaults/secrets', 'kvx', 'tls')).secretUri]"
+        ),
+        json!("https://kvx.vault.azure.net/secrets/tls")
+    );
+    assert_eq!(eval("[reference(resourceId('Microsoft.Storage/storageAccounts', 'stx')).primaryEndpoints.blob]"), json!("https://stx.blob.core.windows.net/"));
+    assert_eq!(
+        eval(
+            "[reference(resourceId('Microsoft.Storage/storageAccounts', 'stx')).minimumTlsVersion]"
+        ),
+        json!("TLS1_2")
+    );
+    assert_eq!(eval("[reference(resourceId('Microsoft.ContainerRegistry/registries', 'crx'), '2023-07-01', 'Full').properties.loginServer]"), json!("crx.azurecr.io"));
+    // Runtime-only properties and resources outside the template stay unknown.
+    assert!(eval(
+        "[reference(resourceId('Microsoft.Storage/storageAccounts', 'stx')).creationTime]"
+    )
+    .get("$unknown")
+    .is_some());
+    assert!(eval("[reference(resourceId('Microsoft.Storage/storageAccounts', 'elsewhere')).primaryEndpoints.blob]").get("$unknown").is_some());
+}
