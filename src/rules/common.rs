@@ -95,6 +95,31 @@ pub fn nearest_existing(resource: &Resource<'_>, dotted_path: &str) -> Span {
     span
 }
 
+/// The API Management gateways in the deployment that call `target` with their
+/// system-assigned identity and no line of sight: where, and who.
+pub fn gateway_callers(template: &Template<'_>, target: &Resource<'_>) -> Vec<(Span, String)> {
+    let Some(index) = template
+        .resources
+        .iter()
+        .position(|r| std::ptr::eq(r, target))
+    else {
+        return Vec::new();
+    };
+    crate::rules::apim::gateway_calls::gateway_calls(template)
+        .into_iter()
+        .filter(|c| c.target == index && c.system_identity)
+        .filter(|c| template.line_of_sight(&template.resources[c.service], target) == Tri::No)
+        .map(|c| {
+            let who = format!(
+                "API Management service `{}` ({})",
+                template.resources[c.service].display_name(),
+                c.how
+            );
+            (c.at.span(), who)
+        })
+        .collect()
+}
+
 /// Which callers lose the trusted path to a target service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Callers {
@@ -218,11 +243,16 @@ pub fn check_bypass_target(
                     format!("`{key}` is absent, so the platform default `AzureServices` applies")
                 }
             };
-            let diagnostic = Diagnostic::new(
+            let callers = gateway_callers(template, resource);
+            let relies = match callers.first() {
+                Some((_, who)) => format!("; {who} relies on it"),
+                None => String::new(),
+            };
+            let mut diagnostic = Diagnostic::new(
                 level,
                 bypass.span,
                 format!(
-                    "{} `{name}` is locked down but lets trusted Microsoft services through its firewall ({admits}): {}",
+                    "{} `{name}` is locked down but lets trusted Microsoft services through its firewall ({admits}): {}{relies}",
                     spec.noun,
                     callers_phrase(spec.callers, cx.as_of())
                 ),
@@ -232,6 +262,9 @@ pub fn check_bypass_target(
             .with_origin(bypass.value.as_ref().and_then(|v| v.origin()))
             .with_origin(locked.value.as_ref().and_then(|v| v.origin()))
             .with_help(target_help(spec.callers, spec.line_of_sight));
+            for (span, who) in callers {
+                diagnostic = diagnostic.with_related(span, format!("{who} calls it here"));
+            }
             cx.report(resource, diagnostic);
         }
         Tri::Unknown(reason) => {

@@ -131,6 +131,7 @@ pub static ALL: &[&dyn Rule] = &[
     &data_factory::adf_legacy_trusted_service_mode::AdfLegacyTrustedServiceMode,
     &apim::apim_trusted_connectivity_not_disabled::ApimTrustedConnectivityNotDisabled,
     &apim::apim_trusted_connectivity_invalid_value::ApimTrustedConnectivityInvalidValue,
+    &apim::apim_gateway_relies_on_trusted_connectivity::ApimGatewayReliesOnTrustedConnectivity,
     &apim::apim_user_identity_keyvault_behind_firewall::ApimUserIdentityKeyVaultBehindFirewall,
     &apim::apim_keyvault_certificate_without_identity::ApimKeyVaultCertificateWithoutIdentity,
     &apim::apim_control_plane_bypass_required::ApimControlPlaneBypassRequired,

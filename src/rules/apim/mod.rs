@@ -1,11 +1,14 @@
 //! API Management gateway: the `DisableOverPrivilegedAccess` custom property.
 
 pub mod apim_control_plane_bypass_required;
+pub mod apim_gateway_relies_on_trusted_connectivity;
 pub mod apim_keyvault_certificate_without_identity;
 pub mod apim_trusted_connectivity_invalid_value;
 pub mod apim_trusted_connectivity_not_disabled;
 pub mod apim_user_identity_keyvault_behind_firewall;
 pub mod control_plane;
+pub mod gateway_calls;
+pub mod policy_xml;
 
 use crate::template::{Resource, ValueRef};
 

@@ -119,6 +119,14 @@ pub fn check_rule_set(
                     .with_related(at.span(), locked_label)
                     .with_origin(at.origin());
             }
+            if let Some(ns) = namespace {
+                for (span, who) in crate::rules::common::gateway_callers(template, ns) {
+                    diagnostic
+                        .message
+                        .push_str(&format!("; {who} relies on it"));
+                    diagnostic = diagnostic.with_related(span, format!("{who} calls it here"));
+                }
+            }
             cx.report(rule_set, diagnostic);
         }
         Tri::Unknown(reason) => {
@@ -145,7 +153,7 @@ pub fn check_rule_set(
 
 /// Is the rule set (or its namespace) locked down? Returns the state, the deciding value
 /// and a label for it.
-fn locked_down<'a>(
+pub(crate) fn locked_down<'a>(
     rule_set: &Resource<'a>,
     namespace: Option<&Resource<'a>>,
 ) -> (Tri, Option<ValueRef<'a>>, String) {

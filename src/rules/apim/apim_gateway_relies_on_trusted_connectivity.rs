@@ -1,0 +1,120 @@
+//! APIM003: an API Management gateway that calls a locked-down service in the same
+//! deployment with its managed identity, through the trusted-services path only.
+
+use crate::date::{Date, APIM_RETIREMENT};
+use crate::diagnostic::{Diagnostic, Level};
+use crate::rules::apim::gateway_calls::{admits_trusted_services, gateway_calls};
+use crate::rules::apim::{disable_setting, DisableSetting};
+use crate::rules::{LintContext, Rule, RuleMeta};
+use crate::template::{eq_ci, Template, Tri};
+
+pub struct ApimGatewayReliesOnTrustedConnectivity;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "APIM003",
+    name: "apim-gateway-relies-on-trusted-connectivity",
+    summary: "API Management gateway calls a locked-down service with its managed identity through trusted connectivity only",
+    default_level: Level::Warning,
+    resource_types: &[],
+    security_severity: "8.0",
+    docs: include_str!("../../../rules/APIM003.md"),
+};
+
+/// A target's kind, for messages.
+pub fn noun(full_type: &str) -> &'static str {
+    match full_type.to_ascii_lowercase().as_str() {
+        "microsoft.storage/storageaccounts" => "storage account",
+        "microsoft.keyvault/vaults" => "key vault",
+        "microsoft.keyvault/managedhsms" => "managed HSM",
+        "microsoft.servicebus/namespaces" => "Service Bus namespace",
+        "microsoft.eventhub/namespaces" => "Event Hubs namespace",
+        "microsoft.containerregistry/registries" => "container registry",
+        _ => "resource",
+    }
+}
+
+impl Rule for ApimGatewayReliesOnTrustedConnectivity {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn level_on(&self, as_of: Date) -> Level {
+        if as_of < APIM_RETIREMENT {
+            Level::Warning
+        } else {
+            Level::Error
+        }
+    }
+
+    fn check_template(&self, template: &Template<'_>, cx: &mut LintContext<'_>) {
+        for call in gateway_calls(template) {
+            let service = &template.resources[call.service];
+            let target = &template.resources[call.target];
+            let (admits, bypass_span, _) = admits_trusted_services(template, target);
+            if admits != Tri::Yes {
+                continue;
+            }
+            let (service_name, target_name, kind) = (
+                service.display_name(),
+                target.display_name(),
+                noun(&target.full_type),
+            );
+            let related_label =
+                format!("{kind} `{target_name}` admits trusted Microsoft services here");
+            let diagnostic = if !call.system_identity {
+                Diagnostic::new(
+                    Level::Note,
+                    call.at.span(),
+                    format!(
+                        "API Management service `{service_name}` calls {kind} `{target_name}` through {} with a user-assigned identity, which never passed the firewall through the trusted path",
+                        call.how
+                    ),
+                )
+                .with_label("user-assigned identity")
+                .with_help("a locked-down target admits only the gateway's system-assigned identity as a trusted service; give the gateway a network line of sight to it")
+            } else {
+                match template.line_of_sight(service, target) {
+                    Tri::Yes => continue,
+                    Tri::Unknown(reason) => Diagnostic::new(
+                        Level::Note,
+                        call.at.span(),
+                        format!(
+                            "could not decide whether API Management service `{service_name}` has a network line of sight to {kind} `{target_name}`, which it calls through {}: {reason}",
+                            call.how
+                        ),
+                    )
+                    .with_label("gateway call with the system-assigned identity")
+                    .with_help("check that the gateway reaches the target through its network (private endpoint, virtual network rule or network security perimeter), not as a trusted service"),
+                    Tri::No => {
+                        let already_disabled = matches!(disable_setting(service), DisableSetting::Present(v) if v.as_str().is_some_and(|s| eq_ci(s, "True")));
+                        let as_of = cx.as_of();
+                        let (level, when) = if already_disabled {
+                            (Level::Error, "the service already disables trusted connectivity (`DisableOverPrivilegedAccess` is \"True\"), so these calls fail now".to_owned())
+                        } else if as_of < APIM_RETIREMENT {
+                            (Level::Warning, format!("gateway trusted connectivity ends on {APIM_RETIREMENT}"))
+                        } else {
+                            (Level::Error, format!("gateway trusted connectivity ended on {APIM_RETIREMENT}, so these calls fail"))
+                        };
+                        Diagnostic::new(
+                            level,
+                            call.at.span(),
+                            format!(
+                                "API Management service `{service_name}` calls {kind} `{target_name}` through {} with its system-assigned identity, and has no network line of sight to it: {when}",
+                                call.how
+                            ),
+                        )
+                        .with_label("gateway call with the system-assigned identity")
+                        .with_help(format!(
+                            "give the gateway a network line of sight to {kind} `{target_name}`: inject or integrate it into a virtual network that holds a private endpoint to the {kind}, \
+                             add its subnet to the {kind}'s virtual network rules, or put both in a network security perimeter; then set `DisableOverPrivilegedAccess` to \"True\""
+                        ))
+                    }
+                }
+            };
+            cx.report(
+                &template.resources[call.holder],
+                diagnostic.with_related(bypass_span, related_label),
+            );
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! Where an API Management gateway calls Azure services with a managed identity: the
+//! `authentication-managed-identity` policy inside `send-request` /
+//! `send-one-way-request`, or applied in a policy scope whose backend is the service,
+//! and Event Hubs loggers. Policies under `service/workspaces` are not affected (seed
+//! apim-trusted-service-connectivity-retirement: workspaces do not support managed
+//! identity) and are skipped.
+
+use crate::rules::apim::policy_xml::{elements, Element};
+use crate::rules::common::{locked_down, trusted_bypass};
+use crate::source::Span;
+use crate::template::{eq_ci, Resource, Template, Tri, ValueRef};
+
+/// One managed-identity call from a gateway to a resource in the deployment.
+pub struct GatewayCall<'a> {
+    pub service: usize,
+    /// The policy or logger resource that makes the call.
+    pub holder: usize,
+    /// The value that configures the call (the policy XML, the logger endpoint).
+    pub at: ValueRef<'a>,
+    pub target: usize,
+    /// `false` when a user-assigned identity (`client-id`, `identityClientId`) is used.
+    pub system_identity: bool,
+    /// For messages: "a `send-request` to `https://…`".
+    pub how: String,
+}
+
+const POLICY_TYPES: &[&str] = &[
+    "Microsoft.ApiManagement/service/policies",
+    "Microsoft.ApiManagement/service/apis/policies",
+    "Microsoft.ApiManagement/service/apis/operations/policies",
+    "Microsoft.ApiManagement/service/products/policies",
+];
+
+/// Every managed-identity call of every gateway in the template.
+pub fn gateway_calls<'a>(template: &Template<'a>) -> Vec<GatewayCall<'a>> {
+    let mut calls = Vec::new();
+    for (holder, policy) in template.resources.iter().enumerate() {
+        if !POLICY_TYPES.iter().any(|t| policy.is_type(t)) {
+            continue;
+        }
+        let Some(service) = service_of(template, policy) else {
+            continue;
+        };
+        let Some(value) = policy.path("properties.value") else {
+            continue;
+        };
+        let Some(xml) = value.as_str().map(str::to_owned) else {
+            continue;
+        };
+        let doc = elements(&xml);
+        for auth in doc
+            .iter()
+            .filter(|e| e.name == "authentication-managed-identity")
+        {
+            let system_identity = auth.attribute("client-id").is_none();
+            let mut push = |target: usize, how: String| {
+                calls.push(GatewayCall {
+                    service,
+                    holder,
+                    at: value.clone(),
+                    target,
+                    system_identity,
+                    how,
+                });
+            };
+            if let Some(send) = enclosing(&doc, auth, &["send-request", "send-one-way-request"]) {
+                let url = doc
+                    .iter()
+                    .find(|e| e.name == "set-url" && e.parent == Some(send))
+                    .map(|e| e.text.clone());
+                if let Some((target, url)) =
+                    url.and_then(|u| template.resource_by_endpoint(&u).map(|t| (t, u)))
+                {
+                    push(target, format!("a `{}` to `{url}`", doc[send].name));
+                }
+                continue;
+            }
+            for (target, how) in scope_backends(template, service, policy, &doc) {
+                push(target, how);
+            }
+        }
+    }
+    for (holder, logger) in template.of_type("Microsoft.ApiManagement/service/loggers") {
+        if logger
+            .path("properties.loggerType")
+            .is_none_or(|t| !t.is_one_of(&["azureEventHub"]).is_yes())
+        {
+            continue;
+        }
+        let Some(service) = service_of(template, logger) else {
+            continue;
+        };
+        let Some(endpoint) = logger.path("properties.credentials.endpointAddress") else {
+            continue;
+        };
+        let Some(address) = endpoint.name_text() else {
+            continue;
+        };
+        let Some(namespace) = template.resource_by_endpoint(&address) else {
+            continue;
+        };
+        let system_identity = logger
+            .path("properties.credentials.identityClientId")
+            .and_then(|c| c.as_str().map(|s| eq_ci(s, "SystemAssigned")))
+            .unwrap_or(false);
+        if logger
+            .path("properties.credentials.identityClientId")
+            .is_none()
+        {
+            continue; // a connection string, not a managed identity
+        }
+        calls.push(GatewayCall {
+            service,
+            holder,
+            at: endpoint,
+            target: namespace,
+            system_identity,
+            how: format!(
+                "the Event Hubs logger `{}`",
+                logger.display_name().rsplit('/').next().unwrap_or_default()
+            ),
+        });
+    }
+    calls
+}
+
+/// The nearest enclosing element with one of `names`.
+fn enclosing(doc: &[Element], element: &Element, names: &[&str]) -> Option<usize> {
+    let mut current = element.parent;
+    while let Some(i) = current {
+        if names.iter().any(|n| doc[i].name == *n) {
+            return Some(i);
+        }
+        current = doc[i].parent;
+    }
+    None
+}
+
+/// The backends a policy scope sends to: `set-backend-service` (`base-url`, or
+/// `backend-id` naming a `service/backends` resource), else the API's `serviceUrl`
+/// (for API and operation policies) or every API's (for service policies).
+fn scope_backends(
+    template: &Template<'_>,
+    service: usize,
+    policy: &Resource<'_>,
+    doc: &[Element],
+) -> Vec<(usize, String)> {
+    let service_name = template.resources[service]
+        .literal_name()
+        .unwrap_or_default();
+    let mut urls: Vec<(String, String)> = Vec::new();
+    for set in doc.iter().filter(|e| e.name == "set-backend-service") {
+        if let Some(url) = set.attribute("base-url") {
+            urls.push((
+                url.to_owned(),
+                format!("the backend `{url}` set by `set-backend-service`"),
+            ));
+        } else if let Some(id) = set.attribute("backend-id") {
+            let backend = template.resources.iter().find(|r| {
+                r.is_type("Microsoft.ApiManagement/service/backends")
+                    && r.literal_name()
+                        .is_some_and(|n| eq_ci(&n, &format!("{service_name}/{id}")))
+            });
+            if let Some(url) = backend
+                .and_then(|b| b.path("properties.url"))
+                .and_then(|u| u.name_text())
+            {
+                urls.push((url.clone(), format!("the backend `{id}` (`{url}`)")));
+            }
+        }
+    }
+    if urls.is_empty() {
+        let policy_name = policy.literal_name().unwrap_or_default();
+        let segments: Vec<&str> = policy_name.split('/').collect();
+        let api_filter: Option<String> =
+            if policy.is_type("Microsoft.ApiManagement/service/policies") {
+                None
+            } else if policy.is_type("Microsoft.ApiManagement/service/products/policies") {
+                return Vec::new(); // which APIs a product holds is not followed
+            } else {
+                segments.get(..2).map(|s| s.join("/"))
+            };
+        for api in template
+            .resources
+            .iter()
+            .filter(|r| r.is_type("Microsoft.ApiManagement/service/apis"))
+        {
+            let Some(name) = api.literal_name() else {
+                continue;
+            };
+            let belongs = name
+                .split('/')
+                .next()
+                .is_some_and(|s| eq_ci(s, &service_name));
+            if !belongs || api_filter.as_deref().is_some_and(|f| !eq_ci(f, &name)) {
+                continue;
+            }
+            if let Some(url) = api
+                .path("properties.serviceUrl")
+                .and_then(|u| u.name_text())
+            {
+                let api_name = name.rsplit('/').next().unwrap_or_default().to_owned();
+                urls.push((
+                    url.clone(),
+                    format!("the backend `{url}` of API `{api_name}`"),
+                ));
+            }
+        }
+    }
+    urls.into_iter()
+        .filter_map(|(url, how)| template.resource_by_endpoint(&url).map(|t| (t, how)))
+        .collect()
+}
+
+/// The API Management service a child resource (policy, logger, …) belongs to: by the
+/// first segment of its name, nesting, or `dependsOn`.
+pub fn service_of(template: &Template<'_>, child: &Resource<'_>) -> Option<usize> {
+    let first = child
+        .literal_name()
+        .and_then(|n| n.split('/').next().map(str::to_owned));
+    if let Some(first) = first {
+        if let Some((i, _)) = template
+            .of_type("Microsoft.ApiManagement/service")
+            .find(|(_, s)| s.literal_name().is_some_and(|n| eq_ci(&n, &first)))
+        {
+            return Some(i);
+        }
+    }
+    let parent = template.parent_of(child, "Microsoft.ApiManagement/service")?;
+    template
+        .resources
+        .iter()
+        .position(|r| std::ptr::eq(r, parent))
+}
+
+/// Does the target admit trusted Microsoft services while locked down? Returns the
+/// answer and the span to point at (its bypass setting).
+pub fn admits_trusted_services(
+    template: &Template<'_>,
+    target: &Resource<'_>,
+) -> (Tri, Span, String) {
+    let flag_list = |bypass_path: &str, action_path: &str| {
+        let locked = locked_down(target, "properties.publicNetworkAccess", action_path);
+        let bypass = trusted_bypass(target, bypass_path);
+        (locked.state.and(bypass.state), bypass.span, bypass.label)
+    };
+    let ty = target.full_type.to_ascii_lowercase();
+    match ty.as_str() {
+        "microsoft.storage/storageaccounts"
+        | "microsoft.keyvault/vaults"
+        | "microsoft.keyvault/managedhsms" => flag_list(
+            "properties.networkAcls.bypass",
+            "properties.networkAcls.defaultAction",
+        ),
+        "microsoft.containerregistry/registries" => flag_list(
+            "properties.networkRuleBypassOptions",
+            "properties.networkRuleSet.defaultAction",
+        ),
+        "microsoft.servicebus/namespaces" | "microsoft.eventhub/namespaces" => {
+            let rule_set_type = format!("{}/networkRuleSets", target.full_type);
+            let Some(rule_set) = template.resources.iter().find(|r| {
+                r.is_type(&rule_set_type)
+                    && template
+                        .parent_of(r, &target.full_type)
+                        .is_some_and(|p| std::ptr::eq(p, target))
+            }) else {
+                return (Tri::No, target.span(), String::new());
+            };
+            let Some(trusted) = rule_set.path("properties.trustedServiceAccessEnabled") else {
+                return (Tri::No, target.span(), String::new());
+            };
+            let (locked, _, _) = crate::rules::messaging::locked_down(rule_set, Some(target));
+            (
+                trusted.is_true().and(locked),
+                trusted.span(),
+                "trusted service access enabled".to_owned(),
+            )
+        }
+        _ => (Tri::No, target.span(), String::new()),
+    }
+}
