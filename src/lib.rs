@@ -297,14 +297,16 @@ fn list_rules(args: RulesArgs, stdout: &mut dyn Write) -> Result<u8, String> {
     let text = match args.format {
         RulesFormat::Human => {
             let mut t = String::new();
+            let name_width = rules::ALL.iter().map(|r| r.meta().name.len()).max();
             for r in rules::ALL {
                 let m = r.meta();
                 t.push_str(&format!(
-                    "{:<8} {:<42} {:<8} {}\n",
+                    "{:<8} {:<name_width$} {:<7} {}\n",
                     m.id,
                     m.name,
-                    r.level_on(as_of),
-                    m.summary
+                    r.level_on(as_of).to_string(),
+                    m.summary,
+                    name_width = name_width.unwrap_or(0)
                 ));
             }
             t

@@ -4,6 +4,8 @@
 use crate::date::{Date, ADF_LEGACY_REMOVED_AFTER, ADF_MODERN_DEFAULT, APIM_RETIREMENT};
 use crate::diagnostic::{Diagnostic, Level};
 use crate::rules::apim::control_plane::reason_to_keep_bypass;
+use crate::rules::data_factory::adf_relies_on_legacy_trusted_service::relies_on_trusted_path;
+use crate::rules::data_factory::factory_calls::factory_calls;
 use crate::rules::LintContext;
 use crate::source::Span;
 use crate::template::{Resource, Template, Tri, ValueRef};
@@ -95,17 +97,14 @@ pub fn nearest_existing(resource: &Resource<'_>, dotted_path: &str) -> Span {
     span
 }
 
-/// The API Management gateways in the deployment that call `target` with their
-/// system-assigned identity and no line of sight: where, and who.
-pub fn gateway_callers(template: &Template<'_>, target: &Resource<'_>) -> Vec<(Span, String)> {
-    let Some(index) = template
-        .resources
-        .iter()
-        .position(|r| std::ptr::eq(r, target))
-    else {
+/// The callers in the deployment that rely on `target`'s trusted-services bypass — API
+/// Management gateways calling it with their system-assigned identity, and Data Factory
+/// configurations the seed lists — without a line of sight: where, and who.
+pub fn trusted_path_callers(template: &Template<'_>, target: &Resource<'_>) -> Vec<(Span, String)> {
+    let Some(index) = template.index_of(target) else {
         return Vec::new();
     };
-    crate::rules::apim::gateway_calls::gateway_calls(template)
+    let gateways = crate::rules::apim::gateway_calls::gateway_calls(template)
         .into_iter()
         .filter(|c| c.target == index && c.system_identity)
         .filter(|c| template.line_of_sight(&template.resources[c.service], target) == Tri::No)
@@ -116,8 +115,28 @@ pub fn gateway_callers(template: &Template<'_>, target: &Resource<'_>) -> Vec<(S
                 c.how
             );
             (c.at.span(), who)
-        })
-        .collect()
+        });
+    let factories = factory_calls(template)
+        .into_iter()
+        .filter(|c| relies_on_trusted_path(template, c) == Some((index, Tri::No)))
+        .map(|c| {
+            let who = format!("Data Factory `{}` ({})", c.factory_name, c.how);
+            (c.at.span(), who)
+        });
+    gateways.chain(factories).collect()
+}
+
+/// A target's kind, for messages.
+pub fn noun(full_type: &str) -> &'static str {
+    match full_type.to_ascii_lowercase().as_str() {
+        "microsoft.storage/storageaccounts" => "storage account",
+        "microsoft.keyvault/vaults" => "key vault",
+        "microsoft.keyvault/managedhsms" => "managed HSM",
+        "microsoft.servicebus/namespaces" => "Service Bus namespace",
+        "microsoft.eventhub/namespaces" => "Event Hubs namespace",
+        "microsoft.containerregistry/registries" => "container registry",
+        _ => "resource",
+    }
 }
 
 /// Which callers lose the trusted path to a target service.
@@ -243,10 +262,13 @@ pub fn check_bypass_target(
                     format!("`{key}` is absent, so the platform default `AzureServices` applies")
                 }
             };
-            let callers = gateway_callers(template, resource);
-            let relies = match callers.first() {
-                Some((_, who)) => format!("; {who} relies on it"),
-                None => String::new(),
+            let callers = trusted_path_callers(template, resource);
+            let relies = match callers.as_slice() {
+                [] => String::new(),
+                [(_, who)] => format!("; {who} relies on it"),
+                [(_, who), rest @ ..] => {
+                    format!("; {who} and {} more caller(s) rely on it", rest.len())
+                }
             };
             let mut diagnostic = Diagnostic::new(
                 level,

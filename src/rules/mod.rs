@@ -129,6 +129,9 @@ impl<'o> LintContext<'o> {
 pub static ALL: &[&dyn Rule] = &[
     &container_registry::acr_trusted_services_bypass::AcrTrustedServicesBypass,
     &data_factory::adf_legacy_trusted_service_mode::AdfLegacyTrustedServiceMode,
+    &data_factory::adf_relies_on_legacy_trusted_service::AdfReliesOnLegacyTrustedService,
+    &data_factory::adf_trusted_service_mode_unstated::AdfTrustedServiceModeUnstated,
+    &data_factory::adf_managed_vnet_without_private_endpoint::AdfManagedVnetWithoutPrivateEndpoint,
     &apim::apim_trusted_connectivity_not_disabled::ApimTrustedConnectivityNotDisabled,
     &apim::apim_trusted_connectivity_invalid_value::ApimTrustedConnectivityInvalidValue,
     &apim::apim_gateway_relies_on_trusted_connectivity::ApimGatewayReliesOnTrustedConnectivity,

@@ -36,7 +36,69 @@ fn host_of(url: &str) -> String {
     host.to_ascii_lowercase()
 }
 
+/// The kind of Azure service an endpoint URL or an Entra ID resource (audience) belongs
+/// to, whether or not the resource is declared in the deployment:
+/// `https://x.blob.core.windows.net/c` and `https://storage.azure.com/` are Storage.
+pub fn endpoint_service(url: &str) -> Option<&'static str> {
+    let host = host_of(url);
+    let host = host.trim_end_matches('.');
+    match host {
+        "storage.azure.com" => return Some("Microsoft.Storage/storageAccounts"),
+        "vault.azure.net" => return Some("Microsoft.KeyVault/vaults"),
+        "managedhsm.azure.net" => return Some("Microsoft.KeyVault/managedHSMs"),
+        _ => {}
+    }
+    ENDPOINT_SUFFIXES
+        .iter()
+        .find(|(suffix, _)| host.len() > suffix.len() && host.ends_with(suffix))
+        .map(|(_, ty)| *ty)
+}
+
 impl<'a> Template<'a> {
+    /// The resource of `owner_type` a child resource (an API Management policy, a Data
+    /// Factory linked service, …) belongs to: by the first segment of its full name,
+    /// else by nesting, `parent` or `dependsOn`.
+    pub fn owner_of(&self, child: &Resource<'a>, owner_type: &str) -> Option<usize> {
+        let first = child
+            .literal_name()
+            .and_then(|n| n.split('/').next().map(str::to_owned));
+        if let Some(first) = first {
+            if let Some((i, _)) = self
+                .of_type(owner_type)
+                .find(|(_, s)| s.literal_name().is_some_and(|n| eq_ci(&n, &first)))
+            {
+                return Some(i);
+            }
+        }
+        let parent = self.parent_of(child, owner_type)?;
+        self.resources.iter().position(|r| std::ptr::eq(r, parent))
+    }
+
+    /// The index of a resource of this template (by identity).
+    pub fn index_of(&self, resource: &Resource<'a>) -> Option<usize> {
+        self.resources
+            .iter()
+            .position(|r| std::ptr::eq(r, resource))
+    }
+
+    /// The private endpoints in the deployment whose `privateLinkServiceConnections`
+    /// connect to the resource at `target`.
+    pub fn private_endpoints_to<'t>(
+        &'t self,
+        target: usize,
+    ) -> impl Iterator<Item = &'t Resource<'a>> + 't {
+        self.of_type("Microsoft.Network/privateEndpoints")
+            .map(|(_, pe)| pe)
+            .filter(move |pe| {
+                pe.path("properties.privateLinkServiceConnections")
+                    .and_then(|c| c.elements())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|c| c.path("properties.privateLinkServiceId"))
+                    .any(|id| self.resource_referenced_by(&id) == Some(target))
+            })
+    }
+
     /// The resource a resource ID names, when it is declared in this deployment.
     pub fn resource_by_id(&self, id: &str) -> Option<usize> {
         let (ty, name) = parse_resource_id(id)?;
@@ -88,7 +150,9 @@ impl<'a> Template<'a> {
     /// locked-down `target`? Yes when the target's `virtualNetworkRules` name the
     /// caller's subnet, or a private endpoint to the target sits in the caller's virtual
     /// network; no when the caller is in no virtual network (a private endpoint alone
-    /// does not help it); unknown when IP rules or an unknown setting could admit it.
+    /// does not help it); unknown when IP rules or an unknown setting could admit it,
+    /// except for Storage in the caller's region, whose IP rules never admit Azure
+    /// services there.
     pub fn line_of_sight(&self, caller: &Resource<'a>, target: &Resource<'a>) -> Tri {
         match self.vnet_subnet_of(caller) {
             Tri::No => return Tri::No,
@@ -126,25 +190,15 @@ impl<'a> Template<'a> {
                 return Tri::Yes;
             }
         }
-        let target_index = self.resources.iter().position(|r| std::ptr::eq(r, target));
-        let private_endpoint = self.resources.iter().any(|pe| {
-            pe.is_type("Microsoft.Network/privateEndpoints")
-                && pe
-                    .path("properties.privateLinkServiceConnections")
-                    .and_then(|c| c.elements())
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|c| c.path("properties.privateLinkServiceId"))
-                    .any(|id| {
-                        target_index.is_some() && self.resource_referenced_by(&id) == target_index
-                    })
-                && pe
-                    .path("properties.subnet.id")
+        let private_endpoint = self.index_of(target).is_some_and(|t| {
+            self.private_endpoints_to(t).any(|pe| {
+                pe.path("properties.subnet.id")
                     .and_then(|s| s.name_text())
                     .is_some_and(|s| {
                         s.to_ascii_lowercase()
                             .starts_with(&format!("{vnet}/subnets/"))
                     })
+            })
         });
         if private_endpoint {
             return Tri::Yes;
@@ -153,13 +207,36 @@ impl<'a> Template<'a> {
             .as_ref()
             .and_then(|a| a.get("ipRules"))
             .map_or(Tri::No, |r| r.is_non_empty_array());
+        // Storage ignores IP rules for requests from Azure services in its own region.
+        let same_region_storage = target.is_type("Microsoft.Storage/storageAccounts")
+            && match (
+                caller.get("location").and_then(|l| l.name_text()),
+                target.get("location").and_then(|l| l.name_text()),
+            ) {
+                (Some(a), Some(b)) => same_region(&a, &b),
+                _ => false,
+            };
         match ip_rules {
             Tri::No => Tri::No,
+            _ if same_region_storage => Tri::No,
             _ => Tri::Unknown(
                 "the target's IP rules might admit the service's outbound addresses".into(),
             ),
         }
     }
+}
+
+/// Do two `location` values name the same region? Compares Azure's region names
+/// without case and spaces (`West Europe` = `westeurope`); placeholders such as
+/// `{resourceGroup().location}` match only themselves.
+fn same_region(a: &str, b: &str) -> bool {
+    let normalize = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    normalize(a) == normalize(b)
 }
 
 #[cfg(test)]
@@ -177,5 +254,24 @@ mod tests {
             "ns.servicebus.windows.net"
         );
         assert_eq!(host_of("cr.azurecr.io"), "cr.azurecr.io");
+    }
+
+    #[test]
+    fn endpoint_services() {
+        use super::endpoint_service;
+        assert_eq!(
+            endpoint_service("https://acct.dfs.core.windows.net/fs"),
+            Some("Microsoft.Storage/storageAccounts")
+        );
+        assert_eq!(
+            endpoint_service("https://vault.azure.net"),
+            Some("Microsoft.KeyVault/vaults")
+        );
+        assert_eq!(
+            endpoint_service("https://storage.azure.com/"),
+            Some("Microsoft.Storage/storageAccounts")
+        );
+        assert_eq!(endpoint_service("https://management.azure.com/"), None);
+        assert_eq!(endpoint_service("https://.vault.azure.net"), None);
     }
 }

@@ -23,6 +23,7 @@ use crate::source::Span;
 use expr::eval::copy_count;
 use expr::scope::Param;
 pub use expr::{Env, Kind, Origin, Scope, Value};
+pub use graph::endpoint_service;
 use value::{ast_span, find_prop};
 pub use value::{eq_ci, is_expression, Tri, ValueRef};
 

@@ -5,6 +5,7 @@ use crate::date::{Date, APIM_RETIREMENT};
 use crate::diagnostic::{Diagnostic, Level};
 use crate::rules::apim::gateway_calls::{admits_trusted_services, gateway_calls};
 use crate::rules::apim::{disable_setting, DisableSetting};
+use crate::rules::common::noun;
 use crate::rules::{LintContext, Rule, RuleMeta};
 use crate::template::{eq_ci, Template, Tri};
 
@@ -19,19 +20,6 @@ pub static META: RuleMeta = RuleMeta {
     security_severity: "8.0",
     docs: include_str!("../../../rules/APIM003.md"),
 };
-
-/// A target's kind, for messages.
-pub fn noun(full_type: &str) -> &'static str {
-    match full_type.to_ascii_lowercase().as_str() {
-        "microsoft.storage/storageaccounts" => "storage account",
-        "microsoft.keyvault/vaults" => "key vault",
-        "microsoft.keyvault/managedhsms" => "managed HSM",
-        "microsoft.servicebus/namespaces" => "Service Bus namespace",
-        "microsoft.eventhub/namespaces" => "Event Hubs namespace",
-        "microsoft.containerregistry/registries" => "container registry",
-        _ => "resource",
-    }
-}
 
 impl Rule for ApimGatewayReliesOnTrustedConnectivity {
     fn meta(&self) -> &'static RuleMeta {

@@ -3,6 +3,7 @@
 //! That traffic keeps using trusted connectivity after the gateway retirement (seed
 //! apim-trusted-service-connectivity-retirement, "Scenarios that are not affected").
 
+use crate::rules::apim::APIM_SERVICE;
 use crate::template::{Resource, Template, Tri, ValueRef};
 
 /// What an API Management service reads from Key Vault.
@@ -79,7 +80,7 @@ pub fn key_vault_uses<'a>(template: &Template<'a>) -> Vec<KeyVaultUse<'a>> {
             let Some(reference) = key_vault.get("secretIdentifier").filter(|v| !v.is_null()) else {
                 continue;
             };
-            let Some(service) = service_of(template, child) else {
+            let Some(service) = template.owner_of(child, APIM_SERVICE) else {
                 continue;
             };
             uses.push(KeyVaultUse {
@@ -97,14 +98,6 @@ pub fn key_vault_uses<'a>(template: &Template<'a>) -> Vec<KeyVaultUse<'a>> {
         }
     }
     uses
-}
-
-fn service_of(template: &Template<'_>, child: &Resource<'_>) -> Option<usize> {
-    let parent = template.parent_of(child, "Microsoft.ApiManagement/service")?;
-    template
-        .resources
-        .iter()
-        .position(|r| std::ptr::eq(r, parent))
 }
 
 /// Does this use need the vault's trusted-services bypass? Hostname certificates always

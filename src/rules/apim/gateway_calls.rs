@@ -6,6 +6,7 @@
 //! identity) and are skipped.
 
 use crate::rules::apim::policy_xml::{elements, Element};
+use crate::rules::apim::APIM_SERVICE;
 use crate::rules::common::{locked_down, trusted_bypass};
 use crate::source::Span;
 use crate::template::{eq_ci, Resource, Template, Tri, ValueRef};
@@ -38,7 +39,7 @@ pub fn gateway_calls<'a>(template: &Template<'a>) -> Vec<GatewayCall<'a>> {
         if !POLICY_TYPES.iter().any(|t| policy.is_type(t)) {
             continue;
         }
-        let Some(service) = service_of(template, policy) else {
+        let Some(service) = template.owner_of(policy, APIM_SERVICE) else {
             continue;
         };
         let Some(value) = policy.path("properties.value") else {
@@ -87,7 +88,7 @@ pub fn gateway_calls<'a>(template: &Template<'a>) -> Vec<GatewayCall<'a>> {
         {
             continue;
         }
-        let Some(service) = service_of(template, logger) else {
+        let Some(service) = template.owner_of(logger, APIM_SERVICE) else {
             continue;
         };
         let Some(endpoint) = logger.path("properties.credentials.endpointAddress") else {
@@ -210,27 +211,6 @@ fn scope_backends(
     urls.into_iter()
         .filter_map(|(url, how)| template.resource_by_endpoint(&url).map(|t| (t, how)))
         .collect()
-}
-
-/// The API Management service a child resource (policy, logger, …) belongs to: by the
-/// first segment of its name, nesting, or `dependsOn`.
-pub fn service_of(template: &Template<'_>, child: &Resource<'_>) -> Option<usize> {
-    let first = child
-        .literal_name()
-        .and_then(|n| n.split('/').next().map(str::to_owned));
-    if let Some(first) = first {
-        if let Some((i, _)) = template
-            .of_type("Microsoft.ApiManagement/service")
-            .find(|(_, s)| s.literal_name().is_some_and(|n| eq_ci(&n, &first)))
-        {
-            return Some(i);
-        }
-    }
-    let parent = template.parent_of(child, "Microsoft.ApiManagement/service")?;
-    template
-        .resources
-        .iter()
-        .position(|r| std::ptr::eq(r, parent))
 }
 
 /// Does the target admit trusted Microsoft services while locked down? Returns the

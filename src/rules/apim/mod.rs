@@ -12,6 +12,9 @@ pub mod policy_xml;
 
 use crate::template::{Resource, ValueRef};
 
+/// The resource type of an API Management service.
+pub const APIM_SERVICE: &str = "Microsoft.ApiManagement/service";
+
 /// The custom property that disables trusted service connectivity for the gateway.
 pub const DISABLE_KEY: &str =
     "Microsoft.WindowsAzure.ApiManagement.Gateway.ManagedIdentity.DisableOverPrivilegedAccess";

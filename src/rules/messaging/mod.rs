@@ -120,7 +120,7 @@ pub fn check_rule_set(
                     .with_origin(at.origin());
             }
             if let Some(ns) = namespace {
-                for (span, who) in crate::rules::common::gateway_callers(template, ns) {
+                for (span, who) in crate::rules::common::trusted_path_callers(template, ns) {
                     diagnostic
                         .message
                         .push_str(&format!("; {who} relies on it"));

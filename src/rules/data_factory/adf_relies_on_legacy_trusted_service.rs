@@ -1,0 +1,164 @@
+//! ADF002: a Data Factory configuration that reaches a locked-down Storage account or
+//! Key Vault in the same deployment only through the legacy trusted-services exception.
+
+use crate::date::{Date, ADF_LEGACY_REMOVED_AFTER, ADF_MODERN_DEFAULT};
+use crate::diagnostic::{Diagnostic, Level};
+use crate::rules::apim::gateway_calls::admits_trusted_services;
+use crate::rules::common::noun;
+use crate::rules::data_factory::factory_calls::{
+    factory_calls, factory_line_of_sight, trust_mode, FactoryCall, Mode,
+};
+use crate::rules::{LintContext, Rule, RuleMeta};
+use crate::template::{Template, Tri};
+
+pub struct AdfReliesOnLegacyTrustedService;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "ADF002",
+    name: "adf-relies-on-legacy-trusted-service",
+    summary: "Data Factory reaches a locked-down Storage account or Key Vault with a managed identity through the legacy trusted-services exception only",
+    default_level: Level::Warning,
+    resource_types: &[],
+    security_severity: "7.0",
+    docs: include_str!("../../../rules/ADF002.md"),
+};
+
+/// The level and the "when does it break" phrase for a factory in `mode` on `as_of`
+/// (the date table in the rule catalogue).
+pub fn level_and_when(mode: &Mode, as_of: Date) -> (Level, String) {
+    let unstated = |prefix: &str| {
+        if as_of < ADF_MODERN_DEFAULT {
+            (
+                Level::Warning,
+                format!("{prefix}factories that did not opt in switch to Modern on {ADF_MODERN_DEFAULT}; this access then fails unless the factory is switched to Legacy in Data Factory Studio, and Legacy is removed after {ADF_LEGACY_REMOVED_AFTER}"),
+            )
+        } else {
+            (
+                Level::Error,
+                format!("{prefix}factories that did not opt in switched to Modern on {ADF_MODERN_DEFAULT}; this access fails unless the factory was switched to Legacy in Data Factory Studio, and then it fails after {ADF_LEGACY_REMOVED_AFTER}"),
+            )
+        }
+    };
+    match mode {
+        Mode::Modern => (
+            Level::Error,
+            "the factory states Modern mode, in which this access no longer passes the firewall: it is failing".to_owned(),
+        ),
+        Mode::Unstated => unstated("the template does not state the factory's trusted-service mode; "),
+        Mode::Unknown(reason) => unstated(&format!(
+            "the factory's trusted-service mode is not known ({reason}); "
+        )),
+        Mode::Legacy if as_of <= ADF_LEGACY_REMOVED_AFTER => (
+            Level::Warning,
+            format!("the factory states Legacy mode, so this access works until Legacy is removed: it fails after {ADF_LEGACY_REMOVED_AFTER}"),
+        ),
+        Mode::Legacy => (
+            Level::Error,
+            format!("the factory states Legacy mode, which was removed after {ADF_LEGACY_REMOVED_AFTER}: this access fails"),
+        ),
+    }
+}
+
+/// The factory's mode for a call (unknown when the factory is not in the template).
+pub fn mode_of(template: &Template<'_>, call: &FactoryCall<'_>) -> Mode {
+    match call.factory {
+        Some(i) => trust_mode(&template.resources[i]).0,
+        None => Mode::Unknown(format!(
+            "factory `{}` is not in this template",
+            call.factory_name
+        )),
+    }
+}
+
+/// The ADF002 decision for a call: does it rely on the trusted path to its declared,
+/// locked-down target? Returns the target and the line-of-sight answer (`No` relies,
+/// `Unknown` may rely).
+pub fn relies_on_trusted_path(
+    template: &Template<'_>,
+    call: &FactoryCall<'_>,
+) -> Option<(usize, Tri)> {
+    let target = call.target?;
+    let (admits, _, _) = admits_trusted_services(template, &template.resources[target]);
+    if admits != Tri::Yes {
+        return None;
+    }
+    match factory_line_of_sight(template, call, target) {
+        Tri::Yes => None,
+        other => Some((target, other)),
+    }
+}
+
+impl Rule for AdfReliesOnLegacyTrustedService {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    /// The level for a factory that states no mode, the most common case.
+    fn level_on(&self, as_of: Date) -> Level {
+        level_and_when(&Mode::Unstated, as_of).0
+    }
+
+    fn check_template(&self, template: &Template<'_>, cx: &mut LintContext<'_>) {
+        for call in factory_calls(template) {
+            let Some((target_index, line_of_sight)) = relies_on_trusted_path(template, &call)
+            else {
+                continue;
+            };
+            let target = &template.resources[target_index];
+            let (_, bypass_span, _) = admits_trusted_services(template, target);
+            let (kind, target_name, factory) = (
+                noun(&target.full_type),
+                target.display_name(),
+                &call.factory_name,
+            );
+            let identity = if call.system_identity {
+                "its system-assigned identity"
+            } else {
+                "a user-assigned identity"
+            };
+            let diagnostic = match line_of_sight {
+                Tri::Yes => continue,
+                Tri::Unknown(reason) => Diagnostic::new(
+                    Level::Note,
+                    call.at.span(),
+                    format!(
+                        "could not decide whether Data Factory `{factory}` reaches {kind} `{target_name}` (called by {} with {identity}) through its network or only as a trusted service: {reason}",
+                        call.how
+                    ),
+                )
+                .with_label("managed identity call to a locked-down target")
+                .with_help(format!(
+                    "check that {} reaches the {kind} through an allowed IP address, a virtual network rule or a private endpoint; \
+                     otherwise it relies on the legacy trusted-services exception",
+                    call.runtime.describe(template)
+                )),
+                Tri::No => {
+                    let (level, when) = level_and_when(&mode_of(template, &call), cx.as_of());
+                    Diagnostic::new(
+                        level,
+                        call.at.span(),
+                        format!(
+                            "Data Factory `{factory}` calls {kind} `{target_name}` through {} with {identity}, and {} has no network line of sight to it: \
+                             the {kind} admits this call only as a trusted service; {when}",
+                            call.how,
+                            call.runtime.describe(template)
+                        ),
+                    )
+                    .with_label("relies on the legacy trusted-services exception")
+                    .with_help(format!(
+                        "give the call a network line of sight to {kind} `{target_name}` — an IP rule for the self-hosted integration runtime's outbound addresses, \
+                         an integration runtime in the factory's managed virtual network with a managed private endpoint to the {kind}, \
+                         or a customer-owned virtual network with a service endpoint or private endpoint — then set the factory's trusted service to Modern"
+                    ))
+                }
+            };
+            cx.report(
+                &template.resources[call.holder],
+                diagnostic.with_related(
+                    bypass_span,
+                    format!("{kind} `{target_name}` admits trusted Microsoft services here"),
+                ),
+            );
+        }
+    }
+}
