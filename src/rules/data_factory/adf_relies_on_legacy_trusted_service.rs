@@ -162,3 +162,35 @@ impl Rule for AdfReliesOnLegacyTrustedService {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{level_and_when, Mode};
+    use crate::date::Date;
+    use crate::diagnostic::Level;
+
+    fn level(mode: Mode, y: i32, m: u32, d: u32) -> Level {
+        level_and_when(&mode, Date::new(y, m, d)).0
+    }
+
+    #[test]
+    fn unstated_mode_turns_error_on_the_modern_default_date() {
+        assert_eq!(level(Mode::Unstated, 2026, 7, 31), Level::Warning);
+        assert_eq!(level(Mode::Unstated, 2026, 8, 1), Level::Error);
+        assert_eq!(level(Mode::Unknown("x".into()), 2026, 8, 1), Level::Error);
+    }
+
+    #[test]
+    fn legacy_mode_turns_error_after_its_removal() {
+        assert_eq!(level(Mode::Legacy, 2027, 8, 1), Level::Warning);
+        assert_eq!(level(Mode::Legacy, 2027, 8, 2), Level::Error);
+        let (_, when) = level_and_when(&Mode::Legacy, Date::new(2027, 8, 1));
+        assert!(when.contains("fails after 2027-08-01"), "{when}");
+    }
+
+    #[test]
+    fn modern_mode_is_an_error_at_any_date() {
+        assert_eq!(level(Mode::Modern, 2026, 1, 1), Level::Error);
+        assert_eq!(level(Mode::Modern, 2028, 1, 1), Level::Error);
+    }
+}

@@ -35,15 +35,15 @@ impl Rule for AdfTrustedServiceModeUnstated {
                 continue;
             };
             let name = factory.display_name();
-            let more = match affected.len() {
-                1 => String::new(),
-                n => format!(" and {} more", n - 1),
+            let (more, verb) = match affected.len() {
+                1 => (String::new(), "uses"),
+                n => (format!(" and {} more", n - 1), "use"),
             };
             let mut diagnostic = Diagnostic::new(
                 META.default_level,
                 nearest_existing(factory, "properties.trustModeClaimForMi"),
                 format!(
-                    "Data Factory `{name}` does not state its trusted-service mode, and {}{more} uses a managed identity to reach {} in a way the trusted-service change affects",
+                    "Data Factory `{name}` does not state its trusted-service mode, and {}{more} {verb} a managed identity to reach {} in a way the trusted-service change affects",
                     first.how,
                     if affected.iter().all(|c| c.service == first.service) {
                         noun(first.service).to_owned() + "s"
