@@ -298,12 +298,19 @@ pub fn run_rules(template: &Template<'_>, options: &LintOptions) -> Vec<Diagnost
 }
 
 /// Copy-loop instances report at the same span: keep one diagnostic per (rule, span),
-/// the most severe, and name the instances in its message.
+/// the most severe, and name the instances in its message. Distinct findings of one
+/// rule that share a span (outside copy loops) are all kept; exact repeats are not.
 fn merge_copy_instances(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
     let mut merged: Vec<Diagnostic> = Vec::with_capacity(diagnostics.len());
     for d in diagnostics {
         match merged.last_mut() {
-            Some(last) if last.rule == d.rule && last.span == d.span => {
+            Some(last)
+                if last.rule == d.rule
+                    && last.span == d.span
+                    && (last.copies.is_some()
+                        || d.copies.is_some()
+                        || last.message == d.message) =>
+            {
                 let mut instances = last
                     .copies
                     .as_ref()

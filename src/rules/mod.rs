@@ -8,6 +8,7 @@ use crate::diagnostic::{CopyInstances, Diagnostic, Level, ResourceInfo};
 use crate::template::{Resource, Template};
 
 pub mod apim;
+pub mod apim_network;
 pub mod common;
 pub mod container_registry;
 pub mod data_factory;
@@ -138,6 +139,13 @@ pub static ALL: &[&dyn Rule] = &[
     &apim::apim_user_identity_keyvault_behind_firewall::ApimUserIdentityKeyVaultBehindFirewall,
     &apim::apim_keyvault_certificate_without_identity::ApimKeyVaultCertificateWithoutIdentity,
     &apim::apim_control_plane_bypass_required::ApimControlPlaneBypassRequired,
+    &apim_network::apim_injection_subnet_delegated::ApimInjectionSubnetDelegated,
+    &apim_network::apim_subnet_without_nsg::ApimSubnetWithoutNsg,
+    &apim_network::apim_nsg_missing_required_rule::ApimNsgMissingRequiredRule,
+    &apim_network::apim_public_ip_requirements::ApimPublicIpRequirements,
+    &apim_network::apim_v2_network_configuration::ApimV2NetworkConfiguration,
+    &apim_network::apim_forced_tunnel_without_service_endpoints::ApimForcedTunnelWithoutServiceEndpoints,
+    &apim_network::apim_forced_tunnel_management_route::ApimForcedTunnelManagementRoute,
     &messaging::eventhub_trusted_service_access::EventHubTrustedServiceAccess,
     &tool::expression_parse_error::ExpressionParseError,
     &key_vault::managed_hsm_trusted_services_bypass::ManagedHsmTrustedServicesBypass,
