@@ -174,107 +174,56 @@ impl<'a> Env<'a> {
                 Value::unknown(format!("the function has no parameter `{name}`"))
             });
         }
-        let cache_key = format!("p:{key}");
-        if let Some(v) = self.scope.cache.borrow().get(&cache_key) {
-            return v.clone();
-        }
-        let value = match self.scope.parameters.get(&key) {
-            Some(Param::Given(v)) => v.clone(),
-            Some(Param::Passed { value, env, label }) => {
-                if !self
-                    .scope
-                    .in_progress
-                    .borrow_mut()
-                    .insert(cache_key.clone())
-                {
-                    return Value::unknown(format!("parameter `{name}` refers to itself"));
+        let value = self.scope.memoized(format!("p:{key}"), || {
+            match self.scope.parameters.get(&key) {
+                Some(Param::Given(v)) => v.clone(),
+                Some(Param::Passed { value, env, label }) => env.deeper().eval_json(value, label),
+                Some(Param::PassedEntry { entry, env, label }) => {
+                    let whole = env.deeper().eval_json(entry, label);
+                    match (&whole.kind, whole.get("value"), whole.get("reference")) {
+                        (Kind::Unknown(_), _, _) => whole,
+                        (_, Some(v), _) => v.clone(),
+                        (_, None, Some(_)) => Value::unknown(format!(
+                            "parameter `{name}` is a Key Vault reference, read at deployment time"
+                        )),
+                        _ => Value::unknown(format!(
+                            "parameter `{name}` is passed without a `value`"
+                        )),
+                    }
                 }
-                let v = env.deeper().eval_json(value, label);
-                self.scope.in_progress.borrow_mut().remove(&cache_key);
-                v
+                Some(Param::Default(ast)) => {
+                    let label: Rc<str> = Rc::from(format!("default value of parameter `{name}`"));
+                    // Defaults see parameters and functions, not copy loops or lambdas.
+                    Env::new(self.scope.clone()).deeper().eval_json(ast, &label)
+                }
+                Some(Param::Absent { nullable: true }) => Value::null(),
+                Some(Param::Absent { nullable: false }) => Value::unknown(format!(
+                    "parameter `{name}` has no default value and no parameters file gives it one"
+                )),
+                None => Value::unknown(format!("the template declares no parameter `{name}`")),
             }
-            Some(Param::PassedEntry { entry, env, label }) => {
-                if !self
-                    .scope
-                    .in_progress
-                    .borrow_mut()
-                    .insert(cache_key.clone())
-                {
-                    return Value::unknown(format!("parameter `{name}` refers to itself"));
-                }
-                let whole = env.deeper().eval_json(entry, label);
-                self.scope.in_progress.borrow_mut().remove(&cache_key);
-                match (&whole.kind, whole.get("value"), whole.get("reference")) {
-                    (Kind::Unknown(_), _, _) => whole,
-                    (_, Some(v), _) => v.clone(),
-                    (_, None, Some(_)) => Value::unknown(format!(
-                        "parameter `{name}` is a Key Vault reference, read at deployment time"
-                    )),
-                    _ => Value::unknown(format!("parameter `{name}` is passed without a `value`")),
-                }
-            }
-            Some(Param::Default(ast)) => {
-                if !self
-                    .scope
-                    .in_progress
-                    .borrow_mut()
-                    .insert(cache_key.clone())
-                {
-                    return Value::unknown(format!("parameter `{name}` refers to itself"));
-                }
-                let label: Rc<str> = Rc::from(format!("default value of parameter `{name}`"));
-                // Defaults see parameters and functions, not copy loops or lambdas.
-                let env = Env::new(self.scope.clone()).deeper();
-                let v = env.eval_json(ast, &label);
-                self.scope.in_progress.borrow_mut().remove(&cache_key);
-                v
-            }
-            Some(Param::Absent { nullable: true }) => Value::null(),
-            Some(Param::Absent { nullable: false }) => Value::unknown(format!(
-                "parameter `{name}` has no default value and no parameters file gives it one"
-            )),
-            None => Value::unknown(format!("the template declares no parameter `{name}`")),
-        };
-        self.scope
-            .cache
-            .borrow_mut()
-            .insert(cache_key, value.clone());
-        value
+        });
+        value.unwrap_or_else(|| Value::unknown(format!("parameter `{name}` refers to itself")))
     }
 
     /// `variables('name')`, including `copy` variables.
     pub fn variable(&self, name: &str) -> Value {
         let key = name.to_ascii_lowercase();
-        let cache_key = format!("v:{key}");
-        if let Some(v) = self.scope.cache.borrow().get(&cache_key) {
-            return v.clone();
-        }
-        if !self
-            .scope
-            .in_progress
-            .borrow_mut()
-            .insert(cache_key.clone())
-        {
-            return Value::unknown(format!("variable `{name}` refers to itself"));
-        }
-        let label: Rc<str> = Rc::from(format!("in variable `{name}`"));
-        let env = Env::new(self.scope.clone()).deeper();
-        let value = if let Some((_, ast)) = self.scope.variables.get(&key) {
-            env.eval_json(ast, &label)
-        } else if let Some(def) = self.scope.variable_copies.get(&key) {
-            match (find(def, "count"), find(def, "input")) {
-                (Some(count), Some(input)) => env.copy_array(name, count, input, &label),
-                _ => Value::unknown(format!("copy variable `{name}` lacks `count` or `input`")),
+        let value = self.scope.memoized(format!("v:{key}"), || {
+            let label: Rc<str> = Rc::from(format!("in variable `{name}`"));
+            let env = Env::new(self.scope.clone()).deeper();
+            if let Some((_, ast)) = self.scope.variables.get(&key) {
+                env.eval_json(ast, &label)
+            } else if let Some(def) = self.scope.variable_copies.get(&key) {
+                match (find(def, "count"), find(def, "input")) {
+                    (Some(count), Some(input)) => env.copy_array(name, count, input, &label),
+                    _ => Value::unknown(format!("copy variable `{name}` lacks `count` or `input`")),
+                }
+            } else {
+                Value::unknown(format!("the template declares no variable `{name}`"))
             }
-        } else {
-            Value::unknown(format!("the template declares no variable `{name}`"))
-        };
-        self.scope.in_progress.borrow_mut().remove(&cache_key);
-        self.scope
-            .cache
-            .borrow_mut()
-            .insert(cache_key, value.clone());
-        value
+        });
+        value.unwrap_or_else(|| Value::unknown(format!("variable `{name}` refers to itself")))
     }
 
     /// `copyIndex()`, `copyIndex(offset)`, `copyIndex('loop')`, `copyIndex('loop', offset)`.

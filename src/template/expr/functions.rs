@@ -1187,27 +1187,20 @@ fn reference(env: &Env<'_>, values: &[Value]) -> Value {
         full_type.to_ascii_lowercase(),
         name.to_ascii_lowercase()
     );
-    let cached = env.scope.cache.borrow().get(&cache_key).cloned();
-    let properties = match cached {
-        Some(v) => v,
-        None => {
-            if !env.scope.in_progress.borrow_mut().insert(cache_key.clone()) {
-                return Value::unknown(format!("`reference('{target}')` refers to itself"));
+    let properties = env.scope.memoized(cache_key, || {
+        let declared = match super::scope::find(resource, "properties") {
+            Some(props) => {
+                let label: Rc<str> = Rc::from(format!("in the properties of `{name}`"));
+                Env::new(env.scope.clone())
+                    .deeper()
+                    .eval_json(props, &label)
             }
-            let declared = match super::scope::find(resource, "properties") {
-                Some(props) => {
-                    let label: Rc<str> = Rc::from(format!("in the properties of `{name}`"));
-                    Env::new(env.scope.clone())
-                        .deeper()
-                        .eval_json(props, &label)
-                }
-                None => Value::object(Vec::new()),
-            };
-            let v = with_runtime_endpoints(declared, &full_type, &name);
-            env.scope.in_progress.borrow_mut().remove(&cache_key);
-            env.scope.cache.borrow_mut().insert(cache_key, v.clone());
-            v
-        }
+            None => Value::object(Vec::new()),
+        };
+        with_runtime_endpoints(declared, &full_type, &name)
+    });
+    let Some(properties) = properties else {
+        return Value::unknown(format!("`reference('{target}')` refers to itself"));
     };
     let full = values
         .get(2)

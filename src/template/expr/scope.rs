@@ -74,6 +74,22 @@ impl<'a> Scope<'a> {
         scope
     }
 
+    /// The value named `key` (`p:name`, `v:name`, `r:type/name`), evaluated once per
+    /// template: from the cache, else by `evaluate` and then cached. `None` when `key`
+    /// is already being evaluated: the value refers to itself.
+    pub(crate) fn memoized(&self, key: String, evaluate: impl FnOnce() -> Value) -> Option<Value> {
+        if let Some(v) = self.cache.borrow().get(&key) {
+            return Some(v.clone());
+        }
+        if !self.in_progress.borrow_mut().insert(key.clone()) {
+            return None;
+        }
+        let value = evaluate();
+        self.in_progress.borrow_mut().remove(&key);
+        self.cache.borrow_mut().insert(key, value.clone());
+        Some(value)
+    }
+
     fn index_template(&mut self) {
         for prop in &self.template.properties {
             let key = prop.name.as_str().to_ascii_lowercase();

@@ -16,7 +16,8 @@ const TEMPLATE: &str = r#"{
     "tags": { "type": "object", "defaultValue": { "env": "prod", "team": "payments" } },
     "zones": { "type": "array", "defaultValue": [ "1", "2", "3" ] },
     "secret": { "type": "securestring" },
-    "optional": { "type": "string", "nullable": true }
+    "optional": { "type": "string", "nullable": true },
+    "loop": { "type": "string", "defaultValue": "[concat('x', parameters('loop'))]" }
   },
   "variables": {
     "prefix": "[concat('st', parameters('name'))]",
@@ -330,4 +331,16 @@ fn reference_to_a_declared_resource_knows_its_endpoints() {
     .get("$unknown")
     .is_some());
     assert!(eval("[reference(resourceId('Microsoft.Storage/storageAccounts', 'elsewhere')).primaryEndpoints.blob]").get("$unknown").is_some());
+}
+
+#[test]
+fn self_references_are_unknown_and_say_so() {
+    for (expr, says) in [
+        ("[variables('self')]", "variable `self` refers to itself"),
+        ("[parameters('loop')]", "parameter `loop` refers to itself"),
+    ] {
+        let value = eval(expr);
+        let reason = value["$unknown"].as_str().unwrap_or_default();
+        assert!(reason.contains(says), "{expr}: {value}");
+    }
 }
