@@ -229,7 +229,7 @@ impl<'a> Template<'a> {
 /// Do two `location` values name the same region? Compares Azure's region names
 /// without case and spaces (`West Europe` = `westeurope`); placeholders such as
 /// `{resourceGroup().location}` match only themselves.
-fn same_region(a: &str, b: &str) -> bool {
+pub fn same_region(a: &str, b: &str) -> bool {
     let normalize = |s: &str| -> String {
         s.chars()
             .filter(|c| !c.is_whitespace())

@@ -23,7 +23,7 @@ use crate::source::Span;
 use expr::eval::copy_count;
 use expr::scope::Param;
 pub use expr::{Env, Kind, Origin, Scope, Value};
-pub use graph::endpoint_service;
+pub use graph::{endpoint_service, same_region};
 use value::{ast_span, find_prop};
 pub use value::{eq_ci, is_expression, Tri, ValueRef};
 
@@ -127,6 +127,13 @@ impl<'a> Resource<'a> {
             .map(|p| p.get().name_text())
             .collect();
         parts.map(|p| p.join("/"))
+    }
+
+    /// The last segment of the display name (a child's own name), for messages:
+    /// `orders` for `apim-contoso/orders`.
+    pub fn short_name(&self) -> String {
+        let name = self.display_name();
+        name.rsplit('/').next().unwrap_or_default().to_owned()
     }
 
     /// The full name for messages: evaluated where known, expressions as written.

@@ -90,10 +90,7 @@ pub fn key_vault_uses<'a>(template: &Template<'a>) -> Vec<KeyVaultUse<'a>> {
                 vault: template.resource_referenced_by(&reference),
                 identity_client_id: key_vault.get("identityClientId").filter(|v| !v.is_null()),
                 reference,
-                what: format!(
-                    "{noun} `{}`",
-                    child.display_name().rsplit('/').next().unwrap_or_default()
-                ),
+                what: format!("{noun} `{}`", child.short_name()),
             });
         }
     }

@@ -116,10 +116,7 @@ pub fn gateway_calls<'a>(template: &Template<'a>) -> Vec<GatewayCall<'a>> {
             at: endpoint,
             target: namespace,
             system_identity,
-            how: format!(
-                "the Event Hubs logger `{}`",
-                logger.display_name().rsplit('/').next().unwrap_or_default()
-            ),
+            how: format!("the Event Hubs logger `{}`", logger.short_name()),
         });
     }
     calls

@@ -43,10 +43,7 @@ impl Rule for ApimForcedTunnelWithoutServiceEndpoints {
         if !network.classic() {
             return;
         }
-        for placement in &network.placements {
-            let Some(subnet) = &placement.subnet else {
-                continue;
-            };
+        for (placement, subnet) in network.subnets() {
             let Some(tunnel) = forced_tunnel(template, subnet) else {
                 continue;
             };

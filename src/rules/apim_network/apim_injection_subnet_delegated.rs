@@ -34,10 +34,7 @@ impl Rule for ApimInjectionSubnetDelegated {
         if !network.classic() {
             return;
         }
-        for placement in &network.placements {
-            let Some(subnet) = &placement.subnet else {
-                continue;
-            };
+        for (placement, subnet) in network.subnets() {
             let Some(value) = subnet.get("delegations") else {
                 continue;
             };

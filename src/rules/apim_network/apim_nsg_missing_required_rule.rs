@@ -133,10 +133,7 @@ impl Rule for ApimNsgMissingRequiredRule {
         let http_api = template
             .index_of(service)
             .is_some_and(|i| has_http_api(template, i));
-        for placement in &network.placements {
-            let Some(subnet) = &placement.subnet else {
-                continue;
-            };
+        for (placement, subnet) in network.subnets() {
             let Linked::Declared(nsg) = subnet.linked(template, "networkSecurityGroup") else {
                 continue;
             };

@@ -32,10 +32,7 @@ impl Rule for ApimSubnetWithoutNsg {
         let Some(network) = in_network(template, service) else {
             return;
         };
-        for placement in &network.placements {
-            let Some(subnet) = &placement.subnet else {
-                continue;
-            };
+        for (placement, subnet) in network.subnets() {
             if subnet.linked(template, "networkSecurityGroup") != Linked::None {
                 continue;
             }

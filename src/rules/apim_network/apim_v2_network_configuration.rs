@@ -75,10 +75,7 @@ impl Rule for ApimV2NetworkConfiguration {
         let Some(network) = in_network(template, service) else {
             return;
         };
-        for placement in &network.placements {
-            let Some(subnet) = &placement.subnet else {
-                continue;
-            };
+        for (placement, subnet) in network.subnets() {
             let value = subnet.get("delegations");
             let services = match &value {
                 Some(v) => match delegations(v) {

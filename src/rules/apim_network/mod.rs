@@ -28,7 +28,14 @@ pub struct InNetwork<'a> {
     pub placements: Vec<Placement<'a>>,
 }
 
-impl InNetwork<'_> {
+impl<'a> InNetwork<'a> {
+    /// Each location whose subnet the deployment declares, with that subnet.
+    pub fn subnets(&self) -> impl Iterator<Item = (&Placement<'a>, &placement::Subnet<'a>)> {
+        self.placements
+            .iter()
+            .filter_map(|p| p.subnet.as_ref().map(|s| (p, s)))
+    }
+
     /// Classic injection: a Developer, Premium or Isolated service.
     pub fn classic(&self) -> bool {
         CLASSIC_INJECTION_SKUS.iter().any(|s| eq_ci(s, &self.sku))

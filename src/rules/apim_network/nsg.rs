@@ -2,7 +2,7 @@
 //! rules, in priority order; the first rule that matches the traffic decides.
 
 use crate::source::Span;
-use crate::template::{eq_ci, Template, ValueRef};
+use crate::template::{eq_ci, same_region, Template, ValueRef};
 
 const SECURITY_RULE: &str = "Microsoft.Network/networkSecurityGroups/securityRules";
 const NSG: &str = "Microsoft.Network/networkSecurityGroups";
@@ -205,9 +205,7 @@ pub fn user_rules(template: &Template<'_>, nsg: usize) -> Vec<SecurityRule> {
             continue;
         }
         if let Some(properties) = child.get("properties") {
-            let name = child.display_name();
-            let short = name.rsplit('/').next().unwrap_or_default().to_owned();
-            rules.push(parse_rule(short, &properties, child.span()));
+            rules.push(parse_rule(child.short_name(), &properties, child.span()));
         }
     }
     rules
@@ -245,14 +243,6 @@ fn covers_all_ports(ports: &[String]) -> bool {
         .any(|p| p.trim() == "*" || p.trim() == "0-65535")
 }
 
-/// Normalises a region name (`West Europe` → `westeurope`).
-fn region_key(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
 /// Does an address prefix cover the remote end, the service tag `tag`? `Internet`
 /// covers Azure's public service tags; a regional tag (`Storage.WestEurope`) covers the
 /// tag in that region (any region when the service's region is not known).
@@ -266,7 +256,7 @@ fn remote_matches(prefix: &str, tag: &str, region: Option<&str>) -> bool {
     }
     match p.split_once('.') {
         Some((base, suffix)) if eq_ci(base, tag) && !suffix.chars().all(|c| c.is_ascii_digit()) => {
-            region.is_none_or(|r| region_key(r) == region_key(suffix))
+            region.is_none_or(|r| same_region(r, suffix))
         }
         _ => false,
     }

@@ -68,9 +68,6 @@ pub enum Linked {
 pub struct Placement<'a> {
     /// "the primary location" or "additional location `northeurope`".
     pub label: String,
-    /// The object holding `virtualNetworkConfiguration` (the service's `properties`, or
-    /// the `additionalLocations[]` entry).
-    pub holder: ValueRef<'a>,
     pub subnet_id: Option<ValueRef<'a>>,
     pub subnet: Option<Subnet<'a>>,
     pub public_ip: Option<ValueRef<'a>>,
@@ -123,7 +120,6 @@ fn placement<'a>(
     Placement {
         label,
         public_ip: holder.get("publicIpAddressId").filter(|v| !v.is_null()),
-        holder,
         subnet_id,
         subnet,
         zones: zones.filter(|z| z.is_non_empty_array() != Tri::No),
@@ -173,11 +169,6 @@ pub fn sku_name(service: &Resource<'_>) -> Option<String> {
     service
         .path("sku.name")
         .and_then(|s| s.as_str().map(str::to_owned))
-}
-
-/// Is the SKU one of `skus`? `None` when unknown.
-pub fn sku_is(service: &Resource<'_>, skus: &[&str]) -> Option<bool> {
-    sku_name(service).map(|s| skus.iter().any(|k| eq_ci(k, &s)))
 }
 
 /// The service's `virtualNetworkType` (`None` when absent), when known.

@@ -5,7 +5,7 @@
 use crate::diagnostic::{Diagnostic, Level};
 use crate::rules::common::{locked_down, noun};
 use crate::rules::data_factory::factory_calls::{
-    linked_service_endpoint, managed_private_endpoint, runtime_of, short_name, Runtime, KEY_VAULT,
+    factory_of, linked_service_endpoint, managed_private_endpoint, runtime_of, Runtime, KEY_VAULT,
     LINKED_SERVICE, STORAGE,
 };
 use crate::rules::{LintContext, Rule, RuleMeta};
@@ -59,12 +59,7 @@ impl Rule for AdfManagedVnetWithoutPrivateEndpoint {
             if locked.state != Tri::Yes {
                 continue;
             }
-            let factory_name = linked_service
-                .display_name()
-                .split('/')
-                .next()
-                .unwrap_or_default()
-                .to_owned();
+            let (_, factory_name) = factory_of(template, linked_service);
             if managed_private_endpoint(template, &factory_name, &network, target_index).is_some() {
                 continue;
             }
@@ -76,8 +71,8 @@ impl Rule for AdfManagedVnetWithoutPrivateEndpoint {
                 format!(
                     "linked service `{}` runs on integration runtime `{}` in the managed virtual network `{network}`, \
                      but the managed virtual network has no managed private endpoint to the locked-down {kind} `{target_name}`",
-                    short_name(linked_service),
-                    short_name(runtime),
+                    linked_service.short_name(),
+                    runtime.short_name(),
                 ),
             )
             .with_label(format!("{kind} reached from the managed virtual network"))

@@ -114,11 +114,11 @@ impl Runtime {
             Runtime::DefaultAzure | Runtime::Azure => "the Azure integration runtime".to_owned(),
             Runtime::ManagedVnet { runtime, network } => format!(
                 "the integration runtime `{}` in the managed virtual network `{network}`",
-                short_name(&template.resources[*runtime])
+                template.resources[*runtime].short_name()
             ),
             Runtime::SelfHosted { runtime } => format!(
                 "the self-hosted integration runtime `{}`",
-                short_name(&template.resources[*runtime])
+                template.resources[*runtime].short_name()
             ),
             Runtime::Unknown(_) => "its integration runtime".to_owned(),
         }
@@ -179,14 +179,8 @@ pub fn factory_calls<'a>(template: &Template<'a>) -> Vec<FactoryCall<'a>> {
     calls
 }
 
-/// The last segment of a child resource's name, for messages.
-pub fn short_name(resource: &Resource<'_>) -> String {
-    let name = resource.display_name();
-    name.rsplit('/').next().unwrap_or_default().to_owned()
-}
-
 /// The factory a child belongs to, and its name for messages.
-fn factory_of(template: &Template<'_>, child: &Resource<'_>) -> (Option<usize>, String) {
+pub fn factory_of(template: &Template<'_>, child: &Resource<'_>) -> (Option<usize>, String) {
     match template.owner_of(child, FACTORY) {
         Some(i) => (Some(i), template.resources[i].display_name()),
         None => {
@@ -261,7 +255,7 @@ pub fn runtime_of(
             (Some(a), Some(b)) => a == b,
             _ => eq_ci(&factory_name, &ir_factory_name),
         };
-        same_factory && eq_ci(&short_name(ir), &name)
+        same_factory && eq_ci(&ir.short_name(), &name)
     });
     let Some((index, runtime)) = found else {
         return Runtime::Unknown(format!(
@@ -332,7 +326,7 @@ fn linked_service_call<'a>(
     let runtime = runtime_of(template, linked_service, properties.get("connectVia"));
     let (factory, factory_name) = factory_of(template, linked_service);
     let endpoint = linked_service_endpoint(template, linked_service);
-    let name = short_name(linked_service);
+    let name = linked_service.short_name();
     let (config, service, system_identity, how) = if kind.is_one_of(STORAGE_LINKED_SERVICES)
         == Tri::Yes
     {
@@ -419,7 +413,7 @@ fn activity_call<'a>(
         .get("name")
         .map(|n| n.name_for_display())
         .unwrap_or_default();
-    let pipeline_name = short_name(pipeline);
+    let pipeline_name = pipeline.short_name();
     let (factory, factory_name) = factory_of(template, pipeline);
     let (config, url, authentication, connect_via, noun, url_holder_has_credential) =
         if kind.is_one_of(&["WebActivity"]) == Tri::Yes {
@@ -439,7 +433,7 @@ fn activity_call<'a>(
                 .path("linkedServiceName.referenceName")?
                 .name_text()?;
             let (_, linked_service) = template.of_type(LINKED_SERVICE).find(|(_, ls)| {
-                eq_ci(&short_name(ls), &reference)
+                eq_ci(&ls.short_name(), &reference)
                     && eq_ci(&factory_of(template, ls).1, &factory_name)
             })?;
             let ls_properties = linked_service.path("properties.typeProperties")?;
