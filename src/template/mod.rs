@@ -387,25 +387,16 @@ impl<'a> Builder<'a> {
                     );
                 }
             }
-            Some(Err(reason)) => {
+            // An unknown count: lint instance 0 and say why the others are not known.
+            unknown => {
+                let reason = match unknown {
+                    Some(Err(reason)) => reason,
+                    _ => "the copy loop has no `count`".to_owned(),
+                };
                 let instance = CopyInstance {
                     loop_name: loop_name.clone(),
                     index: 0,
                     unknown_count: Some(reason),
-                };
-                self.add_instance(
-                    value,
-                    obj,
-                    place,
-                    &env.with_copy(&loop_name, 0),
-                    Some(instance),
-                );
-            }
-            None => {
-                let instance = CopyInstance {
-                    loop_name: loop_name.clone(),
-                    index: 0,
-                    unknown_count: Some("the copy loop has no `count`".to_owned()),
                 };
                 self.add_instance(
                     value,
