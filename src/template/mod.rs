@@ -604,3 +604,42 @@ fn escape_pointer(token: &str) -> String {
 pub fn span_of(ast: &Ast<'_>) -> Span {
     ast_span(ast)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use jsonc_parser::ast::Value as Ast;
+
+    use super::Template;
+
+    /// The copy-loop reasons of each resource a template deploys.
+    fn unknown_counts(text: &str) -> Vec<Option<String>> {
+        let ast = crate::parse::parse(text).unwrap().unwrap();
+        let Ast::Object(root) = &ast else {
+            unreachable!()
+        };
+        let template = Template::build(root, HashMap::new());
+        template
+            .resources
+            .iter()
+            .map(|r| r.copy.as_ref().and_then(|c| c.unknown_count.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn a_copy_loop_without_a_known_count_lints_instance_zero_and_says_why() {
+        let missing = r#"{ "resources": [ { "type": "Microsoft.Storage/storageAccounts", "name": "st", "copy": { "name": "accounts" } } ] }"#;
+        assert_eq!(
+            unknown_counts(missing),
+            vec![Some("the copy loop has no `count`".to_owned())]
+        );
+        let from_parameter = r#"{ "parameters": { "n": { "type": "int" } },
+            "resources": [ { "type": "Microsoft.Storage/storageAccounts", "name": "st", "copy": { "name": "accounts", "count": "[parameters('n')]" } } ] }"#;
+        let reasons = unknown_counts(from_parameter);
+        assert_eq!(reasons.len(), 1);
+        assert!(reasons[0].is_some(), "{reasons:?}");
+        let known = r#"{ "resources": [ { "type": "Microsoft.Storage/storageAccounts", "name": "[concat('st', copyIndex())]", "copy": { "name": "accounts", "count": 2 } } ] }"#;
+        assert_eq!(unknown_counts(known), vec![None, None]);
+    }
+}
