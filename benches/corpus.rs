@@ -31,9 +31,7 @@ fn main() {
     }
     let options = LintOptions::new(
         rules::ALL.to_vec(),
-        RuleOptions {
-            as_of: Date::new(2026, 11, 23),
-        },
+        RuleOptions::new(Date::new(2026, 11, 23)),
     );
 
     let floor = best_of(|| {
@@ -61,6 +59,7 @@ fn main() {
             path_errors: &found.errors,
             rules: rules::ALL,
             as_of: options.rule_options.as_of,
+            configured_levels: Default::default(),
             elapsed: started.elapsed(),
         };
         let sarif = report::sarif::render(&run);

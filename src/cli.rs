@@ -66,9 +66,9 @@ pub struct CheckArgs {
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
 
-    /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    /// Output format [default: human, or `format` in the config file]
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
 
     /// Write the report to FILE instead of standard output
     #[arg(short, long, value_name = "FILE")]
@@ -88,17 +88,35 @@ pub struct CheckArgs {
     #[arg(long, value_delimiter = ',', value_name = "ID,...")]
     pub ignore: Vec<String>,
 
-    /// Lowest level that makes the exit code 1
-    #[arg(long, value_enum, default_value_t = FailOn::Warning)]
-    pub fail_on: FailOn,
+    /// Lowest level that makes the exit code 1 [default: warning, or `fail-on` in the config file]
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
 
     /// Worker threads (default: all cores)
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
 
-    /// Compute date-aware levels and messages as of this date (YYYY-MM-DD; default: today)
+    /// Compute date-aware levels and messages as of this date (YYYY-MM-DD; default: `as-of`
+    /// in the config file, else today)
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<String>,
+
+    /// The config file [default: the nearest trustlint.toml in the current directory or above]
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+
+    /// Use no config file, even if a trustlint.toml is found
+    #[arg(long)]
+    pub no_config: bool,
+
+    /// Report only findings that are not in this baseline file (see --write-baseline)
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Record the current findings in FILE, so that later runs with --baseline FILE
+    /// report only new ones; the findings recorded do not fail this run
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
 
     /// Never use colour
     #[arg(long)]

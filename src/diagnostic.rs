@@ -75,6 +75,37 @@ pub struct Diagnostic {
     pub resource: Option<ResourceInfo>,
     /// Set when the resource is in a copy loop.
     pub copies: Option<CopyInstances>,
+    /// Identifies the finding independently of where its lines are (see [`crate::baseline`]).
+    pub fingerprint: String,
+    /// Set when a suppression covers the finding: it is kept (SARIF shows it as
+    /// dismissed) but does not count.
+    pub suppressed: Option<Suppressed>,
+    /// Set when the run compares against a baseline.
+    pub baseline: Option<BaselineState>,
+}
+
+/// Where a suppression was written (SARIF `suppressions[].kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SuppressionKind {
+    /// In the template: a comment, resource metadata or a Bicep description.
+    InSource,
+    /// In the config file.
+    External,
+}
+
+/// Why a finding is not reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suppressed {
+    pub kind: SuppressionKind,
+    /// The reason the suppression gives (empty when it gives none: SUP001 says so).
+    pub justification: String,
+}
+
+/// Whether a finding was in the baseline (SARIF `baselineState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BaselineState {
+    New,
+    Unchanged,
 }
 
 impl Diagnostic {
@@ -91,7 +122,16 @@ impl Diagnostic {
             help: None,
             resource: None,
             copies: None,
+            fingerprint: String::new(),
+            suppressed: None,
+            baseline: None,
         }
+    }
+
+    /// Does the finding count (for the exit code and the formats that show only live
+    /// findings)? Suppressed findings and findings already in the baseline do not.
+    pub fn counts(&self) -> bool {
+        self.suppressed.is_none() && self.baseline != Some(BaselineState::Unchanged)
     }
 
     pub fn with_label(mut self, label: impl Into<String>) -> Self {

@@ -4,7 +4,9 @@
 //! The pipeline reads top to bottom: [`discover`] files → [`linter`] (decode, [`parse`],
 //! [`template`] model, [`rules`]) in parallel → [`report`] on the main thread.
 
+pub mod baseline;
 pub mod cli;
+pub mod config;
 pub mod date;
 pub mod diagnostic;
 pub mod discover;
@@ -15,6 +17,7 @@ pub mod parse;
 pub mod report;
 pub mod rules;
 pub mod source;
+pub mod suppress;
 pub mod template;
 
 use std::io::{IsTerminal, Write};
@@ -106,13 +109,29 @@ pub fn select_rules(
 
 /// The closest rule ID to an unknown one, if any is close.
 pub fn suggest(unknown: &str) -> Option<&'static str> {
-    let unknown = unknown.to_ascii_uppercase();
-    rules::ALL
-        .iter()
-        .map(|r| (edit_distance(&unknown, r.meta().id), r.meta().id))
+    closest(
+        &unknown.to_ascii_uppercase(),
+        rules::ALL.iter().map(|r| r.meta().id),
+    )
+}
+
+/// The candidate within two edits of `word`, or that `word` abbreviates (three letters
+/// or more), compared case-insensitively; the nearest if several.
+pub fn closest<'c>(word: &str, candidates: impl Iterator<Item = &'c str>) -> Option<&'c str> {
+    let word = word.to_ascii_lowercase();
+    candidates
+        .map(|c| {
+            let candidate = c.to_ascii_lowercase();
+            let distance = if word.len() >= 3 && candidate.starts_with(&word) {
+                1
+            } else {
+                edit_distance(&word, &candidate)
+            };
+            (distance, c)
+        })
         .filter(|(d, _)| *d <= 2)
         .min()
-        .map(|(_, id)| id)
+        .map(|(_, c)| c)
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -134,16 +153,49 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u8, String> {
     let started = Instant::now();
-    let as_of = as_of(args.as_of.as_deref())?;
-    let rules = select_rules(&args.select, &args.ignore)?;
+    let config = match (&args.config, args.no_config) {
+        (Some(path), _) => config::Config::load(path)?,
+        (None, true) => config::Config::empty(),
+        (None, false) => config::Config::discover(Path::new("."))?,
+    };
+    // Command-line flags win over the config file, each on its own.
+    let as_of = match (&args.as_of, config.as_of) {
+        (Some(given), _) => as_of(Some(given))?,
+        (None, Some(configured)) => configured,
+        (None, None) => Date::today(),
+    };
+    let select = pick(&args.select, config.select.as_deref());
+    let ignore = pick(&args.ignore, config.ignore.as_deref());
+    let rules = config::without_off(select_rules(select, ignore)?, &config);
+    let format = args.format.or(config.format).unwrap_or(Format::Human);
+    let fail_on = args.fail_on.or(config.fail_on).unwrap_or(FailOn::Warning);
     if args.jobs == Some(0) {
         return Err("--jobs must be at least 1".to_owned());
     }
-    let found = discover::discover(&args.paths);
-    let mut options = LintOptions::new(rules.clone(), RuleOptions { as_of });
+    let baseline = args
+        .baseline
+        .as_deref()
+        .filter(|_| args.write_baseline.is_none())
+        .map(baseline::Baseline::load)
+        .transpose()?;
+
+    let mut found = discover::discover(&args.paths);
+    found.files.retain(|f| !config.excludes(f));
+    let mut rule_options = RuleOptions::new(as_of);
+    rule_options.apim_backup_storage = config.apim_backup_storage.clone();
+    let configured_levels = config
+        .levels
+        .iter()
+        .filter_map(|(id, l)| match l {
+            config::RuleLevel::Level(level) => Some((*id, *level)),
+            config::RuleLevel::Off => None,
+        })
+        .collect();
+    let mut options = LintOptions::new(rules.clone(), rule_options);
     options.parameters = parameters_map(&args.parameters, &args.paths)?;
+    options.config = config;
     let lint = || linter::lint_files(&found.files, &options);
-    let files = match args.jobs {
+    let mut files = match args.jobs {
         Some(n) => rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build()
@@ -151,6 +203,19 @@ fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Res
             .install(lint),
         None => lint(),
     };
+
+    if let Some(path) = &args.write_baseline {
+        let n = baseline::write(path, &files, write_atomically)?;
+        let _ = writeln!(
+            stderr,
+            "trustlint: wrote {n} finding{} to the baseline {}",
+            if n == 1 { "" } else { "s" },
+            report::display_path(path)
+        );
+        baseline::Baseline::load(path)?.mark(&mut files);
+    } else if let Some(baseline) = baseline {
+        baseline.mark(&mut files);
+    }
 
     for e in &found.errors {
         let _ = writeln!(
@@ -192,10 +257,11 @@ fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Res
         path_errors: &found.errors,
         rules: &rules,
         as_of,
+        configured_levels,
         elapsed: started.elapsed(),
     };
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let text = match args.format {
+    let text = match format {
         Format::Human => {
             let color = to_terminal && !args.no_color && std::env::var_os("NO_COLOR").is_none();
             let style = report::human::Style {
@@ -221,7 +287,7 @@ fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Res
         || files
             .iter()
             .any(|f| matches!(f.outcome, FileOutcome::Unreadable(_)));
-    let threshold = match args.fail_on {
+    let threshold = match fail_on {
         FailOn::Error => Some(Level::Error),
         FailOn::Warning => Some(Level::Warning),
         FailOn::Note => Some(Level::Note),
@@ -231,7 +297,7 @@ fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Res
         files
             .iter()
             .flat_map(|f| &f.diagnostics)
-            .any(|d| d.level >= t)
+            .any(|d| d.counts() && d.level >= t)
     });
     Ok(if could_not_run {
         exit::FAILURE
@@ -240,6 +306,15 @@ fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Res
     } else {
         exit::CLEAN
     })
+}
+
+/// The command line's list when it gives one, else the config file's.
+fn pick<'a>(given: &'a [String], configured: Option<&'a [String]>) -> &'a [String] {
+    if given.iter().any(|p| !p.trim().is_empty()) {
+        given
+    } else {
+        configured.unwrap_or(&[])
+    }
 }
 
 /// Resolves `--parameters`: `TEMPLATE=PARAMS` pairs, or a bare `PARAMS` when exactly

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use jsonc_parser::ast::Value as Ast;
 use rayon::prelude::*;
 
-use crate::diagnostic::{Diagnostic, Level};
+use crate::config::{Config, RuleLevel};
+use crate::diagnostic::{Diagnostic, Level, Suppressed, SuppressionKind};
 use crate::parse::parse;
 use crate::rules::{self, LintContext, Rule, RuleOptions};
 use crate::source::{SourceFile, Span};
@@ -27,6 +28,8 @@ pub struct LintOptions {
     pub parameters: HashMap<PathBuf, PathBuf>,
     /// Use `X.parameters.json` next to `X.json` when no file is given.
     pub sibling_parameters: bool,
+    /// The config file's level overrides and suppressions.
+    pub config: Config,
 }
 
 impl LintOptions {
@@ -37,6 +40,7 @@ impl LintOptions {
             rule_options,
             parameters: HashMap::new(),
             sibling_parameters: true,
+            config: Config::empty(),
         }
     }
 }
@@ -215,7 +219,9 @@ fn lint_bytes_inner(path: &Path, bytes: Vec<u8>, options: &LintOptions) -> FileR
                 }
             };
             let template = Template::build(obj, given);
-            r.diagnostics = run_rules(&template, options);
+            let found = run_rules(&template, options);
+            let suppressions = crate::suppress::collect(&source.text, &root, &template);
+            r.diagnostics = finish(found, &suppressions, Some(&root), path, options);
             r
         }
         (DocumentKind::Parameters, _) => FileReport::new(path, FileOutcome::Parameters, size),
@@ -269,7 +275,7 @@ fn invalid(
         let mut cx = LintContext::new(&options.rule_options);
         cx.set_rule(&rules::tool::invalid_json::META);
         cx.report_file(diagnostic);
-        report.diagnostics = cx.into_diagnostics();
+        report.diagnostics = finish(cx.into_diagnostics(), &[], None, path, options);
         report.source = Some(source);
     }
     report
@@ -295,6 +301,65 @@ pub fn run_rules(template: &Template<'_>, options: &LintOptions) -> Vec<Diagnost
     let mut diagnostics = cx.into_diagnostics();
     diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     merge_copy_instances(diagnostics)
+}
+
+/// What happens to a file's findings after the rules: config levels, inline and config
+/// suppressions (with SUP001 for bad inline ones), fingerprints, output order.
+fn finish(
+    mut diagnostics: Vec<Diagnostic>,
+    suppressions: &[crate::suppress::Suppression],
+    root: Option<&Ast<'_>>,
+    path: &Path,
+    options: &LintOptions,
+) -> Vec<Diagnostic> {
+    for d in &mut diagnostics {
+        d.level = configured_level(d, options);
+    }
+    let applied = crate::suppress::apply(
+        &mut diagnostics,
+        suppressions,
+        |id| rules::find(id).map(|r| r.meta().id),
+        |id| options.enabled(id),
+    );
+    let sup001 = &rules::tool::invalid_suppression::META;
+    if options.enabled(sup001.id) {
+        for mut problem in applied.problems {
+            problem.rule = sup001.id;
+            problem.level = configured_level(&problem, options);
+            diagnostics.push(problem);
+        }
+    }
+    if !options.config.suppress.is_empty() {
+        let file = options.config.relative(path);
+        for d in diagnostics.iter_mut().filter(|d| d.suppressed.is_none()) {
+            if let Some(s) = options.config.suppress.iter().find(|s| s.covers(&file, d)) {
+                d.suppressed = Some(Suppressed {
+                    kind: SuppressionKind::External,
+                    justification: s.reason.clone(),
+                });
+            }
+        }
+    }
+    for d in &mut diagnostics {
+        d.fingerprint = crate::baseline::fingerprint(root, d);
+    }
+    diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    diagnostics
+}
+
+/// The level after the config file's `[level]` table. Findings at the rule's usual level
+/// take the configured level; findings below it (what the rule could not decide, the
+/// control-plane carve-out) keep theirs unless the configured level is lower still.
+fn configured_level(d: &Diagnostic, options: &LintOptions) -> Level {
+    let Some(RuleLevel::Level(configured)) = options.config.level_of(d.rule) else {
+        return d.level;
+    };
+    let usual = rules::find(d.rule).map_or(d.level, |r| r.level_on(options.rule_options.as_of));
+    if d.level >= usual {
+        configured
+    } else {
+        d.level.min(configured)
+    }
 }
 
 /// Copy-loop instances report at the same span: keep one diagnostic per (rule, span),

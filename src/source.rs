@@ -24,6 +24,16 @@ impl Span {
         }
     }
 
+    /// Does the span include byte `offset` (start inclusive, end exclusive)?
+    pub fn contains(self, offset: usize) -> bool {
+        (self.start as usize) <= offset && offset < self.end as usize
+    }
+
+    /// Does the span include all of `inner`?
+    pub fn encloses(self, inner: Span) -> bool {
+        self.start <= inner.start && inner.end <= self.end
+    }
+
     pub fn range(self) -> std::ops::Range<usize> {
         self.start as usize..self.end as usize
     }

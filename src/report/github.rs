@@ -2,7 +2,7 @@
 //! annotations on the pull request.
 
 use crate::diagnostic::Level;
-use crate::report::{diagnostics, display_path, locate, Run};
+use crate::report::{display_path, live_diagnostics, locate, Run};
 
 /// Escapes the message part of a workflow command.
 fn escape_data(s: &str) -> String {
@@ -18,7 +18,7 @@ fn escape_property(s: &str) -> String {
 
 pub fn render(run: &Run<'_>) -> String {
     let mut out = String::new();
-    for (file, source, d) in diagnostics(run) {
+    for (file, source, d) in live_diagnostics(run) {
         let command = match d.level {
             Level::Error => "error",
             Level::Warning => "warning",

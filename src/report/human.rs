@@ -8,7 +8,7 @@ use miette::{
 };
 
 use crate::diagnostic::{Diagnostic, Level};
-use crate::report::{diagnostics, display_path, rule_url, summary_line, Run};
+use crate::report::{display_path, live_diagnostics, rule_url, summary_line, Run};
 use crate::source::{SourceFile, Span};
 
 /// Secondary spans further than this many lines from the primary span get a snippet of
@@ -165,7 +165,7 @@ pub fn render(run: &Run<'_>, style: Style) -> String {
         .without_syntax_highlighting();
     let mut out = String::new();
     let mut current: Option<(&std::path::Path, NamedSource<Arc<String>>)> = None;
-    for (file, source, diagnostic) in diagnostics(run) {
+    for (file, source, diagnostic) in live_diagnostics(run) {
         let named = match &current {
             Some((path, named)) if *path == file.path.as_path() => named.clone(),
             _ => {
@@ -200,7 +200,10 @@ fn parameters_lines(run: &Run<'_>) -> String {
         return String::new();
     }
     let mut out = String::new();
-    for f in with_params.iter().filter(|f| !f.diagnostics.is_empty()) {
+    for f in with_params
+        .iter()
+        .filter(|f| f.diagnostics.iter().any(|d| d.counts()))
+    {
         if let Some(p) = &f.parameters_file {
             out.push_str(&format!(
                 "{} was evaluated with {}\n",

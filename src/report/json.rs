@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::report::{diagnostics, display_path, locate, Location, Run};
+use crate::report::{display_path, live_diagnostics, locate, Location, Run};
 
 fn position(l: &Location, start: bool) -> Value {
     if start {
@@ -13,7 +13,7 @@ fn position(l: &Location, start: bool) -> Value {
 }
 
 pub fn render(run: &Run<'_>) -> String {
-    let items: Vec<Value> = diagnostics(run)
+    let items: Vec<Value> = live_diagnostics(run)
         .map(|(file, source, d)| {
             let at = locate(source, d.span);
             let related: Vec<Value> = d

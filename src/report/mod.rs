@@ -6,6 +6,7 @@ pub mod human;
 pub mod json;
 pub mod sarif;
 
+use std::collections::HashMap;
 use std::path::{Component, Path};
 use std::time::Duration;
 
@@ -22,7 +23,19 @@ pub struct Run<'a> {
     pub path_errors: &'a [PathError],
     pub rules: &'a [&'static dyn Rule],
     pub as_of: Date,
+    /// Levels set in the config file's `[level]` table.
+    pub configured_levels: HashMap<&'static str, Level>,
     pub elapsed: Duration,
+}
+
+impl Run<'_> {
+    /// A rule's level in this run: the config file's, else its level on `as_of`.
+    pub fn level_of(&self, rule: &dyn Rule) -> Level {
+        self.configured_levels
+            .get(rule.meta().id)
+            .copied()
+            .unwrap_or_else(|| rule.level_on(self.as_of))
+    }
 }
 
 /// Where the documentation of a rule lives online.
@@ -71,7 +84,16 @@ pub fn locate(source: &SourceFile, span: Span) -> Location {
     }
 }
 
-/// Every diagnostic with its file, in output order.
+/// Every diagnostic that counts (not suppressed, not in the baseline), with its file, in
+/// output order: what the human, JSON and GitHub formats show.
+pub fn live_diagnostics<'a>(
+    run: &'a Run<'a>,
+) -> impl Iterator<Item = (&'a FileReport, &'a SourceFile, &'a Diagnostic)> {
+    diagnostics(run).filter(|(_, _, d)| d.counts())
+}
+
+/// Every diagnostic, suppressed and baselined ones included, with its file, in output
+/// order: what SARIF keeps.
 pub fn diagnostics<'a>(
     run: &'a Run<'a>,
 ) -> impl Iterator<Item = (&'a FileReport, &'a SourceFile, &'a Diagnostic)> {
@@ -91,6 +113,10 @@ pub struct Totals {
     pub errors: usize,
     pub warnings: usize,
     pub notes: usize,
+    /// Findings covered by a suppression.
+    pub suppressed: usize,
+    /// Findings already in the baseline.
+    pub baselined: usize,
 }
 
 pub fn totals(run: &Run<'_>) -> Totals {
@@ -107,6 +133,14 @@ pub fn totals(run: &Run<'_>) -> Totals {
             FileOutcome::Unreadable(_) => t.failed += 1,
         }
         for d in &f.diagnostics {
+            if d.suppressed.is_some() {
+                t.suppressed += 1;
+                continue;
+            }
+            if !d.counts() {
+                t.baselined += 1;
+                continue;
+            }
             match d.level {
                 Level::Error => t.errors += 1,
                 Level::Warning => t.warnings += 1,
@@ -125,7 +159,7 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
-/// "Linted 3 files (1 skipped): 1 error, 2 warnings, 0 notes in 0.01s".
+/// "Linted 3 files (1 skipped): 1 error, 2 warnings, 0 notes (4 suppressed) in 0.01s".
 pub fn summary_line(run: &Run<'_>) -> String {
     let t = totals(run);
     let mut line = format!("Linted {}", plural(t.linted, "file"));
@@ -137,12 +171,23 @@ pub fn summary_line(run: &Run<'_>) -> String {
         line.push(')');
     }
     line.push_str(&format!(
-        ": {}, {}, {} in {:.2}s",
+        ": {}, {}, {}",
         plural(t.errors, "error"),
         plural(t.warnings, "warning"),
         plural(t.notes, "note"),
-        run.elapsed.as_secs_f64()
     ));
+    let hidden: Vec<String> = [
+        (t.suppressed, "suppressed"),
+        (t.baselined, "in the baseline"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    if !hidden.is_empty() {
+        line.push_str(&format!(" ({})", hidden.join(", ")));
+    }
+    line.push_str(&format!(" in {:.2}s", run.elapsed.as_secs_f64()));
     line
 }
 

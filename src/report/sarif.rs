@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{BaselineState, Diagnostic, SuppressionKind};
 use crate::linter::FileOutcome;
 use crate::report::{diagnostics, display_path, locate, rule_url, Run};
 use crate::source::{SourceFile, Span};
@@ -47,8 +47,30 @@ pub fn render(run: &Run<'_>) -> String {
                 "level": d.level.as_str(),
                 "message": { "text": message_text(d) },
                 "locations": [{ "physicalLocation": physical_location(&uri, source, d.span) }],
-                "partialFingerprints": { "primaryLocationLineHash": format!("{hash}:{n}") },
+                "partialFingerprints": {
+                    "primaryLocationLineHash": format!("{hash}:{n}"),
+                    "trustlint/v1": d.fingerprint,
+                },
             });
+            if let Some(s) = &d.suppressed {
+                let mut suppression = json!({
+                    "kind": match s.kind {
+                        SuppressionKind::InSource => "inSource",
+                        SuppressionKind::External => "external",
+                    },
+                    "status": "accepted",
+                });
+                if !s.justification.is_empty() {
+                    suppression["justification"] = json!(s.justification);
+                }
+                result["suppressions"] = json!([suppression]);
+            }
+            if let Some(state) = d.baseline {
+                result["baselineState"] = json!(match state {
+                    BaselineState::New => "new",
+                    BaselineState::Unchanged => "unchanged",
+                });
+            }
             if let Some(i) = rule_index.get(d.rule) {
                 result["ruleIndex"] = json!(i);
             }
@@ -127,7 +149,7 @@ fn rule_descriptor(rule: &dyn crate::rules::Rule, run: &Run<'_>) -> Value {
         "fullDescription": { "text": first_paragraph(meta.docs) },
         "help": { "text": meta.docs, "markdown": meta.docs },
         "helpUri": rule_url(meta.id),
-        "defaultConfiguration": { "level": rule.level_on(run.as_of).as_str() },
+        "defaultConfiguration": { "level": run.level_of(rule).as_str() },
         "properties": {
             "tags": ["security", "azure", "arm", area],
             "precision": "high",

@@ -60,10 +60,29 @@ pub trait Rule: Sync {
 }
 
 /// Settings that affect what rules report.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RuleOptions {
     /// The date date-aware levels and messages are computed for.
     pub as_of: Date,
+    /// Storage account names API Management backs up to and restores from (config
+    /// `apim-backup-storage`), compared case-insensitively.
+    pub apim_backup_storage: Vec<String>,
+}
+
+impl RuleOptions {
+    pub fn new(as_of: Date) -> RuleOptions {
+        RuleOptions {
+            as_of,
+            apim_backup_storage: Vec::new(),
+        }
+    }
+
+    /// Is this storage account declared as API Management backup/restore storage?
+    pub fn is_apim_backup_storage(&self, account_name: &str) -> bool {
+        self.apim_backup_storage
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(account_name))
+    }
 }
 
 /// What a rule reports into while it checks one template.
@@ -154,6 +173,7 @@ pub static ALL: &[&dyn Rule] = &[
     &messaging::servicebus_trusted_service_access::ServiceBusTrustedServiceAccess,
     &storage::storage_trusted_services_bypass::StorageTrustedServicesBypass,
     &storage::storage_resource_instance_rule_for_apim::StorageResourceInstanceRuleForApim,
+    &tool::invalid_suppression::InvalidSuppression,
 ];
 
 /// Looks a rule up by ID, case-insensitively.

@@ -13,7 +13,7 @@ use trustlint::rules::{self, Rule, RuleOptions};
 pub const AS_OF: Date = Date::new(2026, 11, 23);
 
 pub fn options(rules: Vec<&'static dyn Rule>, as_of: Date) -> LintOptions {
-    LintOptions::new(rules, RuleOptions { as_of })
+    LintOptions::new(rules, RuleOptions::new(as_of))
 }
 
 /// Lints a file with only `rule_id` enabled.
@@ -21,6 +21,12 @@ pub fn lint_with_rule(path: &Path, rule_id: &str, as_of: Date) -> FileReport {
     let rule = rules::find(rule_id).unwrap_or_else(|| panic!("no rule {rule_id}"));
     let bytes = std::fs::read(path).unwrap();
     lint_bytes(path, &bytes, &options(vec![rule], as_of))
+}
+
+/// Lints a file with every rule enabled.
+pub fn lint_with_all_rules(path: &Path, as_of: Date) -> FileReport {
+    let bytes = std::fs::read(path).unwrap();
+    lint_bytes(path, &bytes, &options(rules::ALL.to_vec(), as_of))
 }
 
 /// Renders one report in the human format without colour, with a fixed elapsed time.
@@ -31,6 +37,7 @@ pub fn render_human(report: FileReport, as_of: Date) -> String {
         path_errors: &[],
         rules: rules::ALL,
         as_of,
+        configured_levels: Default::default(),
         elapsed: Duration::ZERO,
     };
     report::human::render(

@@ -2,3 +2,4 @@
 
 pub mod expression_parse_error;
 pub mod invalid_json;
+pub mod invalid_suppression;

@@ -1,0 +1,271 @@
+//! Baselines: record today's findings (`--write-baseline FILE`) and later report only
+//! new ones (`--baseline FILE`).
+//!
+//! A finding is identified by its rule, its file, and a fingerprint built from what it
+//! is about rather than where its lines are: the resource's type and name and the JSON
+//! path of the value it points at inside the resource. Inserting lines, reformatting,
+//! or moving a resource within its file keeps the fingerprint; renaming the resource or
+//! the property makes the finding new. Equal fingerprints are matched by count.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use jsonc_parser::ast::Value as Ast;
+use serde_json::json;
+
+use crate::diagnostic::{BaselineState, Diagnostic};
+use crate::linter::FileReport;
+use crate::source::Span;
+
+/// The baseline file format version; a file with another version is rejected.
+const VERSION: u64 = 1;
+
+/// The fingerprint of a finding in a parsed file (`root`), or in a file that did not
+/// parse (`None`: then the message stands in for the path).
+pub fn fingerprint(root: Option<&Ast<'_>>, d: &Diagnostic) -> String {
+    let path = match root {
+        Some(root) => json_path(root, d.span),
+        None => d.message.clone(),
+    };
+    let within = match &d.resource {
+        Some(r) => match path.strip_prefix(r.pointer.as_str()) {
+            Some(rest) => format!(
+                "{}|{}|{}",
+                r.full_type.to_ascii_lowercase(),
+                r.name.to_ascii_lowercase(),
+                rest.to_ascii_lowercase()
+            ),
+            None => format!("{}|{}|{path}", r.full_type.to_ascii_lowercase(), r.name),
+        },
+        None => path,
+    };
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [d.rule, &within] {
+        for b in part.bytes().chain(std::iter::once(0)) {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{hash:016x}")
+}
+
+/// The JSON pointer of the innermost value or property enclosing `span`.
+fn json_path(root: &Ast<'_>, span: Span) -> String {
+    let mut path = String::new();
+    let mut node = root;
+    loop {
+        let next = match node {
+            Ast::Object(o) => o.properties.iter().find_map(|p| {
+                let value = crate::template::span_of(&p.value);
+                let whole = Span::new(p.range.start, p.range.end);
+                whole
+                    .encloses(span)
+                    .then(|| (p.name.as_str().to_owned(), &p.value, value))
+            }),
+            Ast::Array(a) => a.elements.iter().enumerate().find_map(|(i, e)| {
+                let value = crate::template::span_of(e);
+                value.encloses(span).then(|| (i.to_string(), e, value))
+            }),
+            _ => None,
+        };
+        match next {
+            Some((token, child, child_span)) => {
+                path.push('/');
+                path.push_str(&token.replace('~', "~0").replace('/', "~1"));
+                if child_span == span || !child_span.encloses(span) {
+                    return path;
+                }
+                node = child;
+            }
+            None => return path,
+        }
+    }
+}
+
+/// Findings recorded in a baseline file, counted by (rule, file, fingerprint).
+#[derive(Debug, Default)]
+pub struct Baseline {
+    counts: HashMap<(String, String, String), usize>,
+    /// File paths in the baseline are relative to this directory.
+    base: PathBuf,
+}
+
+impl Baseline {
+    /// Reads a baseline file written by [`write`].
+    pub fn load(path: &Path) -> Result<Baseline, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("baseline {}: {e}", path.display()))?;
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| format!("baseline {}: not valid JSON: {e}", path.display()))?;
+        if value["version"].as_u64() != Some(VERSION) || value["tool"] != "trustlint" {
+            return Err(format!(
+                "baseline {}: not a trustlint baseline (version {VERSION}); write one with --write-baseline",
+                path.display()
+            ));
+        }
+        let mut counts = HashMap::new();
+        for f in value["findings"].as_array().into_iter().flatten() {
+            let (Some(rule), Some(file), Some(fp)) = (
+                f["rule"].as_str(),
+                f["file"].as_str(),
+                f["fingerprint"].as_str(),
+            ) else {
+                return Err(format!(
+                    "baseline {}: every finding needs `rule`, `file` and `fingerprint`",
+                    path.display()
+                ));
+            };
+            *counts
+                .entry((rule.to_owned(), file.to_owned(), fp.to_owned()))
+                .or_insert(0) += 1;
+        }
+        Ok(Baseline {
+            counts,
+            base: base_dir(path),
+        })
+    }
+
+    /// Marks every live finding `Unchanged` when the baseline holds it, else `New`.
+    pub fn mark(mut self, files: &mut [FileReport]) {
+        for f in files {
+            let file = relative_to(&self.base, &f.path);
+            for d in f.diagnostics.iter_mut().filter(|d| d.suppressed.is_none()) {
+                let key = (d.rule.to_owned(), file.clone(), d.fingerprint.clone());
+                let state = match self.counts.get_mut(&key) {
+                    Some(n) if *n > 0 => {
+                        *n -= 1;
+                        BaselineState::Unchanged
+                    }
+                    _ => BaselineState::New,
+                };
+                d.baseline = Some(state);
+            }
+        }
+    }
+}
+
+/// Writes every finding that is not suppressed to `path` (atomically, via `write`);
+/// returns how many were written.
+pub fn write(
+    path: &Path,
+    files: &[FileReport],
+    write: impl Fn(&Path, &[u8]) -> std::io::Result<()>,
+) -> Result<usize, String> {
+    let base = base_dir(path);
+    let mut findings = Vec::new();
+    for f in files {
+        let file = relative_to(&base, &f.path);
+        for d in f.diagnostics.iter().filter(|d| d.suppressed.is_none()) {
+            let mut entry = json!({
+                "rule": d.rule,
+                "file": file,
+                "fingerprint": d.fingerprint,
+            });
+            if let Some(r) = &d.resource {
+                entry["resource"] = json!(format!("{}/{}", r.full_type, r.name));
+            }
+            entry["message"] = json!(d.message);
+            findings.push(entry);
+        }
+    }
+    let n = findings.len();
+    let doc = json!({
+        "tool": "trustlint",
+        "version": VERSION,
+        "findings": findings,
+    });
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    write(path, text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(n)
+}
+
+/// The directory a baseline's paths are relative to: its own.
+fn base_dir(baseline: &Path) -> PathBuf {
+    crate::config::absolute(baseline)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// `file` relative to `base` with forward slashes (`../` where it is outside).
+fn relative_to(base: &Path, file: &Path) -> String {
+    let file = crate::config::absolute(file);
+    let base_parts: Vec<_> = base.components().collect();
+    let file_parts: Vec<_> = file.components().collect();
+    let common = base_parts
+        .iter()
+        .zip(&file_parts)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut parts: Vec<String> = vec!["..".to_owned(); base_parts.len() - common];
+    parts.extend(
+        file_parts[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::{Level, ResourceInfo};
+
+    fn path_of(text: &str, needle: &str) -> String {
+        let root = crate::parse::parse(text).unwrap().unwrap();
+        let start = text.find(needle).unwrap();
+        json_path(&root, Span::new(start, start + needle.len()))
+    }
+
+    #[test]
+    fn paths_name_the_value() {
+        let text = r#"{"resources": [{"properties": {"a": {"b": "x"}}}]}"#;
+        assert_eq!(path_of(text, "\"x\""), "/resources/0/properties/a/b");
+        assert_eq!(path_of(text, "{\"b\": \"x\"}"), "/resources/0/properties/a");
+    }
+
+    #[test]
+    fn fingerprints_ignore_line_shifts_but_not_renames() {
+        let finding = |text: &str, name: &str| {
+            let root = crate::parse::parse(text).unwrap().unwrap();
+            let start = text.find("\"AzureServices\"").unwrap();
+            let mut d = Diagnostic::new(Level::Warning, Span::new(start, start + 15), "m");
+            d.rule = "STG001";
+            d.resource = Some(ResourceInfo {
+                full_type: "Microsoft.Storage/storageAccounts".into(),
+                name: name.into(),
+                pointer: "/resources/0".into(),
+            });
+            fingerprint(Some(&root), &d)
+        };
+        let a = finding(
+            r#"{"resources": [{"properties": {"bypass": "AzureServices"}}]}"#,
+            "st",
+        );
+        let b = finding(
+            "{\n\n\n  \"resources\": [\n {\n \"properties\": {\"bypass\": \"AzureServices\"}}]}",
+            "st",
+        );
+        assert_eq!(a, b);
+        assert_ne!(
+            a,
+            finding(
+                r#"{"resources": [{"properties": {"bypass": "AzureServices"}}]}"#,
+                "other"
+            )
+        );
+    }
+
+    #[test]
+    fn relative_paths_walk_up() {
+        assert_eq!(
+            relative_to(Path::new("/a/b"), Path::new("/a/c/d.json")),
+            "../c/d.json"
+        );
+        assert_eq!(
+            relative_to(Path::new("/a"), Path::new("/a/c/d.json")),
+            "c/d.json"
+        );
+    }
+}

@@ -1,0 +1,540 @@
+//! The config file, `trustlint.toml`: found by walking up from the current directory
+//! (or given with `--config`), checked strictly (unknown keys and rule IDs are errors
+//! with a suggestion), and overridden by command-line flags. See docs/configuration.md.
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+
+use clap::ValueEnum;
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+use crate::cli::{FailOn, Format};
+use crate::date::Date;
+use crate::diagnostic::{Diagnostic, Level};
+use crate::rules::{self, Rule};
+
+/// The file name looked for in the current directory and its ancestors.
+pub const FILE_NAME: &str = "trustlint.toml";
+
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "select",
+    "ignore",
+    "exclude",
+    "fail-on",
+    "format",
+    "as-of",
+    "apim-backup-storage",
+    "level",
+    "suppress",
+];
+const SUPPRESS_KEYS: &[&str] = &["rules", "files", "resources", "reason"];
+const LEVELS: &[&str] = &["error", "warning", "note", "off"];
+
+/// A rule's level set in the config file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleLevel {
+    Off,
+    Level(Level),
+}
+
+/// A `[[suppress]]` entry: findings of these rules, in these files, on these resources.
+#[derive(Debug)]
+pub struct ConfigSuppression {
+    pub rules: Vec<&'static str>,
+    /// File globs, relative to the config file's directory; `None` means every file.
+    pub files: Option<GlobSet>,
+    /// Resource name globs (case-insensitive); `None` means every resource.
+    pub resources: Option<GlobSet>,
+    pub reason: String,
+}
+
+impl ConfigSuppression {
+    /// Does it cover `diagnostic`, found in the file at `relative_path`?
+    pub fn covers(&self, relative_path: &str, diagnostic: &Diagnostic) -> bool {
+        self.rules.contains(&diagnostic.rule)
+            && self
+                .files
+                .as_ref()
+                .is_none_or(|g| g.is_match(relative_path))
+            && self.resources.as_ref().is_none_or(|g| {
+                diagnostic.resource.as_ref().is_some_and(|r| {
+                    g.is_match(&r.name) || g.is_match(r.name.rsplit('/').next().unwrap_or(""))
+                })
+            })
+    }
+}
+
+/// The settings of a config file. Every field is optional in the file.
+#[derive(Debug, Default)]
+pub struct Config {
+    /// The file it was read from, if any.
+    pub path: Option<PathBuf>,
+    /// The directory that `exclude` and `files` globs are relative to: the config
+    /// file's directory, else the current directory. Absolute.
+    pub root: PathBuf,
+    pub select: Option<Vec<String>>,
+    pub ignore: Option<Vec<String>>,
+    pub exclude: Option<GlobSet>,
+    pub fail_on: Option<FailOn>,
+    pub format: Option<Format>,
+    pub as_of: Option<Date>,
+    /// Storage account names API Management backs up to and restores from.
+    pub apim_backup_storage: Vec<String>,
+    pub levels: HashMap<&'static str, RuleLevel>,
+    pub suppress: Vec<ConfigSuppression>,
+}
+
+impl Config {
+    /// No config file: defaults, globs relative to the current directory.
+    pub fn empty() -> Config {
+        Config {
+            root: current_dir(),
+            ..Config::default()
+        }
+    }
+
+    /// The nearest `trustlint.toml` in `start` or its ancestors, loaded; or no config.
+    pub fn discover(start: &Path) -> Result<Config, String> {
+        let start = absolute(start);
+        match start
+            .ancestors()
+            .map(|dir| dir.join(FILE_NAME))
+            .find(|p| p.is_file())
+        {
+            Some(path) => Config::load(&path),
+            None => Ok(Config::empty()),
+        }
+    }
+
+    /// Reads and checks a config file.
+    pub fn load(path: &Path) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("config file {}: {e}", path.display()))?;
+        let mut config = parse(&text).map_err(|(span, message)| {
+            let (line, column) = line_col(&text, span.start);
+            format!("{}:{line}:{column}: {message}", path.display())
+        })?;
+        let path = absolute(path);
+        config.root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        config.path = Some(path);
+        Ok(config)
+    }
+
+    /// `path` relative to [`Config::root`] with forward slashes, as globs see it; the
+    /// path as given when it is outside the root.
+    pub fn relative(&self, path: &Path) -> String {
+        let absolute = absolute(path);
+        match absolute.strip_prefix(&self.root) {
+            Ok(inside) => crate::report::display_path(inside),
+            Err(_) => crate::report::display_path(path),
+        }
+    }
+
+    /// Is the file excluded by the `exclude` globs?
+    pub fn excludes(&self, path: &Path) -> bool {
+        self.exclude
+            .as_ref()
+            .is_some_and(|g| g.is_match(self.relative(path)))
+    }
+
+    /// The level the config sets for a rule: an exact ID wins over the longest prefix.
+    pub fn level_of(&self, id: &str) -> Option<RuleLevel> {
+        self.levels.get(id).copied()
+    }
+}
+
+type Failure = (std::ops::Range<usize>, String);
+
+fn parse(text: &str) -> Result<Config, Failure> {
+    let table = DeTable::parse(text).map_err(|e| {
+        (
+            e.span().unwrap_or(0..0),
+            format!("not valid TOML: {}", e.message()),
+        )
+    })?;
+    let mut config = Config::default();
+    let mut level_entries: Vec<(String, std::ops::Range<usize>, RuleLevel)> = Vec::new();
+    for (key, value) in table.get_ref() {
+        let name = key.get_ref().as_ref();
+        let span = key.span();
+        match name {
+            "select" => config.select = Some(rule_patterns(value, name)?),
+            "ignore" => config.ignore = Some(rule_patterns(value, name)?),
+            "exclude" => config.exclude = Some(globs(value, name, false)?),
+            "fail-on" => {
+                config.fail_on = Some(choice::<FailOn>(value, name)?);
+            }
+            "format" => config.format = Some(choice::<Format>(value, name)?),
+            "as-of" => config.as_of = Some(date(value)?),
+            "apim-backup-storage" => config.apim_backup_storage = strings(value, name)?,
+            "level" => level_entries = levels(value)?,
+            "suppress" => config.suppress = suppressions(value)?,
+            _ => return Err((span, unknown_key(name, TOP_LEVEL_KEYS, ""))),
+        }
+    }
+    // Prefixes first, so that exact IDs (longer) win over them.
+    level_entries.sort_by_key(|(pattern, _, _)| pattern.len());
+    for (pattern, span, level) in level_entries {
+        let matched = matching_rules(&pattern).map_err(|m| (span.clone(), m))?;
+        for id in matched {
+            config.levels.insert(id, level);
+        }
+    }
+    Ok(config)
+}
+
+fn unknown_key(name: &str, known: &[&str], context: &str) -> String {
+    let hint = crate::closest(name, known.iter().copied())
+        .map(|k| format!("; did you mean `{k}`?"))
+        .unwrap_or_default();
+    format!(
+        "unknown key `{name}`{context}{hint} (known keys: {})",
+        known.join(", ")
+    )
+}
+
+/// The rules an ID or prefix names; an error with a suggestion when none.
+fn matching_rules(pattern: &str) -> Result<Vec<&'static str>, String> {
+    let found: Vec<&'static str> = rules::ALL
+        .iter()
+        .map(|r| r.meta().id)
+        .filter(|id| id.len() >= pattern.len() && id[..pattern.len()].eq_ignore_ascii_case(pattern))
+        .collect();
+    if found.is_empty() || pattern.is_empty() {
+        let hint = crate::suggest(pattern)
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default();
+        return Err(format!(
+            "no rule matches `{pattern}`{hint} (see `trustlint rules`)"
+        ));
+    }
+    Ok(found)
+}
+
+fn string<'v>(value: &'v Spanned<DeValue<'_>>, key: &str) -> Result<&'v str, Failure> {
+    match value.get_ref() {
+        DeValue::String(s) => Ok(s.as_ref()),
+        _ => Err((value.span(), format!("`{key}` must be a string"))),
+    }
+}
+
+/// A string or a list of strings, with each one's span.
+fn string_list<'v>(
+    value: &'v Spanned<DeValue<'_>>,
+    key: &str,
+) -> Result<Vec<(&'v str, std::ops::Range<usize>)>, Failure> {
+    match value.get_ref() {
+        DeValue::String(s) => Ok(vec![(s.as_ref(), value.span())]),
+        DeValue::Array(items) => items
+            .iter()
+            .map(|item| string(item, key).map(|s| (s, item.span())))
+            .collect(),
+        _ => Err((
+            value.span(),
+            format!("`{key}` must be a list of strings, e.g. {key} = [\"…\"]"),
+        )),
+    }
+}
+
+fn strings(value: &Spanned<DeValue<'_>>, key: &str) -> Result<Vec<String>, Failure> {
+    Ok(string_list(value, key)?
+        .into_iter()
+        .map(|(s, _)| s.to_owned())
+        .collect())
+}
+
+/// Rule IDs or prefixes, each checked against the registry.
+fn rule_patterns(value: &Spanned<DeValue<'_>>, key: &str) -> Result<Vec<String>, Failure> {
+    string_list(value, key)?
+        .into_iter()
+        .map(|(pattern, span)| {
+            matching_rules(pattern.trim())
+                .map(|_| pattern.trim().to_owned())
+                .map_err(|m| (span, format!("`{key}`: {m}")))
+        })
+        .collect()
+}
+
+fn choice<T: ValueEnum>(value: &Spanned<DeValue<'_>>, key: &str) -> Result<T, Failure> {
+    let given = string(value, key)?;
+    T::from_str(given, true).map_err(|_| {
+        let names: Vec<String> = T::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_owned()))
+            .collect();
+        let hint = crate::closest(given, names.iter().map(String::as_str))
+            .map(|k| format!("; did you mean `{k}`?"))
+            .unwrap_or_default();
+        (
+            value.span(),
+            format!(
+                "`{key}` cannot be `{given}`{hint} (one of: {})",
+                names.join(", ")
+            ),
+        )
+    })
+}
+
+/// `as-of = 2026-11-23` (a TOML date) or `as-of = "2026-11-23"`.
+fn date(value: &Spanned<DeValue<'_>>) -> Result<Date, Failure> {
+    let text = match value.get_ref() {
+        DeValue::String(s) => s.to_string(),
+        DeValue::Datetime(d) => d.to_string(),
+        _ => String::new(),
+    };
+    Date::parse(&text).map_err(|e| (value.span(), format!("`as-of`: {e}")))
+}
+
+/// Compiles path globs. Like `.gitignore`: a pattern without `/` matches a file or
+/// directory name at any depth; a pattern matches everything under a matching directory.
+fn globs(value: &Spanned<DeValue<'_>>, key: &str, names: bool) -> Result<GlobSet, Failure> {
+    let mut set = GlobSetBuilder::new();
+    for (pattern, span) in string_list(value, key)? {
+        let expanded: Vec<String> = if names {
+            vec![pattern.to_owned()]
+        } else {
+            let p = pattern.trim_start_matches("./").trim_start_matches('/');
+            let p = p.trim_end_matches('/');
+            let anchored = if pattern.trim_end_matches('/').contains('/') {
+                p.to_owned()
+            } else {
+                format!("**/{p}")
+            };
+            vec![anchored.clone(), format!("{anchored}/**")]
+        };
+        for glob in expanded {
+            let compiled = GlobBuilder::new(&glob)
+                .literal_separator(!names)
+                .case_insensitive(names)
+                .backslash_escape(true)
+                .build()
+                .map_err(|e| (span.clone(), format!("`{key}`: bad glob `{pattern}`: {e}")))?;
+            set.add(compiled);
+        }
+    }
+    set.build()
+        .map_err(|e| (value.span(), format!("`{key}`: {e}")))
+}
+
+fn table<'v, 'i>(value: &'v Spanned<DeValue<'i>>, what: &str) -> Result<&'v DeTable<'i>, Failure> {
+    match value.get_ref() {
+        DeValue::Table(t) => Ok(t),
+        _ => Err((value.span(), format!("`{what}` must be a table"))),
+    }
+}
+
+/// `[level]`: `ID-or-prefix = "error" | "warning" | "note" | "off"`.
+fn levels(
+    value: &Spanned<DeValue<'_>>,
+) -> Result<Vec<(String, std::ops::Range<usize>, RuleLevel)>, Failure> {
+    let mut out = Vec::new();
+    for (key, level) in table(value, "level")? {
+        let id = key.get_ref().as_ref();
+        matching_rules(id).map_err(|m| (key.span(), format!("`[level]`: {m}")))?;
+        let given = string(level, id)?;
+        let parsed = match given.to_ascii_lowercase().as_str() {
+            "error" => RuleLevel::Level(Level::Error),
+            "warning" => RuleLevel::Level(Level::Warning),
+            "note" => RuleLevel::Level(Level::Note),
+            "off" => RuleLevel::Off,
+            _ => {
+                let hint = crate::closest(given, LEVELS.iter().copied())
+                    .map(|k| format!("; did you mean `{k}`?"))
+                    .unwrap_or_default();
+                return Err((
+                    level.span(),
+                    format!(
+                        "`[level]` {id} cannot be `{given}`{hint} (one of: {})",
+                        LEVELS.join(", ")
+                    ),
+                ));
+            }
+        };
+        out.push((id.to_owned(), key.span(), parsed));
+    }
+    Ok(out)
+}
+
+/// `[[suppress]]` entries.
+fn suppressions(value: &Spanned<DeValue<'_>>) -> Result<Vec<ConfigSuppression>, Failure> {
+    let DeValue::Array(entries) = value.get_ref() else {
+        return Err((
+            value.span(),
+            "`suppress` must be an array of tables: write each entry as [[suppress]]".to_owned(),
+        ));
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let mut rules_named = Vec::new();
+        let mut files = None;
+        let mut resources = None;
+        let mut reason = None;
+        for (key, value) in table(entry, "suppress")? {
+            match key.get_ref().as_ref() {
+                "rules" => {
+                    for (pattern, span) in string_list(value, "rules")? {
+                        let ids = matching_rules(pattern.trim())
+                            .map_err(|m| (span, format!("`[[suppress]]` rules: {m}")))?;
+                        rules_named.extend(ids);
+                    }
+                }
+                "files" => files = Some(globs(value, "files", false)?),
+                "resources" => resources = Some(globs(value, "resources", true)?),
+                "reason" => {
+                    reason =
+                        Some(string(value, "reason")?.trim().to_owned()).filter(|r| !r.is_empty())
+                }
+                other => {
+                    return Err((
+                        key.span(),
+                        unknown_key(other, SUPPRESS_KEYS, " in [[suppress]]"),
+                    ))
+                }
+            }
+        }
+        if rules_named.is_empty() {
+            return Err((
+                entry.span(),
+                "a [[suppress]] entry needs `rules`: the rule IDs it suppresses".to_owned(),
+            ));
+        }
+        let Some(reason) = reason else {
+            return Err((
+                entry.span(),
+                "a [[suppress]] entry needs a `reason`: say why the findings are safe to ignore"
+                    .to_owned(),
+            ));
+        };
+        out.push(ConfigSuppression {
+            rules: rules_named,
+            files,
+            resources,
+            reason,
+        });
+    }
+    Ok(out)
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    (line, column)
+}
+
+fn current_dir() -> PathBuf {
+    std::env::current_dir().unwrap_or_default()
+}
+
+/// The absolute form of `path`, with `.` and `..` resolved lexically (no symlinks
+/// followed, so it works for paths that do not exist).
+pub fn absolute(path: &Path) -> PathBuf {
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        current_dir().join(path)
+    };
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// The rules a run uses after `select`, `ignore` and levels set to `off`.
+pub fn without_off(rules: Vec<&'static dyn Rule>, config: &Config) -> Vec<&'static dyn Rule> {
+    rules
+        .into_iter()
+        .filter(|r| config.level_of(r.meta().id) != Some(RuleLevel::Off))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(text: &str) -> String {
+        let (span, message) = parse(text).unwrap_err();
+        let (line, column) = line_col(text, span.start);
+        format!("{line}:{column}: {message}")
+    }
+
+    #[test]
+    fn a_complete_file_parses() {
+        let c = parse(
+            r#"
+select = ["APIM", "STG001"]
+ignore = "EXPR001"
+exclude = ["legacy/", "*.parameters.json"]
+fail-on = "error"
+format = "sarif"
+as-of = 2026-11-23
+apim-backup-storage = ["stbackup"]
+
+[level]
+APIM = "error"
+APIM001 = "note"
+ACR001 = "off"
+
+[[suppress]]
+rules = ["STG001"]
+files = ["infra/shared/**"]
+resources = ["st*"]
+reason = "backup storage"
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.select.as_deref().unwrap(), ["APIM", "STG001"]);
+        assert_eq!(c.fail_on, Some(FailOn::Error));
+        assert_eq!(c.as_of, Some(Date::new(2026, 11, 23)));
+        assert_eq!(c.level_of("APIM001"), Some(RuleLevel::Level(Level::Note)));
+        assert_eq!(c.level_of("APIM002"), Some(RuleLevel::Level(Level::Error)));
+        assert_eq!(c.level_of("ACR001"), Some(RuleLevel::Off));
+        let exclude = c.exclude.as_ref().unwrap();
+        assert!(exclude.is_match("legacy/a/b.json"));
+        assert!(exclude.is_match("x/legacy/b.json"));
+        assert!(exclude.is_match("x/main.parameters.json"));
+        assert!(!exclude.is_match("x/main.json"));
+        assert!(c.suppress[0]
+            .files
+            .as_ref()
+            .unwrap()
+            .is_match("infra/shared/a.json"));
+        assert!(c.suppress[0]
+            .resources
+            .as_ref()
+            .unwrap()
+            .is_match("STBackup"));
+    }
+
+    #[test]
+    fn unknown_keys_and_ids_suggest() {
+        assert!(
+            error_of("selct = []").starts_with("1:1: unknown key `selct`; did you mean `select`?"),
+            "{}",
+            error_of("selct = []")
+        );
+        assert_eq!(
+            error_of("\nselect = [\"STG01\"]"),
+            "2:11: `select`: no rule matches `STG01`; did you mean `STG001`? (see `trustlint rules`)"
+        );
+        assert_eq!(
+            error_of("[level]\nKV001 = \"warn\""),
+            "2:9: `[level]` KV001 cannot be `warn`; did you mean `warning`? (one of: error, warning, note, off)"
+        );
+        assert!(error_of("fail-on = \"eror\"").contains("did you mean `error`?"));
+        assert!(error_of("[[suppress]]\nrules = [\"STG001\"]").contains("needs a `reason`"));
+        assert!(error_of("[[suppress]]\nrule = \"STG001\"").contains("did you mean `rules`?"));
+        assert!(error_of("as-of = \"2026-13-01\"").contains("YYYY-MM-DD"));
+        assert!(error_of("select = [").starts_with("1:"));
+    }
+}

@@ -1,0 +1,424 @@
+//! Inline suppressions: read from the template, applied to the rules' findings.
+//!
+//! Three forms, each naming rule IDs and giving a reason after a colon:
+//! - a comment on its own line before a resource or property:
+//!   `// trustlint-ignore STG001: reason` covers that JSON node and everything in it;
+//! - resource metadata: `"metadata": { "trustlint": { "ignore": ["STG001"], "reason": "…" } }`;
+//! - a line `trustlint-ignore STG001: reason` in the resource's `metadata.description`,
+//!   which is where Bicep puts a resource's `@description('…')` (Bicep drops comments).
+//!
+//! The metadata forms cover the resource object. A suppression without a reason, naming
+//! an unknown rule, or covering no finding of an enabled rule is reported as `SUP001`.
+
+use jsonc_parser::ast::{ObjectProp, Value as Ast};
+use jsonc_parser::tokens::Token;
+use jsonc_parser::{Scanner, ScannerOptions};
+
+use crate::diagnostic::{Diagnostic, Level, Suppressed, SuppressionKind};
+use crate::source::Span;
+use crate::template::value::find_prop;
+use crate::template::Template;
+
+/// The word that starts a directive.
+pub const DIRECTIVE: &str = "trustlint-ignore";
+
+/// Which form a suppression was written in (for SUP001's messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    Comment,
+    Metadata,
+    Description,
+}
+
+/// One rule ID as written in a suppression, with where it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedRule {
+    pub id: String,
+    pub span: Span,
+}
+
+/// One inline suppression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suppression {
+    pub form: Form,
+    pub rules: Vec<NamedRule>,
+    /// The reason, trimmed; `None` when missing or empty.
+    pub reason: Option<String>,
+    /// What it covers: findings whose primary span lies inside.
+    pub scope: Option<Span>,
+    /// Where it is written: SUP001 points here.
+    pub span: Span,
+}
+
+/// Every suppression written in the file. Cheap when the file mentions none.
+pub fn collect(text: &str, root: &Ast<'_>, template: &Template<'_>) -> Vec<Suppression> {
+    if !contains_ignoring_case(text, "trustlint") {
+        return Vec::new();
+    }
+    let mut found = comment_suppressions(text, root);
+    let mut seen = std::collections::HashSet::new();
+    for resource in &template.resources {
+        // Copy-loop instances share one object; read it once.
+        if seen.insert(resource.span()) {
+            found.extend(metadata_suppressions(resource.object, resource.span()));
+        }
+    }
+    found.sort_by_key(|s| (s.span.start, s.span.end));
+    found
+}
+
+/// `// trustlint-ignore …` and `/* trustlint-ignore … */` comments.
+fn comment_suppressions(text: &str, root: &Ast<'_>) -> Vec<Suppression> {
+    let mut scanner = Scanner::new(text, &ScannerOptions::default());
+    let mut tokens: Vec<(Span, bool, Option<&str>)> = Vec::new();
+    while let Ok(Some(token)) = scanner.scan() {
+        let span = Span::new(scanner.token_start(), scanner.token_end());
+        let comment = match token {
+            Token::CommentLine(c) | Token::CommentBlock(c) => Some(c),
+            _ => None,
+        };
+        tokens.push((span, comment.is_some(), comment));
+    }
+    let mut out = Vec::new();
+    for (i, (span, _, comment)) in tokens.iter().enumerate() {
+        let Some(body) = comment else { continue };
+        let Some(directive) = body.trim_start().strip_prefix(DIRECTIVE) else {
+            continue;
+        };
+        let directive_offset =
+            span.start as usize + 2 + (body.len() - body.trim_start().len()) + DIRECTIVE.len();
+        let (rules, reason) = parse_directive(directive, Some(directive_offset));
+        let own_line = text[..span.start as usize]
+            .rsplit('\n')
+            .next()
+            .is_some_and(|before| before.trim().is_empty());
+        let next = tokens[i + 1..]
+            .iter()
+            .find(|(_, is_comment, _)| !is_comment);
+        let scope = match next {
+            Some((next, _, _)) if own_line => node_starting_at(root, next.start as usize),
+            _ => None,
+        };
+        out.push(Suppression {
+            form: Form::Comment,
+            rules,
+            reason,
+            scope,
+            span: *span,
+        });
+    }
+    out
+}
+
+/// The suppressions in a resource's `metadata`.
+fn metadata_suppressions(
+    resource: &jsonc_parser::ast::Object<'_>,
+    resource_span: Span,
+) -> Vec<Suppression> {
+    let mut out = Vec::new();
+    let Some(Ast::Object(metadata)) = find_prop(resource, "metadata").map(|p| &p.value) else {
+        return out;
+    };
+    if let Some(prop) = find_prop(metadata, "trustlint") {
+        out.push(metadata_object(prop, resource_span));
+    }
+    if let Some(Ast::StringLit(description)) = find_prop(metadata, "description").map(|p| &p.value)
+    {
+        for line in description.value.lines() {
+            let Some(directive) = line.trim_start().strip_prefix(DIRECTIVE) else {
+                continue;
+            };
+            // Escapes in the JSON string make inner offsets unreliable: point at the string.
+            let (rules, reason) = parse_directive(directive, None);
+            let span = Span::new(description.range.start, description.range.end);
+            out.push(Suppression {
+                form: Form::Description,
+                rules: rules.into_iter().map(|r| NamedRule { span, ..r }).collect(),
+                reason,
+                scope: Some(resource_span),
+                span,
+            });
+        }
+    }
+    out
+}
+
+/// `"trustlint": { "ignore": ["STG001"] | "STG001", "reason": "…" }`.
+fn metadata_object(prop: &ObjectProp<'_>, resource_span: Span) -> Suppression {
+    let span = Span::new(prop.range.start, prop.range.end);
+    let mut rules = Vec::new();
+    let mut reason = None;
+    if let Ast::Object(object) = &prop.value {
+        match find_prop(object, "ignore").map(|p| &p.value) {
+            Some(Ast::StringLit(s)) => rules.extend(split_ids(&s.value, span_of_lit(s))),
+            Some(Ast::Array(list)) => {
+                for item in &list.elements {
+                    if let Ast::StringLit(s) = item {
+                        rules.extend(split_ids(&s.value, span_of_lit(s)));
+                    }
+                }
+            }
+            _ => {}
+        }
+        if let Some(Ast::StringLit(s)) = find_prop(object, "reason").map(|p| &p.value) {
+            reason = Some(s.value.trim().to_owned()).filter(|r| !r.is_empty());
+        }
+    }
+    Suppression {
+        form: Form::Metadata,
+        rules,
+        reason,
+        scope: Some(resource_span),
+        span,
+    }
+}
+
+fn span_of_lit(s: &jsonc_parser::ast::StringLit<'_>) -> Span {
+    Span::new(s.range.start, s.range.end)
+}
+
+fn split_ids(list: &str, span: Span) -> Vec<NamedRule> {
+    list.split([',', ' ', '\t'])
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map(|id| NamedRule {
+            id: id.to_owned(),
+            span,
+        })
+        .collect()
+}
+
+/// Parses what follows `trustlint-ignore`: `ID[, ID…][: reason]`. With `offset` (where
+/// `rest` starts in the file), each ID gets its own span.
+fn parse_directive(rest: &str, offset: Option<usize>) -> (Vec<NamedRule>, Option<String>) {
+    let rest = rest.trim_end_matches("*/");
+    let (ids, reason) = match rest.split_once(':') {
+        Some((ids, reason)) => (ids, Some(reason.trim()).filter(|r| !r.is_empty())),
+        None => (rest, None),
+    };
+    let mut rules = Vec::new();
+    let mut at = 0;
+    for part in ids.split([',', ' ', '\t']) {
+        let start = at;
+        at += part.len() + 1;
+        if part.is_empty() {
+            continue;
+        }
+        let span = offset.map_or(Span::new(0, 0), |o| {
+            Span::new(o + start, o + start + part.len())
+        });
+        rules.push(NamedRule {
+            id: part.to_owned(),
+            span,
+        });
+    }
+    (rules, reason.map(str::to_owned))
+}
+
+/// The property or value that starts at `offset`: a property covers its name and value.
+fn node_starting_at(value: &Ast<'_>, offset: usize) -> Option<Span> {
+    let range = value_range(value);
+    if range.start as usize == offset {
+        return Some(range);
+    }
+    match value {
+        Ast::Object(object) => object.properties.iter().find_map(|p| {
+            if p.range.start == offset {
+                Some(Span::new(p.range.start, p.range.end))
+            } else if value_range(&p.value).contains(offset) {
+                node_starting_at(&p.value, offset)
+            } else {
+                None
+            }
+        }),
+        Ast::Array(array) => array
+            .elements
+            .iter()
+            .find(|e| value_range(e).contains(offset))
+            .and_then(|e| node_starting_at(e, offset)),
+        _ => None,
+    }
+}
+
+/// A case-insensitive search for an ASCII needle, without copying the text.
+fn contains_ignoring_case(text: &str, needle: &str) -> bool {
+    let (text, needle) = (text.as_bytes(), needle.as_bytes());
+    let first = needle[0].to_ascii_lowercase();
+    text.iter().enumerate().any(|(i, b)| {
+        b.to_ascii_lowercase() == first
+            && text.len() >= i + needle.len()
+            && text[i..i + needle.len()].eq_ignore_ascii_case(needle)
+    })
+}
+
+fn value_range(value: &Ast<'_>) -> Span {
+    crate::template::span_of(value)
+}
+
+/// What applying suppressions found wrong with them.
+pub struct Applied {
+    /// SUP001 findings (without rule ID set: the caller reports them as SUP001).
+    pub problems: Vec<Diagnostic>,
+}
+
+/// Marks the findings that a suppression covers, and describes every suppression that
+/// gives no reason, names an unknown rule, or covers no finding of a rule that ran.
+pub fn apply(
+    diagnostics: &mut [Diagnostic],
+    suppressions: &[Suppression],
+    is_known: impl Fn(&str) -> Option<&'static str>,
+    ran: impl Fn(&str) -> bool,
+) -> Applied {
+    let mut problems = Vec::new();
+    for s in suppressions {
+        let mut used = vec![false; s.rules.len()];
+        if let Some(scope) = s.scope {
+            for d in diagnostics.iter_mut() {
+                if !scope.encloses(d.span) {
+                    continue;
+                }
+                for (i, r) in s.rules.iter().enumerate() {
+                    if r.id.eq_ignore_ascii_case(d.rule) {
+                        used[i] = true;
+                        if d.suppressed.is_none() {
+                            d.suppressed = Some(Suppressed {
+                                kind: SuppressionKind::InSource,
+                                justification: s.reason.clone().unwrap_or_default(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        problems.extend(problems_of(s, &used, &is_known, &ran));
+    }
+    Applied { problems }
+}
+
+fn problems_of(
+    s: &Suppression,
+    used: &[bool],
+    is_known: &impl Fn(&str) -> Option<&'static str>,
+    ran: &impl Fn(&str) -> bool,
+) -> Vec<Diagnostic> {
+    let example = match s.form {
+        Form::Comment => "`// trustlint-ignore STG001: why this is safe`",
+        Form::Metadata => {
+            "`\"trustlint\": { \"ignore\": [\"STG001\"], \"reason\": \"why this is safe\" }`"
+        }
+        Form::Description => "a description line `trustlint-ignore STG001: why this is safe`",
+    };
+    let mut out = Vec::new();
+    if s.rules.is_empty() {
+        out.push(
+            Diagnostic::new(
+                Level::Warning,
+                s.span,
+                "this suppression names no rule, so it suppresses nothing",
+            )
+            .with_label("no rule ID")
+            .with_help(format!("name the rules it is for: {example}")),
+        );
+        return out;
+    }
+    if s.scope.is_none() {
+        out.push(
+            Diagnostic::new(
+                Level::Warning,
+                s.span,
+                "this suppression comment covers nothing: it must be on its own line, directly before a resource or property",
+            )
+            .with_label("covers nothing")
+            .with_help("move the comment to its own line before the resource or property it is about"),
+        );
+    }
+    if s.reason.is_none() {
+        out.push(
+            Diagnostic::new(
+                Level::Warning,
+                s.span,
+                "this suppression gives no reason; say why the finding is safe to ignore, so reviewers can check it later",
+            )
+            .with_label("no reason")
+            .with_help(format!("add the reason after a colon: {example}")),
+        );
+    }
+    for (rule, was_used) in s.rules.iter().zip(used) {
+        match is_known(&rule.id) {
+            None => {
+                let hint = crate::suggest(&rule.id)
+                    .map(|id| format!("; did you mean `{id}`?"))
+                    .unwrap_or_default();
+                out.push(
+                    Diagnostic::new(
+                        Level::Warning,
+                        rule.span,
+                        format!(
+                            "this suppression names `{}`, which is not a trustlint rule{hint}",
+                            rule.id
+                        ),
+                    )
+                    .with_label("unknown rule")
+                    .with_help("use a rule ID from `trustlint rules`"),
+                );
+            }
+            Some(id) if !was_used && s.scope.is_some() && ran(id) => {
+                let scope = match s.form {
+                    Form::Comment => "the node after it",
+                    Form::Metadata | Form::Description => "this resource",
+                };
+                out.push(
+                    Diagnostic::new(
+                        Level::Warning,
+                        rule.span,
+                        format!("this suppression of {id} suppresses nothing: {id} reports nothing in {scope}"),
+                    )
+                    .with_label("suppresses nothing")
+                    .with_help("remove the suppression, or move it before the resource or property the finding points at"),
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directive_ids_and_reason() {
+        let (rules, reason) =
+            parse_directive(" STG001, KV001 : only Azure Backup uses it ", Some(10));
+        let ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["STG001", "KV001"]);
+        assert_eq!(rules[0].span, Span::new(11, 17));
+        assert_eq!(reason.as_deref(), Some("only Azure Backup uses it"));
+        let (_, reason) = parse_directive(" STG001:  ", None);
+        assert_eq!(reason, None);
+        let (rules, reason) = parse_directive(" STG001 */", None);
+        assert_eq!(rules.len(), 1);
+        assert_eq!(reason, None);
+    }
+
+    #[test]
+    fn a_comment_covers_the_next_property() {
+        let text = "{\n  // trustlint-ignore A1: r\n  \"a\": { \"b\": 1 },\n  \"c\": 2\n}";
+        let root = crate::parse::parse(text).unwrap().unwrap();
+        let found = comment_suppressions(text, &root);
+        assert_eq!(found.len(), 1);
+        let scope = found[0].scope.unwrap();
+        assert_eq!(
+            &text[scope.start as usize..scope.end as usize],
+            "\"a\": { \"b\": 1 }"
+        );
+    }
+
+    #[test]
+    fn a_trailing_comment_covers_nothing() {
+        let text = "{\n  \"a\": 1, // trustlint-ignore A1: r\n  \"c\": 2\n}";
+        let root = crate::parse::parse(text).unwrap().unwrap();
+        assert_eq!(comment_suppressions(text, &root)[0].scope, None);
+    }
+}
