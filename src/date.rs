@@ -80,6 +80,8 @@ pub const APIM_RETIREMENT: Date = Date::new(2026, 3, 15);
 pub const ADF_MODERN_DEFAULT: Date = Date::new(2026, 8, 1);
 /// Data Factory's Legacy trusted-service mode is removed after this date.
 pub const ADF_LEGACY_REMOVED_AFTER: Date = Date::new(2027, 8, 1);
+/// The first day without Data Factory's Legacy mode.
+pub const ADF_LEGACY_GONE: Date = Date::new(2027, 8, 2);
 
 #[cfg(test)]
 mod tests {

@@ -1,47 +1,8 @@
 //! End-to-end tests of the built binary: formats, exit codes and bad input.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-const AS_OF: &str = "2026-11-23";
-
-fn trustlint(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trustlint"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
-
-/// Replaces the elapsed time in the summary line, the only non-deterministic output.
-fn redact_time(text: &str) -> String {
-    text.lines()
-        .map(|l| match l.rfind(" in ") {
-            Some(i) if l.starts_with("Linted ") && l.ends_with('s') => {
-                format!("{} in [time]", &l[..i])
-            }
-            _ => l.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// A scratch directory under the target directory, fresh for each test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::bin::{assert_valid_sarif, redact_time, scratch, stderr, stdout, trustlint, AS_OF};
 
 const STORAGE_FINDING: &str = r#"{
   "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
@@ -79,30 +40,6 @@ fn github_output_on_the_examples() {
     let o = trustlint(&["testdata/examples", "--as-of", AS_OF, "--format", "github"]);
     assert_eq!(o.status.code(), Some(1));
     insta::assert_snapshot!(stdout(&o));
-}
-
-fn sarif_validator() -> jsonschema::Validator {
-    let schema_text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/schemas/sarif-schema-2.1.0.json"),
-    )
-    .unwrap();
-    let schema: serde_json::Value = serde_json::from_str(&schema_text).unwrap();
-    jsonschema::validator_for(&schema).expect("the SARIF schema compiles")
-}
-
-fn assert_valid_sarif(text: &str) -> serde_json::Value {
-    let sarif: serde_json::Value = serde_json::from_str(text).expect("SARIF is JSON");
-    let validator = sarif_validator();
-    let errors: Vec<String> = validator
-        .iter_errors(&sarif)
-        .map(|e| format!("{e} at {}", e.instance_path))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "SARIF schema violations:\n{}",
-        errors.join("\n")
-    );
-    sarif
 }
 
 #[test]
@@ -216,11 +153,11 @@ fn as_of_changes_date_aware_levels() {
         "2026-03-15",
     ]));
     assert!(
-        before.contains("\"level\": \"warning\"") && before.contains("ends on 2026-03-15"),
+        before.contains("\"level\": \"warning\"") && before.contains("will break on 2026-03-15"),
         "{before}"
     );
     assert!(
-        after.contains("\"level\": \"error\"") && after.contains("ended on 2026-03-15"),
+        after.contains("\"level\": \"error\"") && after.contains("broke on 2026-03-15"),
         "{after}"
     );
     let bad = trustlint(&[apim, "--as-of", "2026-02-30"]);

@@ -209,7 +209,8 @@ pub struct TargetSpec {
     pub callers: Callers,
     /// Line-of-sight options for the help text.
     pub line_of_sight: &'static str,
-    /// API Management's control plane may need this target's bypass (Key Vault, HSM).
+    /// API Management's control plane may need this target's bypass (Key Vault and HSM
+    /// for certificates and named values, Storage declared for backup/restore).
     pub control_plane_carve_out: bool,
 }
 
@@ -231,13 +232,17 @@ pub fn check_bypass_target(
     let bypass = trusted_bypass(resource, spec.bypass_path);
     let name = resource.display_name();
     let key = spec.bypass_path.rsplit('.').next().unwrap_or_default();
-    match locked.state.clone().and(bypass.state.clone()) {
+    let state = locked.state.clone().and(bypass.state.clone());
+    let keep = match state {
+        Tri::Yes if spec.control_plane_carve_out => {
+            reason_to_keep_bypass(template, resource, cx.options)
+        }
+        _ => None,
+    };
+    match state {
         Tri::No => {}
-        Tri::Yes
-            if spec.control_plane_carve_out
-                && reason_to_keep_bypass(template, resource).is_some() =>
-        {
-            let why = reason_to_keep_bypass(template, resource).unwrap_or_default();
+        Tri::Yes if keep.is_some() => {
+            let why = keep.unwrap_or_default();
             let diagnostic = Diagnostic::new(
                 Level::Note,
                 bypass.span,
@@ -251,7 +256,7 @@ pub fn check_bypass_target(
             .with_origin(bypass.value.as_ref().and_then(|v| v.origin()))
             .with_help(
                 "keep the bypass: the retirement of trusted service connectivity covers the API Management gateway, not its control plane, \
-                 which still reads hostname certificates, named values and client certificates from Key Vault through the trusted path",
+                 which still reads hostname certificates, named values and client certificates from Key Vault, and backs up to and restores from Storage, through the trusted path",
             );
             cx.report(resource, diagnostic);
         }

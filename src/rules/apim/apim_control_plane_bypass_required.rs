@@ -12,7 +12,7 @@ pub struct ApimControlPlaneBypassRequired;
 pub static META: RuleMeta = RuleMeta {
     id: "APIM006",
     name: "apim-control-plane-bypass-required",
-    summary: "A Key Vault API Management reads certificates or named values from is locked down with the trusted-services bypass off",
+    summary: "A Key Vault API Management reads certificates or named values from, or its declared backup storage, is locked down with the trusted-services bypass off",
     default_level: Level::Error,
     resource_types: &[],
     security_severity: "6.0",
@@ -63,5 +63,43 @@ impl Rule for ApimControlPlaneBypassRequired {
             );
             cx.report(vault, diagnostic);
         }
+        check_backup_storage(template, cx);
+    }
+}
+
+/// Storage accounts declared in the config file (`apim-backup-storage`) as API
+/// Management backup/restore storage: backup and restore use the trusted path.
+fn check_backup_storage(template: &Template<'_>, cx: &mut LintContext<'_>) {
+    if cx.options.apim_backup_storage.is_empty() {
+        return;
+    }
+    for (_, account) in template.of_type("Microsoft.Storage/storageAccounts") {
+        let name = account.short_name();
+        if !cx.options.is_apim_backup_storage(&name) {
+            continue;
+        }
+        let locked = locked_down(
+            account,
+            "properties.publicNetworkAccess",
+            "properties.networkAcls.defaultAction",
+        );
+        let bypass = trusted_bypass(account, "properties.networkAcls.bypass");
+        if locked.state != Tri::Yes || bypass.state != Tri::No {
+            continue;
+        }
+        let diagnostic = Diagnostic::new(
+            META.default_level,
+            bypass.span,
+            format!(
+                "storage account `{name}` is listed in `apim-backup-storage` but is locked down with the trusted-services bypass off, so API Management backup and restore to it fail"
+            ),
+        )
+        .with_label("the bypass is off")
+        .with_related(locked.span, locked.label)
+        .with_help(
+            "add `AzureServices` to the account's `networkAcls.bypass`: API Management's backup and restore still use trusted connectivity — \
+             the March 2026 retirement covers only the gateway; or remove the account from `apim-backup-storage` if API Management no longer uses it",
+        );
+        cx.report(account, diagnostic);
     }
 }

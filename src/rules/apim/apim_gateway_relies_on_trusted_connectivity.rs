@@ -79,9 +79,9 @@ impl Rule for ApimGatewayReliesOnTrustedConnectivity {
                         let (level, when) = if already_disabled {
                             (Level::Error, "the service already disables trusted connectivity (`DisableOverPrivilegedAccess` is \"True\"), so these calls fail now".to_owned())
                         } else if as_of < APIM_RETIREMENT {
-                            (Level::Warning, format!("gateway trusted connectivity ends on {APIM_RETIREMENT}"))
+                            (Level::Warning, format!("these calls will break on {APIM_RETIREMENT}, when gateway trusted connectivity ends"))
                         } else {
-                            (Level::Error, format!("gateway trusted connectivity ended on {APIM_RETIREMENT}, so these calls fail"))
+                            (Level::Error, format!("these calls broke on {APIM_RETIREMENT}, when gateway trusted connectivity ended, and fail now"))
                         };
                         Diagnostic::new(
                             level,

@@ -74,9 +74,9 @@ impl Rule for ApimTrustedConnectivityNotDisabled {
             Level::Warning
         };
         let when = if as_of < APIM_RETIREMENT {
-            format!("gateway trusted service connectivity ends on {APIM_RETIREMENT}")
+            format!("gateway calls that rely on trusted service connectivity will break on {APIM_RETIREMENT}")
         } else {
-            format!("gateway trusted service connectivity ended on {APIM_RETIREMENT}")
+            format!("gateway calls that relied on trusted service connectivity broke on {APIM_RETIREMENT}")
         };
         let span = nearest_existing(service, "properties.customProperties.x");
         let mut help = format!(

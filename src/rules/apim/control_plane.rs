@@ -4,6 +4,7 @@
 //! apim-trusted-service-connectivity-retirement, "Scenarios that are not affected").
 
 use crate::rules::apim::APIM_SERVICE;
+use crate::rules::RuleOptions;
 use crate::template::{Resource, Template, Tri, ValueRef};
 
 /// What an API Management service reads from Key Vault.
@@ -115,8 +116,19 @@ pub fn needs_bypass(template: &Template<'_>, u: &KeyVaultUse<'_>) -> Tri {
     }
 }
 
-/// Why a vault's bypass must be kept: the API Management control-plane uses of it.
-pub fn reason_to_keep_bypass(template: &Template<'_>, vault: &Resource<'_>) -> Option<String> {
+/// Why a target's bypass must be kept: the API Management control-plane uses of a
+/// vault, or a storage account declared as backup/restore storage in the config file.
+pub fn reason_to_keep_bypass(
+    template: &Template<'_>,
+    vault: &Resource<'_>,
+    options: &RuleOptions,
+) -> Option<String> {
+    if vault.is_type("Microsoft.Storage/storageAccounts") {
+        let name = vault.short_name();
+        return options.is_apim_backup_storage(&name).then(|| {
+            format!("`{name}` is listed in `apim-backup-storage` in the config file, and API Management backs up to and restores from it through the trusted path")
+        });
+    }
     let index = template
         .resources
         .iter()

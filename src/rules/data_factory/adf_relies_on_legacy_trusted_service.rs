@@ -1,7 +1,7 @@
 //! ADF002: a Data Factory configuration that reaches a locked-down Storage account or
 //! Key Vault in the same deployment only through the legacy trusted-services exception.
 
-use crate::date::{Date, ADF_LEGACY_REMOVED_AFTER, ADF_MODERN_DEFAULT};
+use crate::date::{Date, ADF_LEGACY_GONE, ADF_LEGACY_REMOVED_AFTER, ADF_MODERN_DEFAULT};
 use crate::diagnostic::{Diagnostic, Level};
 use crate::rules::apim::gateway_calls::admits_trusted_services;
 use crate::rules::common::noun;
@@ -30,7 +30,7 @@ pub fn level_and_when(mode: &Mode, as_of: Date) -> (Level, String) {
         if as_of < ADF_MODERN_DEFAULT {
             (
                 Level::Warning,
-                format!("{prefix}factories that did not opt in switch to Modern on {ADF_MODERN_DEFAULT}; this access then fails unless the factory is switched to Legacy in Data Factory Studio, and Legacy is removed after {ADF_LEGACY_REMOVED_AFTER}"),
+                format!("{prefix}this access will break on {ADF_MODERN_DEFAULT}, when factories that did not opt in switch to Modern, unless the factory is switched to Legacy in Data Factory Studio, and Legacy is removed after {ADF_LEGACY_REMOVED_AFTER}"),
             )
         } else {
             (
@@ -54,7 +54,7 @@ pub fn level_and_when(mode: &Mode, as_of: Date) -> (Level, String) {
         ),
         Mode::Legacy => (
             Level::Error,
-            format!("the factory states Legacy mode, which was removed after {ADF_LEGACY_REMOVED_AFTER}: this access fails"),
+            format!("the factory states Legacy mode, which was removed after {ADF_LEGACY_REMOVED_AFTER}: this access broke on {ADF_LEGACY_GONE}"),
         ),
     }
 }

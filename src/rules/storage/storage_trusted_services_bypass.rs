@@ -24,7 +24,7 @@ static SPEC: TargetSpec = TargetSpec {
     default_action_path: "properties.networkAcls.defaultAction",
     callers: Callers::ApiManagementAndDataFactory,
     line_of_sight: "a private endpoint in the caller's virtual network, a `virtualNetworkRules` entry for its subnet with the `Microsoft.Storage` service endpoint, or a network security perimeter",
-    control_plane_carve_out: false,
+    control_plane_carve_out: true,
 };
 
 impl Rule for StorageTrustedServicesBypass {
