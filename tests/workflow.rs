@@ -457,11 +457,14 @@ fn baseline_reports_only_new_findings_across_line_shifts() {
     );
 }
 
+/// A date, the level expected on it, and a phrase the message must contain.
+type OnDate = (&'static str, &'static str, &'static str);
+
 /// Levels and messages on both sides of each date in the rule catalogue's table.
 #[test]
 fn as_of_levels_flip_exactly_on_each_date() {
     let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/rules");
-    let cases: &[(&str, &str, &[(&str, &str, &str)])] = &[
+    let cases: &[(&str, &str, &[OnDate])] = &[
         (
             "APIM003/fail-send-request-system-identity.json",
             "APIM001",
