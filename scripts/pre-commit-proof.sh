@@ -65,11 +65,15 @@ echo
 echo "\$ git commit -m 'storage account'   # bypass: AzureServices"
 template AzureServices > infra/storage.json
 git add infra/storage.json
-if git commit -m "storage account" 2>&1; then
+set +e
+git commit -m "storage account" 2>&1
+code=$?
+set -e
+if [ "$code" -eq 0 ]; then
   echo "UNEXPECTED: the commit of a bad template passed" >&2
   exit 1
 fi
-echo "(the commit was refused: exit code $?)"
+echo "(the commit was refused: git exit code $code)"
 
 echo
 echo "\$ git commit -m 'storage account'   # bypass: None"
