@@ -95,3 +95,21 @@ fn rule_command_prints_the_page_text() {
         );
     }
 }
+
+/// The complete example in docs/configuration.md is a valid config file.
+#[test]
+fn configuration_example_is_valid() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/configuration.md")).unwrap();
+    let start = doc.find("```toml\n").expect("a toml block") + "```toml\n".len();
+    let example = &doc[start..start + doc[start..].find("```").unwrap()];
+    let dir = common::bin::scratch("docs-configuration-example");
+    std::fs::write(dir.join("trustlint.toml"), example).unwrap();
+    let o = common::bin::trustlint_in(&dir, &["--format", "json", "--fail-on", "never"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
