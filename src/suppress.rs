@@ -50,9 +50,11 @@ pub struct Suppression {
     pub span: Span,
 }
 
-/// Every suppression written in the file. Cheap when the file mentions none.
+/// Every suppression written in the file. Cheap when the file mentions none: the
+/// directive and the metadata key are lowercase `trustlint…`, so one substring search
+/// (much faster than a case-insensitive scan) rules most files out.
 pub fn collect(text: &str, root: &Ast<'_>, template: &Template<'_>) -> Vec<Suppression> {
-    if !contains_ignoring_case(text, "trustlint") {
+    if !text.contains("trustlint") {
         return Vec::new();
     }
     let mut found = comment_suppressions(text, root);
@@ -238,17 +240,6 @@ fn node_starting_at(value: &Ast<'_>, offset: usize) -> Option<Span> {
             .and_then(|e| node_starting_at(e, offset)),
         _ => None,
     }
-}
-
-/// A case-insensitive search for an ASCII needle, without copying the text.
-fn contains_ignoring_case(text: &str, needle: &str) -> bool {
-    let (text, needle) = (text.as_bytes(), needle.as_bytes());
-    let first = needle[0].to_ascii_lowercase();
-    text.iter().enumerate().any(|(i, b)| {
-        b.to_ascii_lowercase() == first
-            && text.len() >= i + needle.len()
-            && text[i..i + needle.len()].eq_ignore_ascii_case(needle)
-    })
 }
 
 fn value_range(value: &Ast<'_>) -> Span {
