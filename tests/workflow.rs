@@ -242,6 +242,45 @@ fn inline_suppressions_are_kept_in_sarif_as_in_source() {
 }
 
 #[test]
+fn the_suppressions_example_shows_every_inline_form() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/examples");
+    let o = trustlint_in(
+        &examples,
+        &[
+            "suppressions",
+            "--no-config",
+            "--format",
+            "sarif",
+            "--as-of",
+            AS_OF,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let sarif = assert_valid_sarif(&stdout(&o));
+    let suppressed: Vec<String> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {}",
+                r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+                r["ruleId"],
+                r["suppressions"][0]["kind"]
+            )
+        })
+        .collect();
+    assert_eq!(
+        suppressed,
+        [
+            "\"suppressions/azuredeploy.json\" \"STG001\" \"inSource\"", // comment
+            "\"suppressions/azuredeploy.json\" \"KV001\" \"inSource\"",  // metadata
+            "\"suppressions/main.json\" \"STG001\" \"inSource\"",        // Bicep description
+        ]
+    );
+}
+
+#[test]
 fn compiled_bicep_description_suppresses_the_resource() {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("testdata/rules/SUP001/pass-bicep-description.json");
