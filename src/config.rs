@@ -177,7 +177,7 @@ fn parse(text: &str) -> Result<Config, Failure> {
     // Prefixes first, so that exact IDs (longer) win over them.
     level_entries.sort_by_key(|(pattern, _, _)| pattern.len());
     for (pattern, span, level) in level_entries {
-        let matched = matching_rules(&pattern).map_err(|m| (span.clone(), m))?;
+        let matched = rules::matching(&pattern).map_err(|m| (span.clone(), m))?;
         for id in matched {
             config.levels.insert(id, level);
         }
@@ -193,24 +193,6 @@ fn unknown_key(name: &str, known: &[&str], context: &str) -> String {
         "unknown key `{name}`{context}{hint} (known keys: {})",
         known.join(", ")
     )
-}
-
-/// The rules an ID or prefix names; an error with a suggestion when none.
-fn matching_rules(pattern: &str) -> Result<Vec<&'static str>, String> {
-    let found: Vec<&'static str> = rules::ALL
-        .iter()
-        .map(|r| r.meta().id)
-        .filter(|id| id.len() >= pattern.len() && id[..pattern.len()].eq_ignore_ascii_case(pattern))
-        .collect();
-    if found.is_empty() || pattern.is_empty() {
-        let hint = crate::suggest(pattern)
-            .map(|s| format!("; did you mean `{s}`?"))
-            .unwrap_or_default();
-        return Err(format!(
-            "no rule matches `{pattern}`{hint} (see `trustlint rules`)"
-        ));
-    }
-    Ok(found)
 }
 
 fn string<'v>(value: &'v Spanned<DeValue<'_>>, key: &str) -> Result<&'v str, Failure> {
@@ -250,7 +232,7 @@ fn rule_patterns(value: &Spanned<DeValue<'_>>, key: &str) -> Result<Vec<String>,
     string_list(value, key)?
         .into_iter()
         .map(|(pattern, span)| {
-            matching_rules(pattern.trim())
+            rules::matching(pattern.trim())
                 .map(|_| pattern.trim().to_owned())
                 .map_err(|m| (span, format!("`{key}`: {m}")))
         })
@@ -332,7 +314,7 @@ fn levels(
     let mut out = Vec::new();
     for (key, level) in table(value, "level")? {
         let id = key.get_ref().as_ref();
-        matching_rules(id).map_err(|m| (key.span(), format!("`[level]`: {m}")))?;
+        rules::matching(id).map_err(|m| (key.span(), format!("`[level]`: {m}")))?;
         let given = string(level, id)?;
         let parsed = match given.to_ascii_lowercase().as_str() {
             "error" => RuleLevel::Level(Level::Error),
@@ -375,7 +357,7 @@ fn suppressions(value: &Spanned<DeValue<'_>>) -> Result<Vec<ConfigSuppression>, 
             match key.get_ref().as_ref() {
                 "rules" => {
                     for (pattern, span) in string_list(value, "rules")? {
-                        let ids = matching_rules(pattern.trim())
+                        let ids = rules::matching(pattern.trim())
                             .map_err(|m| (span, format!("`[[suppress]]` rules: {m}")))?;
                         rules_named.extend(ids);
                     }

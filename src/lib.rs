@@ -76,34 +76,31 @@ pub fn select_rules(
     select: &[String],
     ignore: &[String],
 ) -> Result<Vec<&'static dyn Rule>, String> {
-    fn matches(rule: &dyn Rule, pattern: &str) -> bool {
-        let id = rule.meta().id;
-        id.len() >= pattern.len() && id[..pattern.len()].eq_ignore_ascii_case(pattern)
-    }
-    for (flag, patterns) in [("--select", select), ("--ignore", ignore)] {
-        for p in patterns.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
-            if !rules::ALL.iter().any(|r| matches(*r, p)) {
-                let hint = suggest(p)
-                    .map(|s| format!("; did you mean `{s}`?"))
-                    .unwrap_or_default();
-                return Err(format!(
-                    "{flag}: no rule matches `{p}`{hint} (see `trustlint rules`)"
-                ));
-            }
-        }
-    }
-    let selected = |r: &dyn Rule| {
-        select.iter().all(|p| p.trim().is_empty()) || select.iter().any(|p| matches(r, p.trim()))
-    };
-    let ignored = |r: &dyn Rule| {
-        ignore
+    // The IDs the flag's patterns name; `None` when it gives none.
+    let named = |flag: &str, patterns: &[String]| -> Result<Option<Vec<&'static str>>, String> {
+        let given: Vec<&str> = patterns
             .iter()
-            .any(|p| !p.trim().is_empty() && matches(r, p.trim()))
+            .map(|p| p.trim())
+            .filter(|p| !p.is_empty())
+            .collect();
+        if given.is_empty() {
+            return Ok(None);
+        }
+        let mut ids = Vec::new();
+        for p in given {
+            ids.extend(rules::matching(p).map_err(|m| format!("{flag}: {m}"))?);
+        }
+        Ok(Some(ids))
     };
+    let selected = named("--select", select)?;
+    let ignored = named("--ignore", ignore)?.unwrap_or_default();
     Ok(rules::ALL
         .iter()
         .copied()
-        .filter(|r| selected(*r) && !ignored(*r))
+        .filter(|r| {
+            let id = r.meta().id;
+            selected.as_ref().is_none_or(|s| s.contains(&id)) && !ignored.contains(&id)
+        })
         .collect())
 }
 

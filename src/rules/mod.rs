@@ -176,6 +176,25 @@ pub static ALL: &[&dyn Rule] = &[
     &tool::invalid_suppression::InvalidSuppression,
 ];
 
+/// The IDs of the rules an ID or prefix names (case-insensitive); an error with a
+/// suggestion when it names none.
+pub fn matching(pattern: &str) -> Result<Vec<&'static str>, String> {
+    let found: Vec<&'static str> = ALL
+        .iter()
+        .map(|r| r.meta().id)
+        .filter(|id| id.len() >= pattern.len() && id[..pattern.len()].eq_ignore_ascii_case(pattern))
+        .collect();
+    if found.is_empty() || pattern.is_empty() {
+        let hint = crate::suggest(pattern)
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default();
+        return Err(format!(
+            "no rule matches `{pattern}`{hint} (see `trustlint rules`)"
+        ));
+    }
+    Ok(found)
+}
+
 /// Looks a rule up by ID, case-insensitively.
 pub fn find(id: &str) -> Option<&'static dyn Rule> {
     ALL.iter()
