@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use jsonc_parser::ast::Value as Ast;
 use serde_json::json;
 
-use crate::diagnostic::{BaselineState, Diagnostic};
+use crate::diagnostic::{stable_hash, BaselineState, Diagnostic};
 use crate::linter::FileReport;
 use crate::source::Span;
 
@@ -39,14 +39,7 @@ pub fn fingerprint(root: Option<&Ast<'_>>, d: &Diagnostic) -> String {
         },
         None => path,
     };
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in [d.rule, &within] {
-        for b in part.bytes().chain(std::iter::once(0)) {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    format!("{hash:016x}")
+    stable_hash(&[d.rule, &within])
 }
 
 /// The JSON pointer of the innermost value or property enclosing `span`.

@@ -178,3 +178,16 @@ impl Diagnostic {
         (self.span.start, self.span.end, self.rule)
     }
 }
+
+/// A stable 64-bit FNV-1a hash of `parts` (each followed by a NUL), as 16 hex digits:
+/// the same on every platform and run, for fingerprints that outlive a process.
+pub fn stable_hash(parts: &[&str]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for b in part.bytes().chain(std::iter::once(0)) {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{hash:016x}")
+}

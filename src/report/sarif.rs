@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use crate::diagnostic::{BaselineState, Diagnostic, SuppressionKind};
+use crate::diagnostic::{stable_hash, BaselineState, Diagnostic, SuppressionKind};
 use crate::linter::FileOutcome;
 use crate::report::{diagnostics, display_path, locate, rule_url, Run};
 use crate::source::{SourceFile, Span};
@@ -228,14 +228,7 @@ fn line_hash(source: &SourceFile, d: &Diagnostic) -> String {
         .filter(|c| !c.is_whitespace())
         .collect();
     let resource = d.resource.as_ref().map(|r| r.name.as_str()).unwrap_or("");
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in [d.rule, resource, &text] {
-        for b in part.bytes().chain(std::iter::once(0)) {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    format!("{hash:016x}")
+    stable_hash(&[d.rule, resource, &text])
 }
 
 #[cfg(test)]
