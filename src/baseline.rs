@@ -96,7 +96,10 @@ impl Baseline {
                 path.display()
             ));
         }
-        let mut counts = HashMap::new();
+        let mut baseline = Baseline {
+            counts: HashMap::new(),
+            base: base_dir(path),
+        };
         for f in value["findings"].as_array().into_iter().flatten() {
             let (Some(rule), Some(file), Some(fp)) = (
                 f["rule"].as_str(),
@@ -108,14 +111,16 @@ impl Baseline {
                     path.display()
                 ));
             };
-            *counts
-                .entry((rule.to_owned(), file.to_owned(), fp.to_owned()))
-                .or_insert(0) += 1;
+            baseline.add(rule, file, fp);
         }
-        Ok(Baseline {
-            counts,
-            base: base_dir(path),
-        })
+        Ok(baseline)
+    }
+
+    fn add(&mut self, rule: &str, file: &str, fingerprint: &str) {
+        *self
+            .counts
+            .entry((rule.to_owned(), file.to_owned(), fingerprint.to_owned()))
+            .or_insert(0) += 1;
     }
 
     /// Marks every live finding `Unchanged` when the baseline holds it, else `New`.
@@ -138,17 +143,22 @@ impl Baseline {
 }
 
 /// Writes every finding that is not suppressed to `path` (atomically, via `write`);
-/// returns how many were written.
+/// returns how many were written, and the baseline they make (as [`Baseline::load`]
+/// would read it back).
 pub fn write(
     path: &Path,
     files: &[FileReport],
     write: impl Fn(&Path, &[u8]) -> std::io::Result<()>,
-) -> Result<usize, String> {
-    let base = base_dir(path);
+) -> Result<(usize, Baseline), String> {
+    let mut recorded = Baseline {
+        counts: HashMap::new(),
+        base: base_dir(path),
+    };
     let mut findings = Vec::new();
     for f in files {
-        let file = relative_to(&base, &f.path);
+        let file = relative_to(&recorded.base, &f.path);
         for d in f.diagnostics.iter().filter(|d| d.suppressed.is_none()) {
+            recorded.add(d.rule, &file, &d.fingerprint);
             let mut entry = json!({
                 "rule": d.rule,
                 "file": file,
@@ -170,7 +180,7 @@ pub fn write(
     let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
     text.push('\n');
     write(path, text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(n)
+    Ok((n, recorded))
 }
 
 /// The directory a baseline's paths are relative to: its own.

@@ -202,14 +202,14 @@ fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Res
     };
 
     if let Some(path) = &args.write_baseline {
-        let n = baseline::write(path, &files, write_atomically)?;
+        let (n, recorded) = baseline::write(path, &files, write_atomically)?;
         let _ = writeln!(
             stderr,
             "trustlint: wrote {n} finding{} to the baseline {}",
             if n == 1 { "" } else { "s" },
             report::display_path(path)
         );
-        baseline::Baseline::load(path)?.mark(&mut files);
+        recorded.mark(&mut files);
     } else if let Some(baseline) = baseline {
         baseline.mark(&mut files);
     }
