@@ -59,7 +59,7 @@ fn main() {
             path_errors: &found.errors,
             rules: rules::ALL,
             as_of: options.rule_options.as_of,
-            configured_levels: Default::default(),
+            configured_levels: &Default::default(),
             elapsed: started.elapsed(),
         };
         let sarif = report::sarif::render(&run);

@@ -180,14 +180,6 @@ fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Res
     found.files.retain(|f| !config.excludes(f));
     let mut rule_options = RuleOptions::new(as_of);
     rule_options.apim_backup_storage = config.apim_backup_storage.clone();
-    let configured_levels = config
-        .levels
-        .iter()
-        .filter_map(|(id, l)| match l {
-            config::RuleLevel::Level(level) => Some((*id, *level)),
-            config::RuleLevel::Off => None,
-        })
-        .collect();
     let mut options = LintOptions::new(rules.clone(), rule_options);
     options.parameters = parameters_map(&args.parameters, &args.paths)?;
     options.config = config;
@@ -254,7 +246,7 @@ fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Res
         path_errors: &found.errors,
         rules: &rules,
         as_of,
-        configured_levels,
+        configured_levels: &options.config.levels,
         elapsed: started.elapsed(),
     };
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();

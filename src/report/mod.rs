@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::path::{Component, Path};
 use std::time::Duration;
 
+use crate::config::RuleLevel;
 use crate::date::Date;
 use crate::diagnostic::{Diagnostic, Level};
 use crate::discover::PathError;
@@ -24,17 +25,17 @@ pub struct Run<'a> {
     pub rules: &'a [&'static dyn Rule],
     pub as_of: Date,
     /// Levels set in the config file's `[level]` table.
-    pub configured_levels: HashMap<&'static str, Level>,
+    pub configured_levels: &'a HashMap<&'static str, RuleLevel>,
     pub elapsed: Duration,
 }
 
 impl Run<'_> {
     /// A rule's level in this run: the config file's, else its level on `as_of`.
     pub fn level_of(&self, rule: &dyn Rule) -> Level {
-        self.configured_levels
-            .get(rule.meta().id)
-            .copied()
-            .unwrap_or_else(|| rule.level_on(self.as_of))
+        match self.configured_levels.get(rule.meta().id) {
+            Some(RuleLevel::Level(level)) => *level,
+            _ => rule.level_on(self.as_of),
+        }
     }
 }
 

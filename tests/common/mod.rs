@@ -39,7 +39,7 @@ pub fn render_human(report: FileReport, as_of: Date) -> String {
         path_errors: &[],
         rules: rules::ALL,
         as_of,
-        configured_levels: Default::default(),
+        configured_levels: &Default::default(),
         elapsed: Duration::ZERO,
     };
     report::human::render(
