@@ -315,15 +315,10 @@ fn finish(
     for d in &mut diagnostics {
         d.level = configured_level(d, options);
     }
-    let applied = crate::suppress::apply(
-        &mut diagnostics,
-        suppressions,
-        |id| rules::find(id).map(|r| r.meta().id),
-        |id| options.enabled(id),
-    );
+    let problems = crate::suppress::apply(&mut diagnostics, suppressions, |id| options.enabled(id));
     let sup001 = &rules::tool::invalid_suppression::META;
     if options.enabled(sup001.id) {
-        for mut problem in applied.problems {
+        for mut problem in problems {
             problem.rule = sup001.id;
             problem.level = configured_level(&problem, options);
             diagnostics.push(problem);

@@ -17,7 +17,7 @@ use jsonc_parser::{Scanner, ScannerOptions};
 use crate::diagnostic::{Diagnostic, Level, Suppressed, SuppressionKind};
 use crate::source::Span;
 use crate::template::value::find_prop;
-use crate::template::Template;
+use crate::template::{span_of, Template};
 
 /// The word that starts a directive.
 pub const DIRECTIVE: &str = "trustlint-ignore";
@@ -72,17 +72,18 @@ pub fn collect(text: &str, root: &Ast<'_>, template: &Template<'_>) -> Vec<Suppr
 /// `// trustlint-ignore …` and `/* trustlint-ignore … */` comments.
 fn comment_suppressions(text: &str, root: &Ast<'_>) -> Vec<Suppression> {
     let mut scanner = Scanner::new(text, &ScannerOptions::default());
-    let mut tokens: Vec<(Span, bool, Option<&str>)> = Vec::new();
+    // Every token with its span, and the comment's text for comments.
+    let mut tokens: Vec<(Span, Option<&str>)> = Vec::new();
     while let Ok(Some(token)) = scanner.scan() {
         let span = Span::new(scanner.token_start(), scanner.token_end());
         let comment = match token {
             Token::CommentLine(c) | Token::CommentBlock(c) => Some(c),
             _ => None,
         };
-        tokens.push((span, comment.is_some(), comment));
+        tokens.push((span, comment));
     }
     let mut out = Vec::new();
-    for (i, (span, _, comment)) in tokens.iter().enumerate() {
+    for (i, (span, comment)) in tokens.iter().enumerate() {
         let Some(body) = comment else { continue };
         let Some(directive) = body.trim_start().strip_prefix(DIRECTIVE) else {
             continue;
@@ -96,9 +97,9 @@ fn comment_suppressions(text: &str, root: &Ast<'_>) -> Vec<Suppression> {
             .is_some_and(|before| before.trim().is_empty());
         let next = tokens[i + 1..]
             .iter()
-            .find(|(_, is_comment, _)| !is_comment);
+            .find(|(_, comment)| comment.is_none());
         let scope = match next {
-            Some((next, _, _)) if own_line => node_starting_at(root, next.start as usize),
+            Some((next, _)) if own_line => node_starting_at(root, next.start as usize),
             _ => None,
         };
         out.push(Suppression {
@@ -219,7 +220,7 @@ fn parse_directive(rest: &str, offset: Option<usize>) -> (Vec<NamedRule>, Option
 
 /// The property or value that starts at `offset`: a property covers its name and value.
 fn node_starting_at(value: &Ast<'_>, offset: usize) -> Option<Span> {
-    let range = value_range(value);
+    let range = span_of(value);
     if range.start as usize == offset {
         return Some(range);
     }
@@ -227,7 +228,7 @@ fn node_starting_at(value: &Ast<'_>, offset: usize) -> Option<Span> {
         Ast::Object(object) => object.properties.iter().find_map(|p| {
             if p.range.start == offset {
                 Some(Span::new(p.range.start, p.range.end))
-            } else if value_range(&p.value).contains(offset) {
+            } else if span_of(&p.value).contains(offset) {
                 node_starting_at(&p.value, offset)
             } else {
                 None
@@ -236,30 +237,20 @@ fn node_starting_at(value: &Ast<'_>, offset: usize) -> Option<Span> {
         Ast::Array(array) => array
             .elements
             .iter()
-            .find(|e| value_range(e).contains(offset))
+            .find(|e| span_of(e).contains(offset))
             .and_then(|e| node_starting_at(e, offset)),
         _ => None,
     }
 }
 
-fn value_range(value: &Ast<'_>) -> Span {
-    crate::template::span_of(value)
-}
-
-/// What applying suppressions found wrong with them.
-pub struct Applied {
-    /// SUP001 findings (without rule ID set: the caller reports them as SUP001).
-    pub problems: Vec<Diagnostic>,
-}
-
-/// Marks the findings that a suppression covers, and describes every suppression that
-/// gives no reason, names an unknown rule, or covers no finding of a rule that ran.
+/// Marks the findings that a suppression covers, and returns a SUP001 finding (rule ID
+/// not yet set) for every suppression that gives no reason, names an unknown rule, or
+/// covers no finding of a rule that `ran`.
 pub fn apply(
     diagnostics: &mut [Diagnostic],
     suppressions: &[Suppression],
-    is_known: impl Fn(&str) -> Option<&'static str>,
     ran: impl Fn(&str) -> bool,
-) -> Applied {
+) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
     for s in suppressions {
         let mut used = vec![false; s.rules.len()];
@@ -281,17 +272,12 @@ pub fn apply(
                 }
             }
         }
-        problems.extend(problems_of(s, &used, &is_known, &ran));
+        problems.extend(problems_of(s, &used, &ran));
     }
-    Applied { problems }
+    problems
 }
 
-fn problems_of(
-    s: &Suppression,
-    used: &[bool],
-    is_known: &impl Fn(&str) -> Option<&'static str>,
-    ran: &impl Fn(&str) -> bool,
-) -> Vec<Diagnostic> {
+fn problems_of(s: &Suppression, used: &[bool], ran: &impl Fn(&str) -> bool) -> Vec<Diagnostic> {
     let example = match s.form {
         Form::Comment => "`// trustlint-ignore STG001: why this is safe`",
         Form::Metadata => {
@@ -335,7 +321,7 @@ fn problems_of(
         );
     }
     for (rule, was_used) in s.rules.iter().zip(used) {
-        match is_known(&rule.id) {
+        match crate::rules::find(&rule.id).map(|r| r.meta().id) {
             None => {
                 let hint = crate::suggest(&rule.id)
                     .map(|id| format!("; did you mean `{id}`?"))
