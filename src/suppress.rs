@@ -152,16 +152,15 @@ fn metadata_object(prop: &ObjectProp<'_>, resource_span: Span) -> Suppression {
     let mut rules = Vec::new();
     let mut reason = None;
     if let Ast::Object(object) = &prop.value {
-        match find_prop(object, "ignore").map(|p| &p.value) {
-            Some(Ast::StringLit(s)) => rules.extend(split_ids(&s.value, span_of_lit(s))),
-            Some(Ast::Array(list)) => {
-                for item in &list.elements {
-                    if let Ast::StringLit(s) = item {
-                        rules.extend(split_ids(&s.value, span_of_lit(s)));
-                    }
-                }
+        // A list of IDs, or one string of them.
+        let items: Vec<&Ast<'_>> = match find_prop(object, "ignore").map(|p| &p.value) {
+            Some(Ast::Array(list)) => list.elements.iter().collect(),
+            other => other.into_iter().collect(),
+        };
+        for item in items {
+            if let Ast::StringLit(s) = item {
+                rules.extend(split_ids(&s.value, span_of(item)));
             }
-            _ => {}
         }
         if let Some(Ast::StringLit(s)) = find_prop(object, "reason").map(|p| &p.value) {
             reason = Some(s.value.trim().to_owned()).filter(|r| !r.is_empty());
@@ -174,10 +173,6 @@ fn metadata_object(prop: &ObjectProp<'_>, resource_span: Span) -> Suppression {
         scope: Some(resource_span),
         span,
     }
-}
-
-fn span_of_lit(s: &jsonc_parser::ast::StringLit<'_>) -> Span {
-    Span::new(s.range.start, s.range.end)
 }
 
 fn split_ids(list: &str, span: Span) -> Vec<NamedRule> {
