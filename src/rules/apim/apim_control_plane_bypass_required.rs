@@ -3,9 +3,9 @@
 
 use crate::diagnostic::{Diagnostic, Level};
 use crate::rules::apim::control_plane::{key_vault_uses, needs_bypass, Use};
-use crate::rules::common::{locked_down, trusted_bypass};
+use crate::rules::common::{locked_down, trusted_bypass, Setting};
 use crate::rules::{LintContext, Rule, RuleMeta};
-use crate::template::{Template, Tri};
+use crate::template::{Resource, Template, Tri};
 
 pub struct ApimControlPlaneBypassRequired;
 
@@ -28,16 +28,10 @@ impl Rule for ApimControlPlaneBypassRequired {
         for u in key_vault_uses(template) {
             let Some(vault_index) = u.vault else { continue };
             let vault = &template.resources[vault_index];
-            let locked = locked_down(
-                vault,
-                "properties.publicNetworkAccess",
-                "properties.networkAcls.defaultAction",
-            );
-            let bypass = trusted_bypass(vault, "properties.networkAcls.bypass");
-            if locked.state != Tri::Yes
-                || bypass.state != Tri::No
-                || needs_bypass(template, &u) != Tri::Yes
-            {
+            let Some((locked, bypass)) = locked_with_bypass_off(vault) else {
+                continue;
+            };
+            if needs_bypass(template, &u) != Tri::Yes {
                 continue;
             }
             let service = template.resources[u.service].display_name();
@@ -67,6 +61,18 @@ impl Rule for ApimControlPlaneBypassRequired {
     }
 }
 
+/// The lock-down setting and the bypass of a Key Vault or storage account (both keep
+/// them at the same paths) that is locked down with the trusted-services bypass off.
+fn locked_with_bypass_off<'a>(target: &Resource<'a>) -> Option<(Setting<'a>, Setting<'a>)> {
+    let locked = locked_down(
+        target,
+        "properties.publicNetworkAccess",
+        "properties.networkAcls.defaultAction",
+    );
+    let bypass = trusted_bypass(target, "properties.networkAcls.bypass");
+    (locked.state == Tri::Yes && bypass.state == Tri::No).then_some((locked, bypass))
+}
+
 /// Storage accounts declared in the config file (`apim-backup-storage`) as API
 /// Management backup/restore storage: backup and restore use the trusted path.
 fn check_backup_storage(template: &Template<'_>, cx: &mut LintContext<'_>) {
@@ -78,15 +84,9 @@ fn check_backup_storage(template: &Template<'_>, cx: &mut LintContext<'_>) {
         if !cx.options.is_apim_backup_storage(&name) {
             continue;
         }
-        let locked = locked_down(
-            account,
-            "properties.publicNetworkAccess",
-            "properties.networkAcls.defaultAction",
-        );
-        let bypass = trusted_bypass(account, "properties.networkAcls.bypass");
-        if locked.state != Tri::Yes || bypass.state != Tri::No {
+        let Some((locked, bypass)) = locked_with_bypass_off(account) else {
             continue;
-        }
+        };
         let diagnostic = Diagnostic::new(
             META.default_level,
             bypass.span,

@@ -120,11 +120,11 @@ pub fn needs_bypass(template: &Template<'_>, u: &KeyVaultUse<'_>) -> Tri {
 /// vault, or a storage account declared as backup/restore storage in the config file.
 pub fn reason_to_keep_bypass(
     template: &Template<'_>,
-    vault: &Resource<'_>,
+    target: &Resource<'_>,
     options: &RuleOptions,
 ) -> Option<String> {
-    if vault.is_type("Microsoft.Storage/storageAccounts") {
-        let name = vault.short_name();
+    if target.is_type("Microsoft.Storage/storageAccounts") {
+        let name = target.short_name();
         return options.is_apim_backup_storage(&name).then(|| {
             format!("`{name}` is listed in `apim-backup-storage` in the config file, and API Management backs up to and restores from it through the trusted path")
         });
@@ -132,7 +132,7 @@ pub fn reason_to_keep_bypass(
     let index = template
         .resources
         .iter()
-        .position(|r| std::ptr::eq(r, vault))?;
+        .position(|r| std::ptr::eq(r, target))?;
     let uses: Vec<String> = key_vault_uses(template)
         .into_iter()
         .filter(|u| u.vault == Some(index) && needs_bypass(template, u) == Tri::Yes)
