@@ -14,6 +14,7 @@ use crate::cli::{FailOn, Format};
 use crate::date::Date;
 use crate::diagnostic::{Diagnostic, Level};
 use crate::rules::{self, Rule};
+use crate::source::{Encoding, SourceFile};
 
 /// The file name looked for in the current directory and its ancestors.
 pub const FILE_NAME: &str = "trustlint.toml";
@@ -69,8 +70,6 @@ impl ConfigSuppression {
 /// The settings of a config file. Every field is optional in the file.
 #[derive(Debug, Default)]
 pub struct Config {
-    /// The file it was read from, if any.
-    pub path: Option<PathBuf>,
     /// The directory that `exclude` and `files` globs are relative to: the config
     /// file's directory, else the current directory. Absolute.
     pub root: PathBuf,
@@ -113,12 +112,13 @@ impl Config {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("config file {}: {e}", path.display()))?;
         let mut config = parse(&text).map_err(|(span, message)| {
-            let (line, column) = line_col(&text, span.start);
+            let (line, column) = position(&text, span.start);
             format!("{}:{line}:{column}: {message}", path.display())
         })?;
-        let path = absolute(path);
-        config.root = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        config.path = Some(path);
+        config.root = absolute(path)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
         Ok(config)
     }
 
@@ -399,12 +399,9 @@ fn suppressions(value: &Spanned<DeValue<'_>>) -> Result<Vec<ConfigSuppression>, 
     Ok(out)
 }
 
-/// 1-based line and column (in characters) of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
-    (line, column)
+/// 1-based line and code-point column of a byte offset, as diagnostics count them.
+fn position(text: &str, offset: usize) -> (usize, usize) {
+    SourceFile::from_text(PathBuf::new(), text.to_owned(), Encoding::Utf8).line_col(offset)
 }
 
 fn current_dir() -> PathBuf {
@@ -446,7 +443,7 @@ mod tests {
 
     fn error_of(text: &str) -> String {
         let (span, message) = parse(text).unwrap_err();
-        let (line, column) = line_col(text, span.start);
+        let (line, column) = position(text, span.start);
         format!("{line}:{column}: {message}")
     }
 
