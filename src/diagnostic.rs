@@ -173,9 +173,53 @@ impl Diagnostic {
         self
     }
 
+    /// Escapes control characters that came from the template (resource names, values)
+    /// in every text a format shows, so none reaches a terminal or a CI log raw.
+    pub fn escape_controls(&mut self) {
+        escape_in_place(&mut self.message);
+        escape_in_place(&mut self.label);
+        if let Some(help) = &mut self.help {
+            escape_in_place(help);
+        }
+        for r in &mut self.related {
+            escape_in_place(&mut r.label);
+        }
+        if let Some(r) = &mut self.resource {
+            escape_in_place(&mut r.name);
+            escape_in_place(&mut r.full_type);
+        }
+    }
+
     /// The order of diagnostics within a file: position, then rule ID.
     pub fn sort_key(&self) -> (u32, u32, &'static str) {
         (self.span.start, self.span.end, self.rule)
+    }
+}
+
+/// C0 and C1 control characters and DEL, except tab and line feed: what must not reach
+/// a terminal raw.
+pub fn is_control(c: char) -> bool {
+    (c.is_control() && c != '\t' && c != '\n') || c == '\u{7f}'
+}
+
+/// `\u{1b}` for ESC: how a control character is shown.
+pub fn escape_char(c: char) -> String {
+    format!("\\u{{{:x}}}", c as u32)
+}
+
+/// Rewrites `text` with every control character escaped (no copy when there is none).
+pub fn escape_in_place(text: &mut String) {
+    if text.chars().any(is_control) {
+        *text = text
+            .chars()
+            .map(|c| {
+                if is_control(c) {
+                    escape_char(c)
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect();
     }
 }
 

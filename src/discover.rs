@@ -1,8 +1,9 @@
 //! Finding the files to lint: given files as they are, directories walked for
 //! `*.json` / `*.jsonc`, skipping `.git`, `node_modules`, `target`, `bin`, `obj` and
-//! hidden directories.
+//! hidden directories. Each physical file is linted once, however many spellings or
+//! symlinks lead to it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
@@ -33,13 +34,22 @@ pub fn discover(paths: &[PathBuf]) -> Discovered {
                 message: e.to_string(),
             }),
             Ok(meta) if meta.is_dir() => walk(path, &mut files, &mut errors),
-            Ok(_) => {
-                files.insert(path.clone());
+            Ok(meta) if meta.is_file() => {
+                files.insert(clean(path));
+                // A parameters file named alone (pre-commit passes only changed files)
+                // stands for the template(s) it belongs to.
+                for template in crate::parameters::templates_of(path) {
+                    files.insert(clean(&template));
+                }
             }
+            Ok(meta) => errors.push(PathError {
+                path: path.clone(),
+                message: format!("not a regular file ({})", file_kind(&meta)),
+            }),
         }
     }
     Discovered {
-        files: files.into_iter().collect(),
+        files: one_per_physical_file(files),
         errors,
     }
 }
@@ -54,10 +64,18 @@ fn walk(root: &Path, files: &mut BTreeSet<PathBuf>, errors: &mut Vec<PathError>)
         });
     for entry in walker {
         match entry {
+            // FIFOs, sockets and devices are skipped: only regular files are read.
             Ok(e) if e.file_type().is_file() && has_json_extension(e.path()) => {
                 files.insert(clean(e.path()));
             }
             Ok(_) => {}
+            // Deleted between listing and visiting: nothing left to lint. (A dangling
+            // symlink is still there, and is an error.)
+            Err(e)
+                if e.io_error()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound)
+                    && e.path()
+                        .is_some_and(|p| std::fs::symlink_metadata(p).is_err()) => {}
             Err(e) => errors.push(PathError {
                 path: e
                     .path()
@@ -70,6 +88,49 @@ fn walk(root: &Path, files: &mut BTreeSet<PathBuf>, errors: &mut Vec<PathError>)
             }),
         }
     }
+}
+
+/// Keeps the first spelling (in sorted order) of each physical file: `a.json`,
+/// `./x/../a.json` and a symlink to it are one file, linted and reported once.
+fn one_per_physical_file(files: BTreeSet<PathBuf>) -> Vec<PathBuf> {
+    let mut seen = HashSet::new();
+    files
+        .into_iter()
+        .filter(|f| match physical_identity(f) {
+            Some(id) => seen.insert(id),
+            None => true,
+        })
+        .collect()
+}
+
+#[cfg(unix)]
+fn physical_identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn physical_identity(path: &Path) -> Option<PathBuf> {
+    std::fs::canonicalize(path).ok()
+}
+
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+    }
+    let _ = meta;
+    "not a file or directory"
 }
 
 fn is_skipped_dir(name: &std::ffi::OsStr) -> bool {
@@ -101,5 +162,19 @@ mod tests {
         assert!(has_json_extension(Path::new("a/b.JSON")));
         assert!(has_json_extension(Path::new("a/b.jsonc")));
         assert!(!has_json_extension(Path::new("a/b.bicep")));
+    }
+
+    #[test]
+    fn one_file_however_it_is_spelled() {
+        let dir = std::env::temp_dir().join(format!("trustlint-discover-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("sub/t.json"), "{}").unwrap();
+        let found = discover(&[
+            dir.join("sub/t.json"),
+            dir.join("sub/../sub/t.json"),
+            dir.join("sub"),
+        ]);
+        assert_eq!(found.files.len(), 1, "{:?}", found.files);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -46,14 +46,16 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8 {
         Command::Expand {
             template,
             parameters,
-        } => expand::expand(&template, parameters.as_deref()).and_then(|json| {
-            let mut text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
-            text.push('\n');
-            stdout
-                .write_all(text.as_bytes())
-                .map_err(|e| e.to_string())?;
-            Ok(exit::CLEAN)
-        }),
+        } => on_big_stack(move || expand::expand(&template, parameters.as_deref())).and_then(
+            |json| {
+                let mut text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
+                text.push('\n');
+                stdout
+                    .write_all(text.as_bytes())
+                    .map_err(|e| e.to_string())?;
+                Ok(exit::CLEAN)
+            },
+        ),
     };
     match result {
         Ok(code) => code,
@@ -182,16 +184,22 @@ fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Res
     rule_options.apim_backup_storage = config.apim_backup_storage.clone();
     let mut options = LintOptions::new(rules.clone(), rule_options);
     options.parameters = parameters_map(&args.parameters, &args.paths)?;
+    found
+        .errors
+        .extend(unmatched_parameters(&options.parameters, &found.files));
     options.config = config;
-    let lint = || linter::lint_files(&found.files, &options);
-    let mut files = match args.jobs {
-        Some(n) => rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build()
-            .map_err(|e| format!("cannot start {n} worker threads: {e}"))?
-            .install(lint),
-        None => lint(),
-    };
+    // More threads than files (or than anyone has cores) only costs start-up time.
+    let threads = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, MAX_JOBS)
+        .min(found.files.len().max(1));
+    let mut files = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .stack_size(WORKER_STACK_BYTES)
+        .build()
+        .map_err(|e| format!("cannot start {threads} worker threads: {e}"))?
+        .install(|| linter::lint_files(&found.files, &options));
 
     if let Some(path) = &args.write_baseline {
         let (n, recorded) = baseline::write(path, &files, write_atomically)?;
@@ -267,15 +275,13 @@ fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Res
     match &args.output {
         Some(path) => write_atomically(path, text.as_bytes())
             .map_err(|e| format!("{}: {e}", path.display()))?,
-        None => stdout
-            .write_all(text.as_bytes())
-            .map_err(|e| format!("cannot write the report: {e}"))?,
+        None => write_report(stdout, text.as_bytes())?,
     }
 
     let could_not_run = !found.errors.is_empty()
-        || files
-            .iter()
-            .any(|f| matches!(f.outcome, FileOutcome::Unreadable(_)));
+        || files.iter().any(|f| {
+            matches!(f.outcome, FileOutcome::Unreadable(_)) || f.parameters_error.is_some()
+        });
     let threshold = match fail_on {
         FailOn::Error => Some(Level::Error),
         FailOn::Warning => Some(Level::Warning),
@@ -306,8 +312,41 @@ fn pick<'a>(given: &'a [String], configured: Option<&'a [String]>) -> &'a [Strin
     }
 }
 
+/// `--jobs` above this is clamped: thread start-up is not free, and no machine this runs
+/// on has more cores.
+const MAX_JOBS: usize = 256;
+
+/// Worker threads get a generous stack: evaluation may nest
+/// [`template::expr::eval::MAX_DEPTH`] levels, which needs about 40 MiB in a debug build.
+const WORKER_STACK_BYTES: usize = 64 << 20;
+
+/// Runs `work` on a thread with the workers' stack (evaluation may nest
+/// [`template::expr::eval::MAX_DEPTH`] levels deep).
+fn on_big_stack<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    std::thread::Builder::new()
+        .stack_size(WORKER_STACK_BYTES)
+        .spawn(work)
+        .map_err(|e| format!("cannot start a thread: {e}"))?
+        .join()
+        .unwrap_or_else(|_| Err("internal error, please report it".to_owned()))
+}
+
+/// Writes the report to standard output. A closed pipe (`trustlint … | head`) is not an
+/// error: the reader has what it wanted, and the exit code still tells the findings.
+fn write_report(stdout: &mut dyn Write, bytes: &[u8]) -> Result<(), String> {
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write the report: {e}"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Resolves `--parameters`: `TEMPLATE=PARAMS` pairs, or a bare `PARAMS` when exactly
-/// one template file is given.
+/// one template file is given. Templates are keyed by their resolved path, so
+/// `./a/t.json`, `a/t.json` and an absolute path name one file.
 fn parameters_map(
     given: &[String],
     paths: &[std::path::PathBuf],
@@ -328,30 +367,79 @@ fn parameters_map(
         if !params.is_file() {
             return Err(format!("--parameters: {} is not a file", params.display()));
         }
-        // Match templates by the path discovery produces (no leading `./`).
-        let template = template
-            .strip_prefix(".")
-            .map(std::path::Path::to_path_buf)
-            .unwrap_or(template);
-        map.insert(template, params);
+        map.insert(linter::resolved(&template), params);
     }
     Ok(map)
 }
 
+/// `--parameters TEMPLATE=…` entries whose template is not among the linted files: the
+/// values would silently go unused, so each is an error.
+fn unmatched_parameters(
+    parameters: &std::collections::HashMap<std::path::PathBuf, std::path::PathBuf>,
+    files: &[std::path::PathBuf],
+) -> Vec<discover::PathError> {
+    if parameters.is_empty() {
+        return Vec::new();
+    }
+    let linted: std::collections::HashSet<std::path::PathBuf> =
+        files.iter().map(|f| linter::resolved(f)).collect();
+    let mut unmatched: Vec<discover::PathError> = parameters
+        .iter()
+        .filter(|(template, _)| !linted.contains(*template))
+        .map(|(template, params)| discover::PathError {
+            path: template.clone(),
+            message: format!(
+                "--parameters names this template for {}, but it is not among the files linted",
+                report::display_path(params)
+            ),
+        })
+        .collect();
+    unmatched.sort_by(|a, b| a.path.cmp(&b.path));
+    unmatched
+}
+
 /// Writes the report through a temporary file in the same directory and a rename, so a
-/// reader never sees half a report.
+/// reader never sees half a report. A symlink is followed (its target is replaced, the
+/// link stays); a target that is not a regular file (`/dev/stdout`, a FIFO) is written
+/// directly, never replaced.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
+    let target = match std::fs::canonicalize(path) {
+        Ok(resolved) => {
+            let meta = std::fs::metadata(&resolved)?;
+            if !meta.is_file() {
+                let mut out = std::fs::OpenOptions::new().write(true).open(&resolved)?;
+                return out.write_all(bytes).and_then(|()| out.flush());
+            }
+            resolved
+        }
+        // A dangling symlink: write where it points.
+        Err(_) => match std::fs::read_link(path) {
+            Ok(link) => path.parent().unwrap_or(Path::new("")).join(link),
+            Err(_) => path.to_path_buf(),
+        },
+    };
+    let dir = target
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let name = path
+    let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.trustlint-{}.tmp", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
+    let written = (|| {
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        out.write_all(bytes)?;
+        if let Ok(existing) = std::fs::metadata(&target) {
+            out.set_permissions(existing.permissions())?;
+        }
+        out.sync_all()?;
+        std::fs::rename(&tmp, &target)
+    })();
+    written.inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })
 }

@@ -16,9 +16,6 @@ use crate::rules::{self, LintContext, Rule, RuleOptions};
 use crate::source::{SourceFile, Span};
 use crate::template::{classify, DocumentKind, Template};
 
-/// Files larger than this are not read (spans are 32-bit; nobody deploys such a template).
-pub const MAX_FILE_BYTES: u64 = 1 << 30;
-
 /// What the linter runs and how.
 pub struct LintOptions {
     /// The enabled rules.
@@ -105,21 +102,15 @@ pub fn lint_files(paths: &[PathBuf], options: &LintOptions) -> Vec<FileReport> {
 
 /// Reads and lints one file. Never panics: an internal error becomes an unreadable outcome.
 pub fn lint_path(path: &Path, options: &LintOptions) -> FileReport {
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) => return FileReport::new(path, FileOutcome::Unreadable(e.to_string()), 0),
-    };
-    if meta.len() > MAX_FILE_BYTES {
-        let why = format!(
-            "file is {} bytes, larger than the {} byte limit",
-            meta.len(),
-            MAX_FILE_BYTES
-        );
-        return FileReport::new(path, FileOutcome::Unreadable(why), meta.len());
-    }
-    match std::fs::read(path) {
+    match crate::source::read_bounded(path) {
         Ok(bytes) => lint_owned(path, bytes, options),
-        Err(e) => FileReport::new(path, FileOutcome::Unreadable(e.to_string()), meta.len()),
+        // Deleted after it was found: there is nothing left to lint.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileReport::new(
+            path,
+            FileOutcome::Skipped("deleted before it could be read".to_owned()),
+            0,
+        ),
+        Err(e) => FileReport::new(path, FileOutcome::Unreadable(e.to_string()), 0),
     }
 }
 
@@ -233,6 +224,16 @@ fn lint_bytes_inner(path: &Path, bytes: Vec<u8>, options: &LintOptions) -> FileR
     report
 }
 
+/// A path resolved to compare it with others: `./a/t.json`, `a/t.json`, an absolute
+/// spelling and a symlink are one file.
+pub fn resolved(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| {
+        std::env::current_dir()
+            .map(|cwd| cwd.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    })
+}
+
 /// Parameter values from a parameters file, by lowercase name.
 type GivenParameters = HashMap<String, crate::template::Value>;
 
@@ -243,7 +244,12 @@ fn parameters_for(
     template: &Path,
     options: &LintOptions,
 ) -> Result<Option<(PathBuf, GivenParameters)>, String> {
-    if let Some(given) = options.parameters.get(template) {
+    let given = if options.parameters.is_empty() {
+        None
+    } else {
+        options.parameters.get(&resolved(template))
+    };
+    if let Some(given) = given {
         return crate::parameters::load(given)
             .map(|p| Some((given.clone(), p.values)))
             .map_err(|e| {
@@ -337,6 +343,7 @@ fn finish(
     }
     for d in &mut diagnostics {
         d.fingerprint = crate::baseline::fingerprint(root, d);
+        d.escape_controls();
     }
     diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     diagnostics
@@ -404,6 +411,12 @@ fn merge_copy_instances(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
 /// " (copy loop `x`: `a`, `b`, `c`, `d`, `e` and 3 more)".
 fn copy_suffix(c: &crate::diagnostic::CopyInstances) -> String {
     if let Some(reason) = &c.unknown_count {
+        if let Some(invalid) = reason.strip_prefix(crate::template::expr::eval::INVALID) {
+            return format!(
+                " (copy loop `{}`: {invalid}, so Azure rejects this deployment; instance 0 was checked)",
+                c.loop_name
+            );
+        }
         return format!(
             " (copy loop `{}`: its count is not known — {reason}; instance 0 was checked)",
             c.loop_name
@@ -440,13 +453,13 @@ fn copy_suffix(c: &crate::diagnostic::CopyInstances) -> String {
 /// Files without it are not meant to be ARM files and are skipped when they fail.
 pub fn has_arm_marker(bytes: &[u8]) -> bool {
     const MARKERS: [&[u8]; 2] = [b"deploymenttemplate", b"deploymentparameters"];
-    // UTF-16 text has NULs between ASCII letters; compare on the bytes that are not NUL.
-    let ascii: Vec<u8> =
-        if bytes.len() > 1 && (bytes[..2] == [0xFF, 0xFE] || bytes[..2] == [0xFE, 0xFF]) {
-            bytes.iter().copied().filter(|b| *b != 0).collect()
-        } else {
-            Vec::new()
-        };
+    // UTF-16 text (with or without a BOM) has NULs between ASCII letters; compare on
+    // the bytes that are not NUL.
+    let ascii: Vec<u8> = if bytes.contains(&0) {
+        bytes.iter().copied().filter(|b| *b != 0).collect()
+    } else {
+        Vec::new()
+    };
     let haystack = if ascii.is_empty() { bytes } else { &ascii };
     haystack
         .windows(MARKERS[0].len().min(MARKERS[1].len()))

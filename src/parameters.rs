@@ -24,22 +24,50 @@ pub struct ParameterValues {
     pub values: HashMap<String, Value>,
 }
 
-/// The conventional parameters file next to a template, if it exists.
+/// The conventional parameters file next to a template, if it exists: `X.parameters.json`
+/// for `X.json` and `X.template.json`, `ARMTemplateParametersForFactory.json` for a Data
+/// Factory Studio export's `ARMTemplateForFactory.json`.
 pub fn sibling_of(template: &Path) -> Option<PathBuf> {
     let name = template.file_name()?.to_str()?;
+    if name.eq_ignore_ascii_case("ARMTemplateForFactory.json") {
+        let candidate = template.with_file_name("ARMTemplateParametersForFactory.json");
+        return candidate.is_file().then_some(candidate);
+    }
     let stem = name
         .strip_suffix(".json")
         .or_else(|| name.strip_suffix(".jsonc"))?;
     if stem.ends_with(".parameters") {
         return None;
     }
+    let stem = stem.strip_suffix(".template").unwrap_or(stem);
     let candidate = template.with_file_name(format!("{stem}.parameters.json"));
     candidate.is_file().then_some(candidate)
 }
 
+/// The templates a parameters file belongs to by its name (the reverse of
+/// [`sibling_of`]), those that exist.
+pub fn templates_of(parameters: &Path) -> Vec<PathBuf> {
+    let Some(name) = parameters.file_name().and_then(|n| n.to_str()) else {
+        return Vec::new();
+    };
+    let candidates: Vec<String> =
+        if name.eq_ignore_ascii_case("ARMTemplateParametersForFactory.json") {
+            vec!["ARMTemplateForFactory.json".to_owned()]
+        } else if let Some(stem) = name.strip_suffix(".parameters.json") {
+            vec![format!("{stem}.json"), format!("{stem}.template.json")]
+        } else {
+            Vec::new()
+        };
+    candidates
+        .into_iter()
+        .map(|c| parameters.with_file_name(c))
+        .filter(|c| c.is_file())
+        .collect()
+}
+
 /// Reads a parameters file.
 pub fn load(path: &Path) -> Result<ParameterValues, String> {
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let bytes = crate::source::read_bounded(path).map_err(|e| e.to_string())?;
     let file = Arc::new(
         SourceFile::decode(path.to_path_buf(), &bytes)
             .map_err(|e| format!("{} at byte {}", e.message, e.offset))?,
@@ -119,6 +147,15 @@ mod tests {
             Some(dir.join("azuredeploy.parameters.json"))
         );
         assert_eq!(sibling_of(&dir.join("main.json")), None);
+        assert_eq!(
+            sibling_of(&dir.join("azuredeploy.template.json")),
+            Some(dir.join("azuredeploy.parameters.json"))
+        );
+        std::fs::write(dir.join("azuredeploy.json"), "{}").unwrap();
+        assert_eq!(
+            templates_of(&dir.join("azuredeploy.parameters.json")),
+            vec![dir.join("azuredeploy.json")]
+        );
         assert_eq!(sibling_of(&dir.join("azuredeploy.parameters.json")), None);
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -64,9 +64,90 @@ pub struct SourceFile {
     /// The decoded text, without byte-order mark. Shared with miette for rendering.
     pub text: Arc<String>,
     pub encoding: Encoding,
-    /// Byte offset of each line start in `text`, built on first use: most files have
-    /// no diagnostics and never need it.
-    line_starts: std::sync::OnceLock<Vec<u32>>,
+    /// Line starts and column checkpoints, built on first use: most files have no
+    /// diagnostics and never need them.
+    index: std::sync::OnceLock<LineIndex>,
+}
+
+/// Every read is bounded, whatever the file system reports as the size (spans are
+/// 32-bit, and nobody deploys a larger template).
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// Reads a regular file, at most [`MAX_FILE_BYTES`]. FIFOs, devices and sockets are
+/// refused before they are opened (opening a FIFO blocks; `/dev/zero` never ends).
+pub fn read_bounded(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let file = std::fs::File::open(path)?;
+    let capacity = file.metadata()?.len().min(MAX_FILE_BYTES) as usize;
+    let mut bytes = Vec::with_capacity(capacity);
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than the {} GiB read limit",
+            MAX_FILE_BYTES >> 30
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Bytes between column checkpoints in non-ASCII text.
+const CHECKPOINT_BYTES: usize = 4096;
+
+/// Where lines start, and enough to count code points to any offset in constant time:
+/// a column is never a rescan of a (possibly megabyte-long, minified) line.
+#[derive(Debug)]
+struct LineIndex {
+    starts: Vec<u32>,
+    /// For non-ASCII text: code points before each multiple of [`CHECKPOINT_BYTES`].
+    checkpoints: Option<Vec<u32>>,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> LineIndex {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| (i + 1) as u32))
+            .collect();
+        let checkpoints = (!text.is_ascii()).then(|| {
+            let mut before = 0u32;
+            text.as_bytes()
+                .chunks(CHECKPOINT_BYTES)
+                .map(|chunk| {
+                    let at = before;
+                    before += chunk.iter().filter(|b| !is_continuation(**b)).count() as u32;
+                    at
+                })
+                .collect()
+        });
+        LineIndex {
+            starts,
+            checkpoints,
+        }
+    }
+
+    /// Code points in `text[..offset]`.
+    fn chars_before(&self, text: &str, offset: usize) -> usize {
+        match &self.checkpoints {
+            None => offset,
+            Some(checkpoints) => {
+                let block = offset / CHECKPOINT_BYTES;
+                let from = block * CHECKPOINT_BYTES;
+                checkpoints[block] as usize
+                    + text.as_bytes()[from..offset]
+                        .iter()
+                        .filter(|b| !is_continuation(**b))
+                        .count()
+            }
+        }
+    }
+}
+
+/// A UTF-8 continuation byte: counting the others counts code points.
+fn is_continuation(byte: u8) -> bool {
+    byte & 0xC0 == 0x80
 }
 
 /// Why a file's bytes could not be read as text.
@@ -98,14 +179,12 @@ impl SourceFile {
                     Ok(SourceFile::from_text(path, text, Encoding::Utf8))
                 }
                 Ok(text) => {
-                    let offset = text.find('\0').unwrap_or(0);
-                    Err((
-                        DecodeError {
-                            offset,
-                            message: "contains a NUL byte".to_owned(),
-                        },
-                        text.into_bytes(),
-                    ))
+                    let bytes = text.into_bytes();
+                    Err((nul_error(&bytes), bytes))
+                }
+                Err(e) if looks_like_utf16(e.as_bytes()) => {
+                    let bytes = e.into_bytes();
+                    Err((nul_error(&bytes), bytes))
                 }
                 Err(e) => {
                     let offset = e.utf8_error().valid_up_to();
@@ -130,16 +209,16 @@ impl SourceFile {
             path,
             text: Arc::new(text),
             encoding,
-            line_starts: std::sync::OnceLock::new(),
+            index: std::sync::OnceLock::new(),
         }
     }
 
+    fn index(&self) -> &LineIndex {
+        self.index.get_or_init(|| LineIndex::new(&self.text))
+    }
+
     fn line_starts(&self) -> &[u32] {
-        self.line_starts.get_or_init(|| {
-            std::iter::once(0)
-                .chain(self.text.match_indices('\n').map(|(i, _)| (i + 1) as u32))
-                .collect()
-        })
+        &self.index().starts
     }
 
     /// Length of the byte-order mark in the original file (0, 2 or 3 bytes).
@@ -159,24 +238,62 @@ impl SourceFile {
         let starts = self.line_starts();
         let line = starts.partition_point(|&s| s as usize <= offset) - 1;
         let start = starts[line] as usize;
-        // Offsets produced by the parser are on char boundaries; be safe anyway.
-        let mut end = offset;
-        while !self.text.is_char_boundary(end) {
-            end -= 1;
-        }
-        let column = self.text[start..end].chars().count() + 1;
+        let index = self.index();
+        let column =
+            index.chars_before(&self.text, offset) - index.chars_before(&self.text, start) + 1;
         (line + 1, column)
     }
 
-    /// The text of the 1-based line, without its line terminator.
-    pub fn line_text(&self, line: usize) -> &str {
+    /// Byte offset where the 1-based line starts, and where it ends (before its line
+    /// terminator).
+    pub fn line_range(&self, line: usize) -> std::ops::Range<usize> {
         let starts = self.line_starts();
         let start = starts[line - 1] as usize;
         let end = starts
             .get(line)
             .map(|&e| e as usize)
             .unwrap_or(self.text.len());
-        self.text[start..end].trim_end_matches(['\n', '\r'])
+        let text = self.text[start..end].trim_end_matches(['\n', '\r']);
+        start..start + text.len()
+    }
+
+    /// The number of lines (a final line without terminator counts).
+    pub fn line_count(&self) -> usize {
+        self.line_starts().len()
+    }
+
+    /// The text of the 1-based line, without its line terminator.
+    pub fn line_text(&self, line: usize) -> &str {
+        &self.text[self.line_range(line)]
+    }
+}
+
+/// UTF-16 without a byte-order mark: ASCII text with a NUL before (big-endian) or after
+/// (little-endian) every character. Azure does not read it; say so rather than calling
+/// it binary.
+fn looks_like_utf16(bytes: &[u8]) -> bool {
+    let sample = &bytes[..bytes.len().min(256) & !1];
+    if sample.len() < 4 {
+        return false;
+    }
+    let (even_nuls, odd_nuls) = sample.chunks_exact(2).fold((0, 0), |(e, o), pair| {
+        (e + usize::from(pair[0] == 0), o + usize::from(pair[1] == 0))
+    });
+    let pairs = sample.len() / 2;
+    (even_nuls * 4 >= pairs * 3 && odd_nuls == 0) || (odd_nuls * 4 >= pairs * 3 && even_nuls == 0)
+}
+
+fn nul_error(bytes: &[u8]) -> DecodeError {
+    if looks_like_utf16(bytes) {
+        let order = if bytes[0] == 0 { "big" } else { "little" };
+        return DecodeError {
+            offset: 0,
+            message: format!("is UTF-16 ({order}-endian) without a byte-order mark"),
+        };
+    }
+    DecodeError {
+        offset: bytes.iter().position(|b| *b == 0).unwrap_or(0),
+        message: "contains a NUL byte".to_owned(),
     }
 }
 
@@ -263,6 +380,37 @@ mod tests {
         let mut be = vec![0xFE, 0xFF];
         be.extend("[]".encode_utf16().flat_map(|u| u.to_be_bytes()));
         assert_eq!(&*file(&be).text, "[]");
+    }
+
+    #[test]
+    fn utf16_without_bom_is_named() {
+        let le: Vec<u8> = "{\"a\": 1}"
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect();
+        let err = SourceFile::decode(PathBuf::from("t.json"), &le).unwrap_err();
+        assert_eq!(
+            err.message,
+            "is UTF-16 (little-endian) without a byte-order mark"
+        );
+        let be: Vec<u8> = "{\"a\": 1}"
+            .encode_utf16()
+            .flat_map(|u| u.to_be_bytes())
+            .collect();
+        let err = SourceFile::decode(PathBuf::from("t.json"), &be).unwrap_err();
+        assert_eq!(
+            err.message,
+            "is UTF-16 (big-endian) without a byte-order mark"
+        );
+    }
+
+    #[test]
+    fn columns_in_long_non_ascii_lines() {
+        let text = format!("{}é{}x", "a".repeat(10_000), "b".repeat(5_000));
+        let f = file(text.as_bytes());
+        let x = text.find('x').unwrap();
+        assert_eq!(f.line_col(x), (1, 15_002));
+        assert_eq!(f.line_col(10_002), (1, 10_002));
     }
 
     #[test]

@@ -1,14 +1,12 @@
 //! The human format: miette's graphical report per diagnostic, then a summary line.
 
 use std::fmt;
-use std::sync::Arc;
 
-use miette::{
-    GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, Severity, SourceCode,
-};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, Severity, SourceCode};
 
 use crate::diagnostic::{Diagnostic, Level};
-use crate::report::{display_path, live_diagnostics, rule_url, summary_line, Run};
+use crate::report::snippet::Snippet;
+use crate::report::{display_path, live_diagnostics, location_line, rule_url, summary_line, Run};
 use crate::source::{SourceFile, Span};
 
 /// Secondary spans further than this many lines from the primary span get a snippet of
@@ -26,17 +24,17 @@ pub struct Style {
 }
 
 /// Adapts one of our diagnostics to miette.
-struct Report {
+struct Report<'s> {
     title: String,
     severity: Severity,
-    source: NamedSource<Arc<String>>,
+    source: Snippet<'s>,
     labels: Vec<LabeledSpan>,
     help: Option<String>,
     /// Distant secondary spans, each rendered as its own snippet.
-    related: Vec<Report>,
+    related: Vec<Report<'s>>,
 }
 
-impl fmt::Debug for Report {
+impl fmt::Debug for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Report")
             .field("title", &self.title)
@@ -44,15 +42,15 @@ impl fmt::Debug for Report {
     }
 }
 
-impl fmt::Display for Report {
+impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.title)
     }
 }
 
-impl std::error::Error for Report {}
+impl std::error::Error for Report<'_> {}
 
-impl miette::Diagnostic for Report {
+impl miette::Diagnostic for Report<'_> {
     fn severity(&self) -> Option<Severity> {
         Some(self.severity)
     }
@@ -96,7 +94,7 @@ fn severity(level: Level) -> Severity {
 /// Builds the miette report of one diagnostic: nearby secondary spans as labels in the
 /// main snippet, distant ones and those in other files (a parameters file) as related
 /// snippets of their own.
-fn report(d: &Diagnostic, source: &SourceFile, named: NamedSource<Arc<String>>) -> Report {
+fn report<'s>(d: &'s Diagnostic, source: &'s SourceFile, name: &str) -> Report<'s> {
     let (primary_line, _) = source.line_col(d.span.start as usize);
     let near = |span: Span| {
         source
@@ -105,24 +103,36 @@ fn report(d: &Diagnostic, source: &SourceFile, named: NamedSource<Arc<String>>) 
             .abs_diff(primary_line)
             <= NEARBY_LINES
     };
-    let mut labels = vec![LabeledSpan::new_primary_with_span(
-        non_empty(&d.label),
-        d.span.range(),
-    )];
+    let mut spans = vec![d.span];
+    let mut nearby = Vec::new();
     let mut related = Vec::new();
     for r in &d.related {
         match &r.file {
-            None if near(r.span) => labels.push(LabeledSpan::new_with_span(
-                non_empty(&r.label),
-                r.span.range(),
-            )),
-            None => related.push(secondary(&r.label, r.span, named.clone())),
+            None if near(r.span) => {
+                spans.push(r.span);
+                nearby.push(r);
+            }
+            None => related.push(secondary(&r.label, r.span, name.to_owned(), source)),
             Some(other) => {
-                let other_named = NamedSource::new(display_path(&other.path), other.text.clone());
-                related.push(secondary(&r.label, r.span, other_named));
+                related.push(secondary(
+                    &r.label,
+                    r.span,
+                    display_path(&other.path),
+                    other,
+                ));
             }
         }
     }
+    let snippet = Snippet::new(name.to_owned(), source, &spans);
+    let mut labels = vec![LabeledSpan::new_primary_with_span(
+        non_empty(&d.label),
+        snippet.span(d.span),
+    )];
+    labels.extend(
+        nearby
+            .iter()
+            .map(|r| LabeledSpan::new_with_span(non_empty(&r.label), snippet.span(r.span))),
+    );
     let mut help = d.help.clone().unwrap_or_default();
     if !help.is_empty() {
         help.push('\n');
@@ -131,22 +141,23 @@ fn report(d: &Diagnostic, source: &SourceFile, named: NamedSource<Arc<String>>) 
     Report {
         title: format!("{}[{}]: {}", d.level, d.rule, d.message),
         severity: severity(d.level),
-        source: named,
+        source: snippet,
         labels,
         help: Some(help),
         related,
     }
 }
 
-fn secondary(label: &str, span: Span, source: NamedSource<Arc<String>>) -> Report {
+fn secondary<'s>(label: &str, span: Span, name: String, source: &'s SourceFile) -> Report<'s> {
+    let snippet = Snippet::new(name, source, &[span]);
     Report {
         title: format!("related: {label}"),
         severity: Severity::Advice,
-        source,
         labels: vec![LabeledSpan::new_primary_with_span(
             Some("here".to_owned()),
-            span.range(),
+            snippet.span(span),
         )],
+        source: snippet,
         help: None,
         related: Vec::new(),
     }
@@ -164,19 +175,29 @@ pub fn render(run: &Run<'_>, style: Style) -> String {
         .with_links(false)
         .without_syntax_highlighting();
     let mut out = String::new();
-    let mut current: Option<(&std::path::Path, NamedSource<Arc<String>>)> = None;
     for (file, source, diagnostic) in live_diagnostics(run) {
-        let named = match &current {
-            Some((path, named)) if *path == file.path.as_path() => named.clone(),
+        let name = display_path(&file.path);
+        // Rendering must never take the run down: a diagnostic miette cannot draw is
+        // still reported, as a plain line.
+        let drawn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut text = String::new();
+            let report = report(diagnostic, source, &name);
+            handler
+                .render_report(&mut text, &report)
+                .ok()
+                .map(|()| text)
+        }));
+        match drawn {
+            Ok(Some(text)) => out.push_str(&text),
             _ => {
-                let named = NamedSource::new(display_path(&file.path), source.text.clone());
-                current = Some((file.path.as_path(), named.clone()));
-                named
+                out.push_str(&format!(
+                    "{}[{}]: {}\n  --> {}\n",
+                    diagnostic.level,
+                    diagnostic.rule,
+                    diagnostic.message,
+                    location_line(&name, source, diagnostic.span)
+                ));
             }
-        };
-        let report = report(diagnostic, source, named);
-        if handler.render_report(&mut out, &report).is_err() {
-            out.push_str(&format!("{report}\n"));
         }
         out.push('\n');
     }

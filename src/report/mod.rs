@@ -5,6 +5,7 @@ pub mod github;
 pub mod human;
 pub mod json;
 pub mod sarif;
+pub mod snippet;
 
 use std::collections::HashMap;
 use std::path::{Component, Path};
@@ -57,7 +58,9 @@ pub fn display_path(path: &Path) -> String {
     if out.len() == 1 && out[0].is_empty() {
         return "/".to_owned();
     }
-    out.join("/")
+    let mut joined = out.join("/");
+    crate::diagnostic::escape_in_place(&mut joined);
+    joined
 }
 
 /// A span resolved to 1-based lines and code-point columns (end exclusive), and raw
@@ -83,6 +86,12 @@ pub fn locate(source: &SourceFile, span: Span) -> Location {
         start_offset: span.start as usize + source.bom_len(),
         end_offset: span.end as usize + source.bom_len(),
     }
+}
+
+/// `path:line:column` of a span's start.
+pub fn location_line(name: &str, source: &SourceFile, span: Span) -> String {
+    let (line, column) = source.line_col(span.start as usize);
+    format!("{name}:{line}:{column}")
 }
 
 /// Every diagnostic that counts (not suppressed, not in the baseline), with its file, in

@@ -10,6 +10,9 @@ use crate::linter::FileOutcome;
 use crate::report::{diagnostics, display_path, locate, rule_url, Run};
 use crate::source::{SourceFile, Span};
 
+/// Results one SARIF run may hold (GitHub code scanning's limit).
+pub const MAX_RESULTS: usize = 25_000;
+
 pub fn render(run: &Run<'_>) -> String {
     let rule_index: HashMap<&str, usize> = run
         .rules
@@ -19,8 +22,23 @@ pub fn render(run: &Run<'_>) -> String {
         .collect();
     let rules: Vec<Value> = run.rules.iter().map(|r| rule_descriptor(*r, run)).collect();
 
+    // GitHub code scanning rejects runs with more results than this: keep the most
+    // severe (errors, then warnings, then notes; in output order within a level).
+    let all: Vec<_> = diagnostics(run).collect();
+    let kept: Vec<_> = if all.len() > MAX_RESULTS {
+        let mut by_level: Vec<usize> = (0..all.len()).collect();
+        by_level.sort_by_key(|&i| std::cmp::Reverse(all[i].2.level));
+        let mut keep: Vec<usize> = by_level[..MAX_RESULTS].to_vec();
+        keep.sort_unstable();
+        keep.into_iter().map(|i| all[i]).collect()
+    } else {
+        all.clone()
+    };
+    let left_out = all.len() - kept.len();
+
     let mut occurrences: HashMap<(String, String), usize> = HashMap::new();
-    let results: Vec<Value> = diagnostics(run)
+    let results: Vec<Value> = kept
+        .into_iter()
         .map(|(file, source, d)| {
             let uri = artifact_uri(&file.path);
             let hash = line_hash(source, d);
@@ -93,8 +111,20 @@ pub fn render(run: &Run<'_>) -> String {
         if let FileOutcome::Unreadable(why) = &f.outcome {
             notifications.push(notification(&f.path, why));
         }
+        if let Some(why) = &f.parameters_error {
+            notifications.push(notification(&f.path, why));
+        }
     }
     let successful = notifications.is_empty();
+    if left_out > 0 {
+        notifications.push(json!({
+            "level": "warning",
+            "message": { "text": format!(
+                "{left_out} of {} results were left out: GitHub code scanning accepts at most {MAX_RESULTS} per run, so the most severe were kept; run with --format json for all of them",
+                all.len()
+            ) },
+        }));
+    }
 
     let sarif = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
@@ -176,8 +206,8 @@ fn physical_location(uri: &str, source: &SourceFile, span: Span) -> Value {
             "startColumn": l.start_column,
             "endLine": l.end_line,
             "endColumn": l.end_column,
-            "charOffset": l.start_offset,
-            "charLength": l.end_offset - l.start_offset,
+            "byteOffset": l.start_offset,
+            "byteLength": l.end_offset - l.start_offset,
         }
     })
 }
@@ -218,12 +248,27 @@ fn percent_encode(s: &str) -> String {
     out
 }
 
+/// Bytes of a line that the line hash reads at most.
+const MAX_HASHED_LINE: usize = 256;
+
 /// A hash of what identifies the finding independently of its line number: the rule,
 /// the resource and the primary line's text without whitespace.
 fn line_hash(source: &SourceFile, d: &Diagnostic) -> String {
     let (line, _) = source.line_col(d.span.start as usize);
-    let text: String = source
-        .line_text(line)
+    let mut range = source.line_range(line);
+    // On a long (minified) line, the text around the finding stands for the line.
+    if range.len() > MAX_HASHED_LINE {
+        let start = d.span.start as usize;
+        range = start.saturating_sub(MAX_HASHED_LINE / 2).max(range.start)
+            ..(start + MAX_HASHED_LINE / 2).min(range.end);
+        while !source.text.is_char_boundary(range.start) {
+            range.start -= 1;
+        }
+        while !source.text.is_char_boundary(range.end) {
+            range.end -= 1;
+        }
+    }
+    let text: String = source.text[range]
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect();

@@ -181,9 +181,19 @@ fn callers_phrase(callers: Callers, as_of: Date) -> String {
     }
 }
 
-/// Help for a note about a value trustlint could not decide offline.
-pub const UNDECIDED_HELP: &str =
-    "give trustlint the deployment's values with `--parameters FILE` (or keep them next to the template as `X.parameters.json`), or check the deployed resource";
+/// Help for a note about a value trustlint could not decide offline, for `reason`:
+/// values a parameters file could supply, a template Azure rejects, or a template too
+/// costly to evaluate.
+pub fn undecided_help(reason: &str) -> &'static str {
+    use crate::template::expr::eval::{INVALID, OVER_BUDGET};
+    if reason.contains(INVALID) {
+        "fix the template: Azure rejects it as written"
+    } else if reason.contains(OVER_BUDGET) {
+        "simplify how this value is computed, or check the deployed resource"
+    } else {
+        "give trustlint the deployment's values with `--parameters FILE` (or keep them next to the template as `X.parameters.json`), or check the deployed resource"
+    }
+}
 
 /// The common help text of the target rules.
 pub fn target_help(callers: Callers, line_of_sight: &str) -> String {
@@ -309,9 +319,7 @@ pub fn check_bypass_target(
                 ),
             )
             .with_label("not known offline")
-            .with_help(
-                UNDECIDED_HELP,
-            );
+            .with_help(undecided_help(&reason));
             cx.report(resource, diagnostic);
         }
     }

@@ -2,7 +2,7 @@
 
 use crate::diagnostic::{Diagnostic, Level};
 use crate::rules::apim::{disable_setting, DisableSetting, DISABLE_KEY};
-use crate::rules::common::UNDECIDED_HELP;
+use crate::rules::common::undecided_help;
 use crate::rules::{LintContext, Rule, RuleMeta};
 use crate::template::{eq_ci, Resource, Template};
 
@@ -40,7 +40,7 @@ impl Rule for ApimTrustedConnectivityInvalidValue {
                 format!("could not decide whether API Management service `{name}` disables gateway trusted connectivity: {reason}"),
             )
             .with_label("not known offline")
-            .with_help(format!("the value must be the string \"True\"; {UNDECIDED_HELP}"))
+            .with_help(format!("the value must be the string \"True\"; {}", undecided_help(&reason)))
         } else if value.as_str().is_some_and(|s| eq_ci(s, "True")) {
             return;
         } else if value.as_bool() == Some(true) {

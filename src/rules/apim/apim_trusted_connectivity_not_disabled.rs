@@ -3,7 +3,7 @@
 use crate::date::{Date, APIM_RETIREMENT};
 use crate::diagnostic::{Diagnostic, Level};
 use crate::rules::apim::{disable_setting, DisableSetting, DISABLE_KEY};
-use crate::rules::common::{nearest_existing, UNDECIDED_HELP};
+use crate::rules::common::{nearest_existing, undecided_help};
 use crate::rules::{LintContext, Rule, RuleMeta};
 use crate::template::{Resource, Template, Tri};
 
@@ -49,7 +49,7 @@ impl Rule for ApimTrustedConnectivityNotDisabled {
             )
             .with_label("not known offline")
             .with_help(format!(
-                "make sure the deployed `customProperties` contain `\"{DISABLE_KEY}\": \"True\"`; {UNDECIDED_HELP}"
+                "make sure the deployed `customProperties` contain `\"{DISABLE_KEY}\": \"True\"`; {}", undecided_help(&reason)
             ));
             cx.report(service, diagnostic);
             return;

@@ -2,7 +2,7 @@
 
 use crate::date::ADF_LEGACY_REMOVED_AFTER;
 use crate::diagnostic::{Diagnostic, Level};
-use crate::rules::common::UNDECIDED_HELP;
+use crate::rules::common::undecided_help;
 use crate::rules::{LintContext, Rule, RuleMeta};
 use crate::template::{Resource, Template, Tri};
 
@@ -48,7 +48,7 @@ impl Rule for AdfLegacyTrustedServiceMode {
                 format!("could not decide which trusted-service mode Data Factory `{name}` uses: {reason}"),
             )
             .with_label("not known offline")
-            .with_help(format!("{UNDECIDED_HELP}; `Enabled` is the Legacy mode, retired after 2027-08-01")),
+            .with_help(format!("{}; `Enabled` is the Legacy mode, retired after 2027-08-01", undecided_help(&reason))),
             Tri::Yes => {
                 let when = if cx.as_of() <= ADF_LEGACY_REMOVED_AFTER {
                     format!("Legacy is retired after {ADF_LEGACY_REMOVED_AFTER}")

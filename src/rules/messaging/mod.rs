@@ -4,7 +4,7 @@ pub mod eventhub_trusted_service_access;
 pub mod servicebus_trusted_service_access;
 
 use crate::diagnostic::{Diagnostic, Level};
-use crate::rules::common::{apim_phrase, target_help, Callers, UNDECIDED_HELP};
+use crate::rules::common::{apim_phrase, target_help, undecided_help, Callers};
 use crate::rules::LintContext;
 use crate::template::{Resource, Template, Tri, ValueRef};
 
@@ -144,7 +144,7 @@ pub fn check_rule_set(
                 ),
             )
             .with_label("not known offline")
-            .with_help(UNDECIDED_HELP);
+            .with_help(undecided_help(&reason));
             cx.report(rule_set, diagnostic);
         }
         Tri::No => {}

@@ -10,8 +10,10 @@ use super::scope::{find, origin_here, Env, Locals, Param};
 use super::value::{Kind, Origin, Value};
 use crate::template::value::ast_span;
 
-/// How deep variables, functions and nested values may recurse before evaluation gives up.
-const MAX_DEPTH: u32 = 64;
+/// How deep evaluation may nest — JSON values, calls, and the variables, parameters and
+/// functions they reach, counted together and never restarted at a reference — before
+/// the value is unknown. Worker threads have the stack for it (`lib.rs`).
+pub const MAX_DEPTH: u32 = 8_000;
 
 /// Copy loops (`copy.count`, property and variable copies) expand at most this many.
 pub const MAX_COPIES: i64 = 800;
@@ -20,32 +22,119 @@ pub const MAX_COPIES: i64 = 800;
 /// that no template, however contrived, makes linting slow.
 const CALL_BUDGET: u64 = 2_000_000;
 
+/// Bytes of evaluated values one template may build (strings, array and object entries).
+pub const BYTE_BUDGET: u64 = 64 << 20;
+
+/// Reasons no parameters file can change: the template itself is invalid, or too costly
+/// to evaluate. Rules do not advise `--parameters` for them.
+pub const INVALID: &str = "the template is invalid: ";
+pub const OVER_BUDGET: &str = "evaluation budget exceeded: ";
+
+/// One template's evaluation budget. A template is built and evaluated on one thread
+/// (its values are `Rc`), so the budget is kept per thread and reset per template.
+struct Budget {
+    calls: std::cell::Cell<u64>,
+    depth: std::cell::Cell<u32>,
+    bytes: std::cell::Cell<u64>,
+}
+
 thread_local! {
-    static CALLS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    static BUDGET: Budget = const {
+        Budget {
+            calls: std::cell::Cell::new(0),
+            depth: std::cell::Cell::new(0),
+            bytes: std::cell::Cell::new(0),
+        }
+    };
 }
 
 /// Starts a new evaluation budget; called once per template, on the thread linting it.
 pub fn reset_budget() {
-    CALLS.with(|c| c.set(0));
+    BUDGET.with(|b| {
+        b.calls.set(0);
+        b.depth.set(0);
+        b.bytes.set(0);
+    });
 }
 
 fn spend_call() -> bool {
-    CALLS.with(|c| {
-        let n = c.get() + 1;
-        c.set(n);
-        n <= CALL_BUDGET
+    spend_calls(1)
+}
+
+/// Spends `n` calls' worth of work (walking a value, comparing, copying); false once the
+/// template's call budget is gone.
+pub fn spend_calls(n: u64) -> bool {
+    BUDGET.with(|b| {
+        let spent = b.calls.get().saturating_add(n);
+        b.calls.set(spent);
+        spent <= CALL_BUDGET
     })
+}
+
+/// Charges `n` bytes of built values; false once the template's byte budget is gone.
+/// Callers charge before they allocate when the size is known in advance.
+pub fn charge_bytes(n: u64) -> bool {
+    BUDGET.with(|b| {
+        let spent = b.bytes.get().saturating_add(n);
+        b.bytes.set(spent);
+        spent <= BYTE_BUDGET
+    })
+}
+
+/// The unknown value for a value past the byte budget.
+pub fn too_large() -> Value {
+    Value::unknown(format!(
+        "{OVER_BUDGET}the template builds more than {} MiB of values",
+        BYTE_BUDGET >> 20
+    ))
+}
+
+/// One level of live evaluation depth, released on drop.
+pub struct DepthGuard(());
+
+impl Drop for DepthGuard {
+    fn drop(&mut self) {
+        BUDGET.with(|b| b.depth.set(b.depth.get() - 1));
+    }
+}
+
+/// Enters one level of evaluation; `None` past [`MAX_DEPTH`].
+pub fn enter() -> Option<DepthGuard> {
+    BUDGET.with(|b| {
+        let depth = b.depth.get();
+        if depth >= MAX_DEPTH {
+            return None;
+        }
+        b.depth.set(depth + 1);
+        Some(DepthGuard(()))
+    })
+}
+
+fn too_deep() -> Value {
+    Value::unknown(format!(
+        "{OVER_BUDGET}evaluation nests deeper than {MAX_DEPTH} levels (counted across variables, parameters and functions)"
+    ))
+}
+
+/// The bytes a value adds on top of the values it shares: its own text, or one entry
+/// per element.
+pub fn shallow_size(v: &Value) -> u64 {
+    const ENTRY: u64 = std::mem::size_of::<Value>() as u64;
+    match &v.kind {
+        Kind::Str(s) | Kind::Placeholder(s) => s.len() as u64,
+        Kind::Array(items) => items.len() as u64 * ENTRY,
+        Kind::Object(entries) => entries.iter().map(|(k, _)| ENTRY + k.len() as u64).sum(),
+        _ => 0,
+    }
 }
 
 impl<'a> Env<'a> {
     /// Evaluates a JSON value from the template. Literals get an origin labelled
     /// `label`; expression strings are evaluated.
     pub fn eval_json(&self, ast: &'a Ast<'a>, label: &Rc<str>) -> Value {
-        if self.depth > MAX_DEPTH {
-            return Value::unknown(
-                "the template nests values or expressions too deeply to evaluate",
-            );
-        }
+        let Some(_level) = enter() else {
+            return too_deep();
+        };
         let origin = || origin_here(ast_span(ast), label.to_string());
         match ast {
             Ast::StringLit(s) => {
@@ -60,31 +149,43 @@ impl<'a> Env<'a> {
             Ast::BooleanLit(b) => Value::bool(b.value).with_origin(origin()),
             Ast::NullKeyword(_) => Value::null().with_origin(origin()),
             Ast::Array(arr) => {
-                let deeper = self.deeper();
+                if !self.charge_literal(arr.elements.len()) {
+                    return too_large();
+                }
                 Value::array(
                     arr.elements
                         .iter()
-                        .map(|e| deeper.eval_json(e, label))
+                        .map(|e| self.eval_json(e, label))
                         .collect(),
                 )
                 .with_origin(origin())
             }
             Ast::Object(obj) => {
-                let deeper = self.deeper();
+                if !self.charge_literal(obj.properties.len()) {
+                    return too_large();
+                }
                 let mut entries: Vec<(Rc<str>, Value)> = Vec::with_capacity(obj.properties.len());
                 for p in &obj.properties {
                     let key = p.name.as_str();
                     if key.eq_ignore_ascii_case("copy") {
-                        if let Some(expanded) = deeper.property_copies(&p.value, label) {
+                        if let Some(expanded) = self.property_copies(&p.value, label) {
                             entries.extend(expanded);
                             continue;
                         }
                     }
-                    entries.push((Rc::from(key), deeper.eval_json(&p.value, label)));
+                    entries.push((Rc::from(key), self.eval_json(&p.value, label)));
                 }
                 Value::object(entries).with_origin(origin())
             }
         }
+    }
+
+    /// Charges a literal array or object of `entries` written in the template. Outside
+    /// copy loops these are bounded by the file's size and always free, so a template
+    /// that exhausts its budget on computed values still has its literals evaluated;
+    /// inside a copy loop each instance repeats them, so they count.
+    fn charge_literal(&self, entries: usize) -> bool {
+        self.copy.is_none() || charge_bytes(entries as u64 * 32)
     }
 
     /// Property iteration: `"copy": [{ "name": "rules", "count": 2, "input": {…} }]`
@@ -115,6 +216,7 @@ impl<'a> Env<'a> {
     ) -> Value {
         let count_value = self.eval_json(count, label);
         match copy_count(&count_value) {
+            Ok(n) if !charge_bytes(n as u64 * 32) => too_large(),
             Ok(n) => Value::array(
                 (0..n)
                     .map(|i| self.with_copy(name, i).eval_json(input, label))
@@ -130,27 +232,34 @@ impl<'a> Env<'a> {
         match parse_template_string(s) {
             Ok(Template::Literal(text)) => Value::str(text),
             Ok(Template::Expression(expr)) => self.eval(&expr),
-            Err(error) => Value::unknown(format!("the expression cannot be parsed: {error}")),
+            Err(error) => {
+                Value::unknown(format!("{INVALID}the expression cannot be parsed: {error}"))
+            }
         }
     }
 
     /// Evaluates a parsed expression.
     pub fn eval(&self, expr: &Expr) -> Value {
+        let Some(_level) = enter() else {
+            return too_deep();
+        };
         match expr {
             Expr::Str(s) => Value::str(s.as_str()),
             Expr::Int(i) => Value::int(*i),
             Expr::Bool(b) => Value::bool(*b),
             Expr::Null => Value::null(),
             Expr::Call { name, args } => {
-                if self.depth > MAX_DEPTH {
-                    return Value::unknown("expressions nest too deeply to evaluate");
-                }
                 if !spend_call() {
-                    return Value::unknown(
-                        "the template needs more evaluation than trustlint allows per file",
-                    );
+                    return Value::unknown(format!(
+                        "{OVER_BUDGET}the template needs more than {CALL_BUDGET} function calls to evaluate"
+                    ));
                 }
-                functions::call(&self.deeper(), name, args)
+                let value = functions::call(self, name, args);
+                if charge_bytes(shallow_size(&value)) {
+                    value
+                } else {
+                    too_large()
+                }
             }
             Expr::Property(target, name) => {
                 member(self.eval(target), &Value::str(name.as_str()), true)
@@ -177,9 +286,9 @@ impl<'a> Env<'a> {
         let value = self.scope.memoized(format!("p:{key}"), || {
             match self.scope.parameters.get(&key) {
                 Some(Param::Given(v)) => v.clone(),
-                Some(Param::Passed { value, env, label }) => env.deeper().eval_json(value, label),
+                Some(Param::Passed { value, env, label }) => env.eval_json(value, label),
                 Some(Param::PassedEntry { entry, env, label }) => {
-                    let whole = env.deeper().eval_json(entry, label);
+                    let whole = env.eval_json(entry, label);
                     match (&whole.kind, whole.get("value"), whole.get("reference")) {
                         (Kind::Unknown(_), _, _) => whole,
                         (_, Some(v), _) => v.clone(),
@@ -194,7 +303,7 @@ impl<'a> Env<'a> {
                 Some(Param::Default(ast)) => {
                     let label: Rc<str> = Rc::from(format!("default value of parameter `{name}`"));
                     // Defaults see parameters and functions, not copy loops or lambdas.
-                    Env::new(self.scope.clone()).deeper().eval_json(ast, &label)
+                    Env::new(self.scope.clone()).eval_json(ast, &label)
                 }
                 Some(Param::Absent { nullable: true }) => Value::null(),
                 Some(Param::Absent { nullable: false }) => Value::unknown(format!(
@@ -203,7 +312,7 @@ impl<'a> Env<'a> {
                 None => Value::unknown(format!("the template declares no parameter `{name}`")),
             }
         });
-        value.unwrap_or_else(|| Value::unknown(format!("parameter `{name}` refers to itself")))
+        value.unwrap_or_else(Value::unknown)
     }
 
     /// `variables('name')`, including `copy` variables.
@@ -211,7 +320,7 @@ impl<'a> Env<'a> {
         let key = name.to_ascii_lowercase();
         let value = self.scope.memoized(format!("v:{key}"), || {
             let label: Rc<str> = Rc::from(format!("in variable `{name}`"));
-            let env = Env::new(self.scope.clone()).deeper();
+            let env = Env::new(self.scope.clone());
             if let Some((_, ast)) = self.scope.variables.get(&key) {
                 env.eval_json(ast, &label)
             } else if let Some(def) = self.scope.variable_copies.get(&key) {
@@ -223,7 +332,7 @@ impl<'a> Env<'a> {
                 Value::unknown(format!("the template declares no variable `{name}`"))
             }
         });
-        value.unwrap_or_else(|| Value::unknown(format!("variable `{name}` refers to itself")))
+        value.unwrap_or_else(Value::unknown)
     }
 
     /// `copyIndex()`, `copyIndex(offset)`, `copyIndex('loop')`, `copyIndex('loop', offset)`.
@@ -278,16 +387,10 @@ impl<'a> Env<'a> {
         let Some(value) = find(output, "value") else {
             return Value::unknown(format!("function `{name}` has no output value"));
         };
-        let env = Env::new(self.scope.clone())
-            .with_locals(Locals {
-                lambda: Vec::new(),
-                function_parameters: Some(params),
-            })
-            .deeper();
-        let env = Env {
-            depth: self.depth + 1,
-            ..env
-        };
+        let env = Env::new(self.scope.clone()).with_locals(Locals {
+            lambda: Vec::new(),
+            function_parameters: Some(params),
+        });
         let label: Rc<str> = Rc::from(format!("in function `{name}`"));
         env.eval_json(value, &label)
     }
@@ -308,14 +411,17 @@ fn number(text: &str) -> Value {
 pub fn copy_count(count: &Value) -> Result<i64, String> {
     match &count.kind {
         Kind::Int(n) if (0..=MAX_COPIES).contains(n) => Ok(*n),
-        Kind::Int(n) => Err(format!("count {n} is outside 0..={MAX_COPIES}")),
-        Kind::Str(s) => s
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (0..=MAX_COPIES).contains(n))
-            .ok_or_else(|| format!("count `{s}` is not a number from 0 to {MAX_COPIES}")),
+        Kind::Int(n) => Err(format!("{INVALID}count {n} is outside 0..{MAX_COPIES}")),
+        Kind::Str(s) => match s.trim().parse::<i64>() {
+            Ok(n) if (0..=MAX_COPIES).contains(&n) => Ok(n),
+            Ok(n) => Err(format!("{INVALID}count {n} is outside 0..{MAX_COPIES}")),
+            Err(_) => Err(format!("{INVALID}count `{s}` is not a number")),
+        },
         Kind::Unknown(r) => Err(r.to_string()),
-        _ => Err(format!("count is a {}, not a number", count.type_name())),
+        _ => Err(format!(
+            "{INVALID}count is a {}, not a number",
+            count.type_name()
+        )),
     }
 }
 

@@ -129,7 +129,12 @@ pub fn call(env: &Env<'_>, name: &str, args: &[Expr]) -> Value {
         "trim" => map_text(&values, |s| s.trim().to_owned()),
         "concat" => concat(&values),
         "format" => format_(&values),
-        "replace" => three_str(&values).map(|(s, a, b)| text_like(&values[0], s.replace(a, b))),
+        "replace" => three_str(&values).and_then(|(s, a, b)| {
+            if !a.is_empty() && b.len() > a.len() {
+                fits(s.len() as u64 + s.matches(a).count() as u64 * (b.len() - a.len()) as u64)?;
+            }
+            Ok(text_like(&values[0], s.replace(a, b)))
+        }),
         "split" => split(&values),
         "join" => join(&values),
         "startswith" => two_str(&values)
@@ -141,9 +146,13 @@ pub fn call(env: &Env<'_>, name: &str, args: &[Expr]) -> Value {
         "take" | "skip" => take_skip(&values, lower == "take"),
         "min" | "max" => min_max(&values, lower == "min"),
         "range" => two(&values).and_then(|(a, b)| match (&a.kind, &b.kind) {
-            (Kind::Int(start), Kind::Int(count)) if (0..=10_000).contains(count) => Ok(
-                Value::array((0..*count).map(|i| Value::int(start + i)).collect()),
-            ),
+            (Kind::Int(start), Kind::Int(count)) if (0..=10_000).contains(count) => {
+                Ok(Value::array(
+                    (0..*count)
+                        .map(|i| Value::int(start.saturating_add(i)))
+                        .collect(),
+                ))
+            }
             _ => Err("`range` needs a start and a count from 0 to 10000".to_owned()),
         }),
         "add" | "sub" | "mul" | "div" | "mod" => arithmetic(&lower, &values),
@@ -267,10 +276,10 @@ fn if_(env: &Env<'_>, args: &[Expr]) -> Value {
         return Value::unknown("`if` takes 3 arguments");
     };
     let c = env.eval(cond);
-    match c.kind {
+    match &c.kind {
         Kind::Bool(true) => env.eval(yes),
         Kind::Bool(false) => env.eval(no),
-        Kind::Unknown(r) => Value::unknown(r),
+        Kind::Unknown(r) => Value::unknown(r.clone()),
         _ => Value::unknown(format!(
             "`if` needs a bool condition, got {}",
             c.type_name()
@@ -282,10 +291,10 @@ fn logical(env: &Env<'_>, args: &[Expr], is_or: bool) -> Value {
     let mut unknown = None;
     for a in args {
         let v = env.eval(a);
-        match v.kind {
-            Kind::Bool(b) if b == is_or => return Value::bool(is_or),
+        match &v.kind {
+            Kind::Bool(b) if *b == is_or => return Value::bool(is_or),
             Kind::Bool(_) => {}
-            Kind::Unknown(r) => unknown = unknown.or(Some(r)),
+            Kind::Unknown(r) => unknown = unknown.or(Some(r.clone())),
             _ => {
                 return Value::unknown(format!(
                     "`{}` needs bools, got {}",
@@ -391,10 +400,10 @@ fn lambda_function(env: &Env<'_>, name: &str, args: &[Expr]) -> Value {
         "filter" => {
             let mut out = Vec::new();
             for (i, item) in items.iter().enumerate() {
-                match apply(&first, with_index(item, i)).kind {
+                match &apply(&first, with_index(item, i)).kind {
                     Kind::Bool(true) => out.push(item.clone()),
                     Kind::Bool(false) => {}
-                    Kind::Unknown(r) => return Value::unknown(r),
+                    Kind::Unknown(r) => return Value::unknown(r.clone()),
                     _ => return Value::unknown("the `filter` lambda must return a bool"),
                 }
             }
@@ -491,7 +500,7 @@ fn copy_index(env: &Env<'_>, values: &[Value]) -> R {
         _ => return Err("`copyIndex` takes at most 2 arguments".to_owned()),
     };
     env.copy_index(name)
-        .map(|i| Value::int(i + offset))
+        .map(|i| Value::int(i.saturating_add(offset)))
         .ok_or_else(|| match name {
             Some(n) => format!("`copyIndex('{n}')` is used outside that copy loop"),
             None => "`copyIndex()` is used outside a copy loop".to_owned(),
@@ -708,7 +717,23 @@ fn first_last(v: &Value, first: bool) -> R {
     }
 }
 
+/// Refuses to build a single value larger than the whole per-template byte budget:
+/// checked before allocating, so that `padLeft('', 1000000000000)` costs nothing.
+fn fits(bytes: u64) -> Result<(), String> {
+    if bytes > super::eval::BYTE_BUDGET {
+        Err(format!(
+            "{}the value would be larger than {} MiB",
+            super::eval::OVER_BUDGET,
+            super::eval::BYTE_BUDGET >> 20
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 fn concat(values: &[Value]) -> R {
+    let total: u64 = values.iter().map(super::eval::shallow_size).sum();
+    fits(total)?;
     if !values.is_empty()
         && values
             .iter()
@@ -769,6 +794,7 @@ fn format_(values: &[Value]) -> R {
                 out.push('}');
             }
             '{' => {
+                fits(out.len() as u64)?;
                 let mut spec = String::new();
                 for d in chars.by_ref() {
                     if d == '}' {
@@ -802,7 +828,11 @@ fn format_(values: &[Value]) -> R {
 /// One argument of `format`, with the .NET numeric format specifiers templates use.
 fn format_arg(arg: &Value, spec: &str) -> Result<String, String> {
     if let (Kind::Int(i), Some(kind)) = (&arg.kind, spec.chars().next()) {
-        let width: usize = spec[1..].parse().unwrap_or(0);
+        let width: usize = spec[kind.len_utf8()..].parse().unwrap_or(0);
+        // Rust's formatter takes widths up to 65,535; ARM's own limit is lower.
+        if width > u16::MAX as usize {
+            return Err(format!("format width {width} is too large"));
+        }
         return Ok(match kind.to_ascii_uppercase() {
             'D' => format!("{:0width$}", i, width = width),
             'X' => format!("{:0width$X}", i, width = width),
@@ -1038,6 +1068,7 @@ fn pad_left(values: &[Value]) -> R {
     let missing = usize::try_from(width)
         .unwrap_or(0)
         .saturating_sub(s.chars().count());
+    fits(missing as u64 * 4)?;
     let c = pad.chars().next().unwrap_or(' ');
     Ok(Value::str(format!("{}{s}", c.to_string().repeat(missing))))
 }
@@ -1191,16 +1222,15 @@ fn reference(env: &Env<'_>, values: &[Value]) -> Value {
         let declared = match super::scope::find(resource, "properties") {
             Some(props) => {
                 let label: Rc<str> = Rc::from(format!("in the properties of `{name}`"));
-                Env::new(env.scope.clone())
-                    .deeper()
-                    .eval_json(props, &label)
+                Env::new(env.scope.clone()).eval_json(props, &label)
             }
             None => Value::object(Vec::new()),
         };
         with_runtime_endpoints(declared, &full_type, &name)
     });
-    let Some(properties) = properties else {
-        return Value::unknown(format!("`reference('{target}')` refers to itself"));
+    let properties = match properties {
+        Ok(p) => p,
+        Err(cycle) => return Value::unknown(cycle),
     };
     let full = values
         .get(2)
@@ -1228,7 +1258,6 @@ fn find_declaration<'a>(
         super::scope::find(o, "name").and_then(|n| {
             let label: Rc<str> = Rc::from("resource name");
             Env::new(env.scope.clone())
-                .deeper()
                 .eval_json(n, &label)
                 .as_text()
                 .map(str::to_owned)

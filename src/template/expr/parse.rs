@@ -175,7 +175,8 @@ impl Builder for Check {
     fn index(&mut self, _: (), _: ()) {}
 }
 
-/// Expressions nest at most this deep (the parser recurses).
+/// Expression trees are at most this tall, counting calls and `.x` / `[i]` accesses
+/// alike: the parser, the evaluator, `Display` and `Drop` all recurse over them.
 const MAX_DEPTH: usize = 200;
 
 struct Parser<'s, 'b, B: Builder> {
@@ -230,14 +231,26 @@ impl<'s, B: Builder> Parser<'s, '_, B> {
         }
     }
 
-    fn expr(&mut self) -> Result<B::Node, ExprError> {
+    fn deeper(&mut self) -> Result<(), ExprError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(self.error_at(self.pos, "expression nested too deeply".to_owned()));
+            return Err(self.error_at(
+                self.pos,
+                format!("the expression nests deeper than {MAX_DEPTH} levels"),
+            ));
         }
+        Ok(())
+    }
+
+    fn expr(&mut self) -> Result<B::Node, ExprError> {
+        let outer = self.depth;
+        self.deeper()?;
         let mut e = self.primary()?;
         loop {
             self.skip_ws();
+            if matches!(self.peek(), Some(b'.' | b'[')) {
+                self.deeper()?;
+            }
             match self.peek() {
                 Some(b'.') => {
                     self.pos += 1;
@@ -261,7 +274,7 @@ impl<'s, B: Builder> Parser<'s, '_, B> {
                 _ => break,
             }
         }
-        self.depth -= 1;
+        self.depth = outer;
         Ok(e)
     }
 

@@ -4,7 +4,7 @@
 //! function-parameter bindings).
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use jsonc_parser::ast::{Object, Value as Ast};
@@ -53,7 +53,8 @@ pub struct Scope<'a> {
     /// The deployment's name, for `deployment().name`.
     pub deployment_name: Value,
     pub(crate) cache: RefCell<HashMap<String, Value>>,
-    pub(crate) in_progress: RefCell<HashSet<String>>,
+    /// The keys being evaluated, outermost first: a key met again closes a cycle.
+    pub(crate) in_progress: RefCell<Vec<String>>,
 }
 
 impl<'a> Scope<'a> {
@@ -68,26 +69,31 @@ impl<'a> Scope<'a> {
             declarations: Vec::new(),
             deployment_name,
             cache: RefCell::new(HashMap::new()),
-            in_progress: RefCell::new(HashSet::new()),
+            in_progress: RefCell::new(Vec::new()),
         };
         scope.index_template();
         scope
     }
 
     /// The value named `key` (`p:name`, `v:name`, `r:type/name`), evaluated once per
-    /// template: from the cache, else by `evaluate` and then cached. `None` when `key`
-    /// is already being evaluated: the value refers to itself.
-    pub(crate) fn memoized(&self, key: String, evaluate: impl FnOnce() -> Value) -> Option<Value> {
+    /// template: from the cache, else by `evaluate` and then cached. When `key` is
+    /// already being evaluated, the error names the cycle it closes.
+    pub(crate) fn memoized(
+        &self,
+        key: String,
+        evaluate: impl FnOnce() -> Value,
+    ) -> Result<Value, String> {
         if let Some(v) = self.cache.borrow().get(&key) {
-            return Some(v.clone());
+            return Ok(v.clone());
         }
-        if !self.in_progress.borrow_mut().insert(key.clone()) {
-            return None;
+        if let Some(at) = self.in_progress.borrow().iter().position(|k| *k == key) {
+            return Err(describe_cycle(&self.in_progress.borrow()[at..]));
         }
+        self.in_progress.borrow_mut().push(key.clone());
         let value = evaluate();
-        self.in_progress.borrow_mut().remove(&key);
+        self.in_progress.borrow_mut().pop();
         self.cache.borrow_mut().insert(key, value.clone());
-        Some(value)
+        Ok(value)
     }
 
     fn index_template(&mut self) {
@@ -172,6 +178,24 @@ impl<'a> Scope<'a> {
     }
 }
 
+/// "variable `a` refers to itself", or the chain of a longer cycle, as Azure rejects it.
+fn describe_cycle(keys: &[String]) -> String {
+    let name = |key: &String| match key.split_once(':') {
+        Some(("p", n)) => format!("parameter `{n}`"),
+        Some(("v", n)) => format!("variable `{n}`"),
+        Some(("r", n)) => format!("`reference()` of `{n}`"),
+        _ => format!("`{key}`"),
+    };
+    let invalid = super::eval::INVALID;
+    match keys {
+        [one] => format!("{invalid}{} refers to itself", name(one)),
+        _ => {
+            let chain: Vec<String> = keys.iter().chain(keys.first()).map(name).collect();
+            format!("{invalid}a cycle: {}", chain.join(" → "))
+        }
+    }
+}
+
 /// Finds a property case-insensitively (last duplicate wins).
 pub fn find<'o, 'a>(obj: &'o Object<'a>, key: &str) -> Option<&'o Ast<'a>> {
     obj.properties
@@ -202,8 +226,6 @@ pub struct Env<'a> {
     pub scope: Rc<Scope<'a>>,
     pub copy: Option<Rc<CopyFrame>>,
     pub locals: Option<Rc<Locals>>,
-    /// Nesting of evaluation (variables, functions), bounded to stop runaway recursion.
-    pub depth: u32,
 }
 
 impl<'a> Env<'a> {
@@ -212,7 +234,6 @@ impl<'a> Env<'a> {
             scope,
             copy: None,
             locals: None,
-            depth: 0,
         }
     }
 
@@ -231,13 +252,6 @@ impl<'a> Env<'a> {
     pub fn with_locals(&self, locals: Locals) -> Env<'a> {
         Env {
             locals: Some(Rc::new(locals)),
-            ..self.clone()
-        }
-    }
-
-    pub fn deeper(&self) -> Env<'a> {
-        Env {
-            depth: self.depth + 1,
             ..self.clone()
         }
     }

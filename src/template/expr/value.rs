@@ -16,6 +16,12 @@ pub struct Origin {
     pub file: Option<Arc<SourceFile>>,
 }
 
+/// Values nest at most this deep where they are walked (JSON, equality).
+const MAX_VALUE_DEPTH: u32 = 512;
+
+/// Element comparisons one `equals` may make.
+const MAX_EQUALS_STEPS: u64 = 1_000_000;
+
 /// An evaluated value.
 #[derive(Debug, Clone)]
 pub struct Value {
@@ -135,19 +141,45 @@ impl Value {
     }
 
     /// The value as JSON; unknowns become `{"$unknown": reason}` so nothing is dropped.
+    /// Bounded: values that share parts can stand for more JSON than memory holds, and
+    /// may nest deeper than the stack allows; past the bounds the part is unknown.
     pub fn to_json(&self) -> serde_json::Value {
+        let mut allowance = super::eval::BYTE_BUDGET;
+        self.json_within(&mut allowance, 0)
+    }
+
+    fn json_within(&self, allowance: &mut u64, depth: u32) -> serde_json::Value {
         use serde_json::Value as J;
+        let over = |what: &str| serde_json::json!({ "$unknown": format!("{}{what}", super::eval::OVER_BUDGET) });
+        if depth > MAX_VALUE_DEPTH {
+            return over("the value nests too deeply to show");
+        }
+        // About what a `serde_json::Value` node and its map entry take in memory.
+        let cost = 128
+            + match &self.kind {
+                Kind::Str(s) | Kind::Placeholder(s) => s.len() as u64,
+                _ => 0,
+            };
+        if *allowance < cost {
+            return over("the value is too large to show");
+        }
+        *allowance -= cost;
         match &self.kind {
             Kind::Null => J::Null,
             Kind::Bool(b) => J::Bool(*b),
             Kind::Int(i) => J::from(*i),
             Kind::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
             Kind::Str(s) | Kind::Placeholder(s) => J::String(s.to_string()),
-            Kind::Array(items) => J::Array(items.iter().map(Value::to_json).collect()),
+            Kind::Array(items) => J::Array(
+                items
+                    .iter()
+                    .map(|v| v.json_within(allowance, depth + 1))
+                    .collect(),
+            ),
             Kind::Object(entries) => {
                 let mut map = serde_json::Map::new();
                 for (k, v) in entries.iter() {
-                    map.insert(k.to_string(), v.to_json());
+                    map.insert(k.to_string(), v.json_within(allowance, depth + 1));
                 }
                 J::Object(map)
             }
@@ -158,6 +190,16 @@ impl Value {
     /// Structural equality as ARM's `equals`: strings case-sensitive, objects by key.
     /// `None` when the answer depends on something unknown or on a placeholder.
     pub fn equals(&self, other: &Value) -> Option<bool> {
+        let mut steps = MAX_EQUALS_STEPS;
+        self.equals_within(other, &mut steps, 0)
+    }
+
+    /// Bounded like [`Value::to_json`]: past the bounds the answer is unknown.
+    fn equals_within(&self, other: &Value, steps: &mut u64, depth: u32) -> Option<bool> {
+        if depth > MAX_VALUE_DEPTH || *steps == 0 {
+            return None;
+        }
+        *steps -= 1;
         match (&self.kind, &other.kind) {
             (Kind::Unknown(_), _) | (_, Kind::Unknown(_)) => None,
             (Kind::Placeholder(a), Kind::Placeholder(b)) => Some(a == b),
@@ -176,7 +218,7 @@ impl Value {
                 }
                 let mut all = Some(true);
                 for (x, y) in a.iter().zip(b.iter()) {
-                    match x.equals(y) {
+                    match x.equals_within(y, steps, depth + 1) {
                         Some(false) => return Some(false),
                         None => all = None,
                         Some(true) => {}
@@ -190,7 +232,7 @@ impl Value {
                 }
                 let mut all = Some(true);
                 for (k, v) in a.iter() {
-                    match other.get(k).map(|w| v.equals(w)) {
+                    match other.get(k).map(|w| v.equals_within(w, steps, depth + 1)) {
                         None | Some(Some(false)) => return Some(false),
                         Some(None) => all = None,
                         Some(Some(true)) => {}
@@ -200,6 +242,35 @@ impl Value {
             }
             _ => Some(false),
         }
+    }
+}
+
+/// Dropping a value frees its elements with a loop, not recursion: a value built by a
+/// `reduce` or a long chain of variables can nest deeper than the stack.
+impl Drop for Value {
+    fn drop(&mut self) {
+        let mut pending: Vec<Value> = Vec::new();
+        take_children(&mut self.kind, &mut pending);
+        while let Some(mut v) = pending.pop() {
+            take_children(&mut v.kind, &mut pending);
+        }
+    }
+}
+
+/// Moves the elements of a container this value alone holds into `pending`.
+fn take_children(kind: &mut Kind, pending: &mut Vec<Value>) {
+    match kind {
+        Kind::Array(items) => {
+            if let Some(items) = Rc::get_mut(items) {
+                pending.append(items);
+            }
+        }
+        Kind::Object(entries) => {
+            if let Some(entries) = Rc::get_mut(entries) {
+                pending.extend(entries.drain(..).map(|(_, v)| v));
+            }
+        }
+        _ => {}
     }
 }
 
