@@ -47,18 +47,33 @@ fn json_path(root: &Ast<'_>, span: Span) -> String {
     let mut path = String::new();
     let mut node = root;
     loop {
+        // Children are in source order and do not overlap: the only one that can
+        // enclose the span is the last that starts at or before it (a binary search,
+        // not a scan: a template may hold 200,000 resources).
         let next = match node {
-            Ast::Object(o) => o.properties.iter().find_map(|p| {
-                let value = crate::template::span_of(&p.value);
-                let whole = Span::new(p.range.start, p.range.end);
-                whole
-                    .encloses(span)
-                    .then(|| (p.name.as_str().to_owned(), &p.value, value))
-            }),
-            Ast::Array(a) => a.elements.iter().enumerate().find_map(|(i, e)| {
-                let value = crate::template::span_of(e);
-                value.encloses(span).then(|| (i.to_string(), e, value))
-            }),
+            Ast::Object(o) => {
+                let i = o
+                    .properties
+                    .partition_point(|p| p.range.start <= span.start as usize);
+                i.checked_sub(1).and_then(|i| {
+                    let p = &o.properties[i];
+                    let value = crate::template::span_of(&p.value);
+                    let whole = Span::new(p.range.start, p.range.end);
+                    whole
+                        .encloses(span)
+                        .then(|| (p.name.as_str().to_owned(), &p.value, value))
+                })
+            }
+            Ast::Array(a) => {
+                let i = a
+                    .elements
+                    .partition_point(|e| crate::template::span_of(e).start <= span.start);
+                i.checked_sub(1).and_then(|i| {
+                    let e = &a.elements[i];
+                    let value = crate::template::span_of(e);
+                    value.encloses(span).then(|| (i.to_string(), e, value))
+                })
+            }
             _ => None,
         };
         match next {

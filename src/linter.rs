@@ -321,6 +321,7 @@ fn finish(
     for d in &mut diagnostics {
         d.level = configured_level(d, options);
     }
+    diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     let problems = crate::suppress::apply(&mut diagnostics, suppressions, |id| options.enabled(id));
     let sup001 = &rules::tool::invalid_suppression::META;
     if options.enabled(sup001.id) {
@@ -369,6 +370,8 @@ fn configured_level(d: &Diagnostic, options: &LintOptions) -> Level {
 /// rule that share a span (outside copy loops) are all kept; exact repeats are not.
 fn merge_copy_instances(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
     let mut merged: Vec<Diagnostic> = Vec::with_capacity(diagnostics.len());
+    // The instance names already merged into `merged.last()`.
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     for d in diagnostics {
         match merged.last_mut() {
             Some(last)
@@ -380,12 +383,12 @@ fn merge_copy_instances(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
             {
                 let mut instances = last
                     .copies
-                    .as_ref()
-                    .map(|c| c.instances.clone())
+                    .as_mut()
+                    .map(|c| std::mem::take(&mut c.instances))
                     .unwrap_or_default();
                 if let Some(c) = &d.copies {
                     for i in &c.instances {
-                        if !instances.contains(i) {
+                        if seen.insert(i.clone()) {
                             instances.push(i.clone());
                         }
                     }
@@ -397,7 +400,11 @@ fn merge_copy_instances(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
                     c.instances = instances;
                 }
             }
-            _ => merged.push(d),
+            _ => {
+                seen.clear();
+                seen.extend(d.copies.iter().flat_map(|c| c.instances.iter().cloned()));
+                merged.push(d);
+            }
         }
     }
     for d in &mut merged {

@@ -240,7 +240,7 @@ fn node_starting_at(value: &Ast<'_>, offset: usize) -> Option<Span> {
 
 /// Marks the findings that a suppression covers, and returns a SUP001 finding (rule ID
 /// not yet set) for every suppression that gives no reason, names an unknown rule, or
-/// covers no finding of a rule that `ran`.
+/// covers no finding of a rule that `ran`. `diagnostics` are sorted by position.
 pub fn apply(
     diagnostics: &mut [Diagnostic],
     suppressions: &[Suppression],
@@ -250,7 +250,12 @@ pub fn apply(
     for s in suppressions {
         let mut used = vec![false; s.rules.len()];
         if let Some(scope) = s.scope {
-            for d in diagnostics.iter_mut() {
+            // Diagnostics are sorted by start: visit only those starting in the scope.
+            let first = diagnostics.partition_point(|d| d.span.start < scope.start);
+            for d in diagnostics[first..]
+                .iter_mut()
+                .take_while(|d| d.span.start <= scope.end)
+            {
                 if !scope.encloses(d.span) {
                     continue;
                 }

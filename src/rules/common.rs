@@ -100,30 +100,40 @@ pub fn nearest_existing(resource: &Resource<'_>, dotted_path: &str) -> Span {
 /// The callers in the deployment that rely on `target`'s trusted-services bypass — API
 /// Management gateways calling it with their system-assigned identity, and Data Factory
 /// configurations the seed lists — without a line of sight: where, and who.
-pub fn trusted_path_callers(template: &Template<'_>, target: &Resource<'_>) -> Vec<(Span, String)> {
-    let Some(index) = template.index_of(target) else {
-        return Vec::new();
-    };
-    let gateways = crate::rules::apim::gateway_calls::gateway_calls(template)
-        .into_iter()
-        .filter(|c| c.target == index && c.system_identity)
-        .filter(|c| template.line_of_sight(&template.resources[c.service], target) == Tri::No)
-        .map(|c| {
-            let who = format!(
-                "API Management service `{}` ({})",
-                template.resources[c.service].display_name(),
-                c.how
-            );
-            (c.at.span(), who)
-        });
-    let factories = factory_calls(template)
-        .into_iter()
-        .filter(|c| relies_on_trusted_path(template, c) == Some((index, Tri::No)))
-        .map(|c| {
+pub fn trusted_path_callers<'t>(
+    template: &'t Template<'_>,
+    target: &Resource<'_>,
+) -> &'t [(Span, String)] {
+    crate::rules::analysis::Analysis::trusted_path_callers(template, target.index)
+}
+
+/// [`trusted_path_callers`] for every target at once: each call is checked once.
+pub(crate) fn collect_trusted_path_callers(
+    template: &Template<'_>,
+) -> std::collections::HashMap<usize, Vec<(Span, String)>> {
+    let mut by_target: std::collections::HashMap<usize, Vec<(Span, String)>> =
+        std::collections::HashMap::new();
+    for c in crate::rules::apim::gateway_calls::gateway_calls(template) {
+        if !c.system_identity
+            || template.line_of_sight(&template.resources[c.service], &template.resources[c.target])
+                != Tri::No
+        {
+            continue;
+        }
+        let who = format!(
+            "API Management service `{}` ({})",
+            template.resources[c.service].display_name(),
+            c.how
+        );
+        by_target.entry(c.target).or_default().push((c.at.span(), who));
+    }
+    for c in factory_calls(template) {
+        if let Some((target, Tri::No)) = relies_on_trusted_path(template, &c) {
             let who = format!("Data Factory `{}` ({})", c.factory_name, c.how);
-            (c.at.span(), who)
-        });
-    gateways.chain(factories).collect()
+            by_target.entry(target).or_default().push((c.at.span(), who));
+        }
+    }
+    by_target
 }
 
 /// A target's kind, for messages.
@@ -278,7 +288,7 @@ pub fn check_bypass_target(
                 }
             };
             let callers = trusted_path_callers(template, resource);
-            let relies = match callers.as_slice() {
+            let relies = match callers {
                 [] => String::new(),
                 [(_, who)] => format!("; {who} relies on it"),
                 [(_, who), rest @ ..] => {
@@ -300,7 +310,7 @@ pub fn check_bypass_target(
             .with_origin(locked.value.as_ref().and_then(|v| v.origin()))
             .with_help(target_help(spec.callers, spec.line_of_sight));
             for (span, who) in callers {
-                diagnostic = diagnostic.with_related(span, format!("{who} calls it here"));
+                diagnostic = diagnostic.with_related(*span, format!("{who} calls it here"));
             }
             cx.report(resource, diagnostic);
         }

@@ -7,6 +7,7 @@ use crate::date::Date;
 use crate::diagnostic::{CopyInstances, Diagnostic, Level, ResourceInfo};
 use crate::template::{Resource, Template};
 
+pub mod analysis;
 pub mod apim;
 pub mod apim_network;
 pub mod common;

@@ -62,23 +62,18 @@ impl<'a> Template<'a> {
         let first = child
             .literal_name()
             .and_then(|n| n.split('/').next().map(str::to_owned));
-        if let Some(first) = first {
-            if let Some((i, _)) = self
-                .of_type(owner_type)
-                .find(|(_, s)| s.literal_name().is_some_and(|n| eq_ci(&n, &first)))
-            {
-                return Some(i);
-            }
+        if let Some(i) = first.and_then(|first| self.named(owner_type, &first)) {
+            return Some(i);
         }
-        let parent = self.parent_of(child, owner_type)?;
-        self.resources.iter().position(|r| std::ptr::eq(r, parent))
+        self.parent_of(child, owner_type).map(|p| p.index)
     }
 
     /// The index of a resource of this template (by identity).
     pub fn index_of(&self, resource: &Resource<'a>) -> Option<usize> {
         self.resources
-            .iter()
-            .position(|r| std::ptr::eq(r, resource))
+            .get(resource.index)
+            .filter(|r| std::ptr::eq(*r, resource))
+            .map(|r| r.index)
     }
 
     /// The private endpoints in the deployment whose `privateLinkServiceConnections`
@@ -102,9 +97,7 @@ impl<'a> Template<'a> {
     /// The resource a resource ID names, when it is declared in this deployment.
     pub fn resource_by_id(&self, id: &str) -> Option<usize> {
         let (ty, name) = parse_resource_id(id)?;
-        self.resources
-            .iter()
-            .position(|r| r.is_type(&ty) && r.literal_name().is_some_and(|n| eq_ci(&n, &name)))
+        self.named(&ty, &name)
     }
 
     /// The resource an endpoint URL (`https://{vault}.vault.azure.net/secrets/x`,
@@ -112,12 +105,8 @@ impl<'a> Template<'a> {
     pub fn resource_by_endpoint(&self, url: &str) -> Option<usize> {
         let host = host_of(url);
         for (suffix, ty) in ENDPOINT_SUFFIXES {
-            if let Some(name) = host.strip_suffix(suffix) {
-                if let Some(i) = self.resources.iter().position(|r| {
-                    r.is_type(ty) && r.literal_name().is_some_and(|n| eq_ci(&n, name))
-                }) {
-                    return Some(i);
-                }
+            if let Some(i) = host.strip_suffix(suffix).and_then(|name| self.named(ty, name)) {
+                return Some(i);
             }
         }
         None

@@ -96,6 +96,11 @@ pub struct Resource<'a> {
     pub copy: Option<CopyInstance>,
     /// The `condition`, when it could not be evaluated (it is deployed only if true).
     pub condition: Option<ValueRef<'a>>,
+    /// Its position in [`Template::resources`].
+    pub index: usize,
+    /// [`Resource::literal_name`] and [`Resource::display_name`], evaluated once.
+    literal: std::cell::OnceCell<Option<String>>,
+    display: std::cell::OnceCell<String>,
 }
 
 impl<'a> Resource<'a> {
@@ -121,12 +126,21 @@ impl<'a> Resource<'a> {
     /// The full name joined with `/` when every part is known (deployment-time
     /// placeholders included, so names built from `resourceGroup()` match each other).
     pub fn literal_name(&self) -> Option<String> {
-        let parts: Option<Vec<String>> = self
-            .name_parts
-            .iter()
-            .map(|p| p.get().name_text())
-            .collect();
-        parts.map(|p| p.join("/"))
+        self.literal_name_ref().map(str::to_owned)
+    }
+
+    /// [`Resource::literal_name`] without a copy.
+    pub fn literal_name_ref(&self) -> Option<&str> {
+        self.literal
+            .get_or_init(|| {
+                let parts: Option<Vec<String>> = self
+                    .name_parts
+                    .iter()
+                    .map(|p| p.get().name_text())
+                    .collect();
+                parts.map(|p| p.join("/"))
+            })
+            .as_deref()
     }
 
     /// The last segment of the display name (a child's own name), for messages:
@@ -138,15 +152,19 @@ impl<'a> Resource<'a> {
 
     /// The full name for messages: evaluated where known, expressions as written.
     pub fn display_name(&self) -> String {
-        let parts: Vec<String> = self
-            .name_parts
-            .iter()
-            .map(|p| p.get().name_for_display())
-            .collect();
-        if parts.is_empty() {
-            return self.symbolic_name.unwrap_or("(unnamed)").to_owned();
-        }
-        parts.join("/")
+        self.display
+            .get_or_init(|| {
+                let parts: Vec<String> = self
+                    .name_parts
+                    .iter()
+                    .map(|p| p.get().name_for_display())
+                    .collect();
+                if parts.is_empty() {
+                    return self.symbolic_name.unwrap_or("(unnamed)").to_owned();
+                }
+                parts.join("/")
+            })
+            .clone()
     }
 }
 
@@ -183,6 +201,20 @@ pub struct Template<'a> {
     /// `languageVersion` 2.0 or later (compiled Bicep with symbolic names).
     pub symbolic: bool,
     pub resources: Vec<Resource<'a>>,
+    /// Lookups by type and name, built on first use.
+    index: std::cell::OnceCell<Index>,
+    /// What the cross-resource rules derive from the whole template (call lists and
+    /// who relies on which target), computed once rather than per finding.
+    pub analysis: crate::rules::analysis::Analysis,
+}
+
+/// Resources by lowercase type, and by lowercase type and name (the first declared wins,
+/// as a scan in declaration order would find), and by lowercase symbolic name.
+#[derive(Default)]
+struct Index {
+    by_type: HashMap<String, Vec<usize>>,
+    by_type_name: HashMap<(String, String), usize>,
+    by_symbol: HashMap<String, usize>,
 }
 
 impl<'a> Template<'a> {
@@ -205,18 +237,54 @@ impl<'a> Template<'a> {
             root,
             symbolic: is_symbolic(root),
             resources: builder.resources,
+            index: std::cell::OnceCell::new(),
+            analysis: Default::default(),
         }
     }
 
-    /// Resources of a type (case-insensitive).
+    fn index(&self) -> &Index {
+        self.index.get_or_init(|| {
+            let mut index = Index::default();
+            for r in &self.resources {
+                let ty = r.full_type.to_ascii_lowercase();
+                if let Some(name) = r.literal_name_ref() {
+                    index
+                        .by_type_name
+                        .entry((ty.clone(), name.to_ascii_lowercase()))
+                        .or_insert(r.index);
+                }
+                if let Some(symbol) = r.symbolic_name {
+                    index
+                        .by_symbol
+                        .entry(symbol.to_ascii_lowercase())
+                        .or_insert(r.index);
+                }
+                index.by_type.entry(ty).or_default().push(r.index);
+            }
+            index
+        })
+    }
+
+    /// Resources of a type (case-insensitive), in declaration order.
     pub fn of_type<'t>(
         &'t self,
         full_type: &'t str,
     ) -> impl Iterator<Item = (usize, &'t Resource<'a>)> + 't {
-        self.resources
+        self.index()
+            .by_type
+            .get(&full_type.to_ascii_lowercase())
+            .map(Vec::as_slice)
+            .unwrap_or_default()
             .iter()
-            .enumerate()
-            .filter(move |(_, r)| r.is_type(full_type))
+            .map(|&i| (i, &self.resources[i]))
+    }
+
+    /// The first resource of a type with a name (both compared case-insensitively).
+    pub fn named(&self, full_type: &str, name: &str) -> Option<usize> {
+        self.index()
+            .by_type_name
+            .get(&(full_type.to_ascii_lowercase(), name.to_ascii_lowercase()))
+            .copied()
     }
 
     /// The resource of type `parent_type` that `child` belongs to, if it is in this
@@ -229,13 +297,10 @@ impl<'a> Template<'a> {
                 return Some(p);
             }
         }
-        let candidates = || self.resources.iter().filter(|r| r.is_type(parent_type));
-        if let Some(name) = child.literal_name() {
+        if let Some(name) = child.literal_name_ref() {
             if let Some((parent_name, _)) = name.rsplit_once('/') {
-                if let Some(p) =
-                    candidates().find(|r| r.literal_name().is_some_and(|n| eq_ci(&n, parent_name)))
-                {
-                    return Some(p);
+                if let Some(i) = self.named(parent_type, parent_name) {
+                    return Some(&self.resources[i]);
                 }
             }
         }
@@ -245,16 +310,24 @@ impl<'a> Template<'a> {
             .flat_map(|v| v.elements().unwrap_or_else(|| vec![v]))
             .filter_map(|v| v.name_text())
             .collect();
-        candidates().find(|r| {
-            let name = r.literal_name();
-            references.iter().any(|reference| {
-                r.symbolic_name.is_some_and(|s| eq_ci(s, reference))
-                    || name.as_deref().is_some_and(|n| eq_ci(n, reference))
-                    || parse_resource_id(reference).is_some_and(|(t, n)| {
-                        r.is_type(&t) && name.as_deref().is_some_and(|rn| eq_ci(rn, &n))
-                    })
+        // The first resource of the type (in declaration order) that a reference names
+        // by symbolic name, by name or by resource ID.
+        let by_symbol = &self.index().by_symbol;
+        references
+            .iter()
+            .filter_map(|reference| {
+                let symbol = by_symbol
+                    .get(&reference.to_ascii_lowercase())
+                    .copied()
+                    .filter(|&i| self.resources[i].is_type(parent_type));
+                let name = self.named(parent_type, reference);
+                let id = parse_resource_id(reference)
+                    .filter(|(t, _)| eq_ci(t, parent_type))
+                    .and_then(|(t, n)| self.named(&t, &n));
+                [symbol, name, id].into_iter().flatten().min()
             })
-        })
+            .min()
+            .map(|i| &self.resources[i])
     }
 }
 
@@ -458,6 +531,9 @@ impl<'a> Builder<'a> {
             deployment: place.deployment,
             copy,
             condition,
+            index,
+            literal: std::cell::OnceCell::new(),
+            display: std::cell::OnceCell::new(),
         });
 
         // Children nested in this resource.

@@ -129,20 +129,25 @@ pub fn reason_to_keep_bypass(
             format!("`{name}` is listed in `apim-backup-storage` in the config file, and API Management backs up to and restores from it through the trusted path")
         });
     }
-    let index = template
-        .resources
-        .iter()
-        .position(|r| std::ptr::eq(r, target))?;
-    let uses: Vec<String> = key_vault_uses(template)
-        .into_iter()
-        .filter(|u| u.vault == Some(index) && needs_bypass(template, u) == Tri::Yes)
-        .map(|u| {
-            format!(
+    let uses = crate::rules::analysis::Analysis::control_plane_uses(template, target.index);
+    (!uses.is_empty()).then(|| uses.join("; "))
+}
+
+/// For every vault, what API Management reads from it through the trusted path (the
+/// uses that need its bypass), computed once per template.
+pub(crate) fn collect_bypass_uses(
+    template: &Template<'_>,
+) -> std::collections::HashMap<usize, Vec<String>> {
+    let mut by_vault: std::collections::HashMap<usize, Vec<String>> =
+        std::collections::HashMap::new();
+    for u in key_vault_uses(template) {
+        if let Some(vault) = u.vault.filter(|_| needs_bypass(template, &u) == Tri::Yes) {
+            by_vault.entry(vault).or_default().push(format!(
                 "API Management service `{}` reads {}",
                 template.resources[u.service].display_name(),
                 u.what
-            )
-        })
-        .collect();
-    (!uses.is_empty()).then(|| uses.join("; "))
+            ));
+        }
+    }
+    by_vault
 }

@@ -124,7 +124,7 @@ pub fn check_rule_set(
                     diagnostic
                         .message
                         .push_str(&format!("; {who} relies on it"));
-                    diagnostic = diagnostic.with_related(span, format!("{who} calls it here"));
+                    diagnostic = diagnostic.with_related(*span, format!("{who} calls it here"));
                 }
             }
             cx.report(rule_set, diagnostic);
