@@ -12,8 +12,27 @@ fn position(l: &Location, start: bool) -> Value {
     }
 }
 
+/// The array, pretty-printed one diagnostic at a time (the same text as pretty-printing
+/// the whole array, without holding every diagnostic as a JSON tree at once).
 pub fn render(run: &Run<'_>) -> String {
-    let items: Vec<Value> = live_diagnostics(run)
+    let mut out = String::new();
+    for (i, item) in items(run).enumerate() {
+        out.push_str(if i == 0 { "[\n" } else { ",\n" });
+        let text = serde_json::to_string_pretty(&item).unwrap_or_else(|_| "null".to_owned());
+        for (j, line) in text.lines().enumerate() {
+            if j > 0 {
+                out.push('\n');
+            }
+            out.push_str("  ");
+            out.push_str(line);
+        }
+    }
+    out.push_str(if out.is_empty() { "[]\n" } else { "\n]\n" });
+    out
+}
+
+fn items<'r>(run: &'r Run<'r>) -> impl Iterator<Item = Value> + 'r {
+    live_diagnostics(run)
         .map(|(file, source, d)| {
             let at = locate(source, d.span);
             let related: Vec<Value> = d
@@ -46,8 +65,4 @@ pub fn render(run: &Run<'_>) -> String {
                 "related": related,
             })
         })
-        .collect();
-    let mut out = serde_json::to_string_pretty(&items).unwrap_or_else(|_| "[]".to_owned());
-    out.push('\n');
-    out
 }
