@@ -2,8 +2,12 @@
 //!
 //! Lints every file under DIR (default `../shared/corpus`) the way `trustlint check`
 //! does — discover, read, parse, build the model, run every rule, render SARIF — and,
-//! for comparison, the floor: discover, read and parse only. Prints files, MB, seconds,
-//! files/s and MB/s for the best of several runs on all cores.
+//! for comparison, the floor: discover, read and parse only. The two alternate, run
+//! after run, on all cores. Prints files, MB, the best wall time, files/s and MB/s, and
+//! the mean CPU time (user + system, all threads) of each, and both ratios.
+//!
+//! `TRUSTLINT_BENCH=floor` or `=lint` runs that side once and nothing else, for
+//! `valgrind --tool=callgrind` (instruction counts stay repeatable on a noisy machine).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -14,7 +18,7 @@ use trustlint::linter::{lint_files, LintOptions};
 use trustlint::report::{self, Run};
 use trustlint::rules::{self, RuleOptions};
 
-const RUNS: usize = 7;
+const RUNS: usize = 10;
 
 fn main() {
     let dir = std::env::args()
@@ -34,23 +38,27 @@ fn main() {
         RuleOptions::new(Date::new(2026, 11, 23)),
     );
 
-    let floor = best_of(|| {
+    let floor = || {
         let found = trustlint::discover::discover(std::slice::from_ref(&dir));
         found
             .files
             .par_iter()
             .map(|p| {
                 let bytes = std::fs::read(p).unwrap_or_default();
-                let text = String::from_utf8_lossy(&bytes);
+                // The cheapest correct decoding (the lossy one only for invalid text).
+                let text = match std::str::from_utf8(&bytes) {
+                    Ok(text) => std::borrow::Cow::Borrowed(text),
+                    Err(_) => String::from_utf8_lossy(&bytes),
+                };
                 let ok = trustlint::parse::parse(&text).is_ok();
                 (bytes.len() as u64, ok)
             })
             .collect::<Vec<_>>()
             .into_iter()
             .fold((0usize, 0u64), |(n, b), (len, _)| (n + 1, b + len))
-    });
+    };
 
-    let lint = best_of(|| {
+    let lint = || {
         let started = Instant::now();
         let found = trustlint::discover::discover(std::slice::from_ref(&dir));
         let files = lint_files(&found.files, &options);
@@ -65,7 +73,19 @@ fn main() {
         let sarif = report::sarif::render(&run);
         std::hint::black_box(sarif);
         (files.len(), files.iter().map(|f| f.bytes).sum::<u64>())
-    });
+    };
+    match std::env::var("TRUSTLINT_BENCH").as_deref() {
+        Ok("floor") => {
+            std::hint::black_box(floor());
+            return;
+        }
+        Ok("lint") => {
+            std::hint::black_box(lint());
+            return;
+        }
+        _ => {}
+    }
+    let [floor, lint] = alternate([&floor, &lint]);
 
     println!(
         "corpus: {}  ({} threads, best of {RUNS} runs)",
@@ -75,27 +95,57 @@ fn main() {
     print_line("parse only (floor)", floor);
     print_line("trustlint check --format sarif", lint);
     println!(
-        "ratio to floor: {:.2}x",
-        lint.2.as_secs_f64() / floor.2.as_secs_f64()
+        "ratio to floor: {:.2}x wall (best), {:.2}x CPU (mean)",
+        lint.2.as_secs_f64() / floor.2.as_secs_f64(),
+        lint.3 / floor.3
     );
 }
 
-fn best_of(mut f: impl FnMut() -> (usize, u64)) -> (usize, u64, Duration) {
-    let mut best = Duration::MAX;
-    let mut totals = (0, 0);
+/// Runs each side `RUNS` times, alternating: (files, bytes, best wall time, mean CPU
+/// seconds).
+fn alternate<const N: usize>(
+    sides: [&dyn Fn() -> (usize, u64); N],
+) -> [(usize, u64, Duration, f64); N] {
+    let mut results = [(0, 0, Duration::MAX, 0.0); N];
     for _ in 0..RUNS {
-        let started = Instant::now();
-        totals = f();
-        best = best.min(started.elapsed());
+        for (side, result) in sides.iter().zip(results.iter_mut()) {
+            let cpu = cpu_seconds();
+            let started = Instant::now();
+            let (files, bytes) = side();
+            let wall = started.elapsed();
+            result.0 = files;
+            result.1 = bytes;
+            result.2 = result.2.min(wall);
+            result.3 += (cpu_seconds() - cpu) / RUNS as f64;
+        }
     }
-    (totals.0, totals.1, best)
+    results
 }
 
-fn print_line(what: &str, (files, bytes, time): (usize, u64, Duration)) {
+/// This process's CPU time so far (user + system, every thread), from `/proc/self/stat`
+/// (0 where there is none).
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn print_line(what: &str, (files, bytes, time, cpu): (usize, u64, Duration, f64)) {
     let secs = time.as_secs_f64();
     let mb = bytes as f64 / 1_000_000.0;
     println!(
-        "{what:<32} {files} files, {mb:.1} MB in {secs:.3} s: {:.0} files/s, {:.1} MB/s",
+        "{what:<32} {files} files, {mb:.1} MB in {secs:.3} s: {:.0} files/s, {:.1} MB/s; CPU {cpu:.3} s",
         files as f64 / secs,
         mb / secs
     );

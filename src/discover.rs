@@ -3,7 +3,7 @@
 //! hidden directories. Each physical file is linted once, however many spellings or
 //! symlinks lead to it.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
@@ -25,21 +25,27 @@ pub struct Discovered {
 const SKIPPED_DIRS: &[&str] = &["node_modules", "target", "bin", "obj"];
 
 pub fn discover(paths: &[PathBuf]) -> Discovered {
-    let mut files = BTreeSet::new();
+    let mut files = Vec::new();
     let mut errors = Vec::new();
+    // One walk without symlinks cannot reach a file twice: only then is checking each
+    // file's identity (a `stat` per file) skipped.
+    let mut may_repeat = paths.len() > 1;
     for path in paths {
         match std::fs::metadata(path) {
             Err(e) => errors.push(PathError {
                 path: path.clone(),
                 message: e.to_string(),
             }),
-            Ok(meta) if meta.is_dir() => walk(path, &mut files, &mut errors),
+            Ok(meta) if meta.is_dir() => {
+                may_repeat |= walk(path, &mut files, &mut errors);
+            }
             Ok(meta) if meta.is_file() => {
-                files.insert(clean(path));
+                files.push(clean(path));
                 // A parameters file named alone (pre-commit passes only changed files)
                 // stands for the template(s) it belongs to.
                 for template in crate::parameters::templates_of(path) {
-                    files.insert(clean(&template));
+                    files.push(clean(&template));
+                    may_repeat = true;
                 }
             }
             Ok(meta) => errors.push(PathError {
@@ -48,13 +54,25 @@ pub fn discover(paths: &[PathBuf]) -> Discovered {
             }),
         }
     }
+    // A single walk lists files in path order already (sorted names, depth first);
+    // several paths, or templates added for a parameters file, need sorting.
+    if may_repeat {
+        files.sort();
+        files.dedup();
+    }
     Discovered {
-        files: one_per_physical_file(files),
+        files: if may_repeat {
+            one_per_physical_file(files)
+        } else {
+            files
+        },
         errors,
     }
 }
 
-fn walk(root: &Path, files: &mut BTreeSet<PathBuf>, errors: &mut Vec<PathError>) {
+/// Walks `root`; returns whether it followed a symlink (and may have met a file twice).
+fn walk(root: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<PathError>) -> bool {
+    let mut followed_link = false;
     let walker = WalkDir::new(root)
         .follow_links(true)
         .sort_by_file_name()
@@ -66,9 +84,10 @@ fn walk(root: &Path, files: &mut BTreeSet<PathBuf>, errors: &mut Vec<PathError>)
         match entry {
             // FIFOs, sockets and devices are skipped: only regular files are read.
             Ok(e) if e.file_type().is_file() && has_json_extension(e.path()) => {
-                files.insert(clean(e.path()));
+                followed_link |= e.path_is_symlink();
+                files.push(clean(e.path()));
             }
-            Ok(_) => {}
+            Ok(e) => followed_link |= e.path_is_symlink(),
             // Deleted between listing and visiting: nothing left to lint. (A dangling
             // symlink is still there, and is an error.)
             Err(e)
@@ -88,11 +107,12 @@ fn walk(root: &Path, files: &mut BTreeSet<PathBuf>, errors: &mut Vec<PathError>)
             }),
         }
     }
+    followed_link
 }
 
 /// Keeps the first spelling (in sorted order) of each physical file: `a.json`,
 /// `./x/../a.json` and a symlink to it are one file, linted and reported once.
-fn one_per_physical_file(files: BTreeSet<PathBuf>) -> Vec<PathBuf> {
+fn one_per_physical_file(files: Vec<PathBuf>) -> Vec<PathBuf> {
     let mut seen = HashSet::new();
     files
         .into_iter()

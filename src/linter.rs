@@ -141,38 +141,16 @@ fn lint_bytes_inner(path: &Path, bytes: Vec<u8>, options: &LintOptions) -> FileR
     let size = bytes.len() as u64;
     let source = match SourceFile::decode_owned(path.to_path_buf(), bytes) {
         Ok(s) => Arc::new(s),
-        Err((e, bytes)) => {
-            let bytes = bytes.as_slice();
-            if !has_arm_marker(bytes) {
-                let why = format!(
-                    "not a text file, skipped: {} at byte {}",
-                    e.message, e.offset
-                );
-                return FileReport::new(path, FileOutcome::Skipped(why), size);
-            }
-            // Render against a lossy decoding: the bytes before the error are intact.
-            let text = String::from_utf8_lossy(bytes).into_owned();
-            let source = Arc::new(SourceFile::from_text(
-                path.to_path_buf(),
-                text,
-                crate::source::Encoding::Utf8,
-            ));
-            let at = e.offset.min(source.text.len());
-            let diagnostic = Diagnostic::new(
-                Level::Error,
-                Span::new(at, at),
-                format!("file {}", e.message),
-            )
-            .with_label("not text")
-            .with_help("save the file as UTF-8 (with or without BOM) or UTF-16 with a BOM");
-            return invalid(path, size, source, diagnostic, options);
-        }
+        Err((e, bytes)) => return not_text(path, size, &bytes, e, options),
     };
 
     let root = match parse(&source.text) {
         Ok(Some(root)) => root,
         Ok(None) => return FileReport::new(path, FileOutcome::NotArm, size),
         Err(failure) => {
+            if let Some(e) = source.nul_error() {
+                return not_text(path, size, source.text.as_bytes(), e, options);
+            }
             if !has_arm_marker(source.text.as_bytes()) {
                 // Silently skip other JSON, but say so when it was too deep to look at.
                 let outcome = if failure.too_deep {
@@ -232,6 +210,40 @@ pub fn resolved(path: &Path) -> PathBuf {
             .map(|cwd| cwd.join(path))
             .unwrap_or_else(|_| path.to_path_buf())
     })
+}
+
+/// A file that is not text (invalid UTF-8, a NUL byte, UTF-16 without a byte-order
+/// mark): `JSON001` when it is meant to be an ARM file, else skipped with a note.
+fn not_text(
+    path: &Path,
+    size: u64,
+    bytes: &[u8],
+    e: crate::source::DecodeError,
+    options: &LintOptions,
+) -> FileReport {
+    if !has_arm_marker(bytes) {
+        let why = format!(
+            "not a text file, skipped: {} at byte {}",
+            e.message, e.offset
+        );
+        return FileReport::new(path, FileOutcome::Skipped(why), size);
+    }
+    // Render against a lossy decoding: the bytes before the error are intact.
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    let source = Arc::new(SourceFile::from_text(
+        path.to_path_buf(),
+        text,
+        crate::source::Encoding::Utf8,
+    ));
+    let at = e.offset.min(source.text.len());
+    let diagnostic = Diagnostic::new(
+        Level::Error,
+        Span::new(at, at),
+        format!("file {}", e.message),
+    )
+    .with_label("not text")
+    .with_help("save the file as UTF-8 (with or without BOM) or UTF-16 with a BOM");
+    invalid(path, size, source, diagnostic, options)
 }
 
 /// Parameter values from a parameters file, by lowercase name.

@@ -74,15 +74,16 @@ pub struct SourceFile {
 pub const MAX_FILE_BYTES: u64 = 1 << 30;
 
 /// Reads a regular file, at most [`MAX_FILE_BYTES`]. FIFOs, devices and sockets are
-/// refused before they are opened (opening a FIFO blocks; `/dev/zero` never ends).
+/// refused: the file is opened without blocking (opening a FIFO otherwise waits for a
+/// writer) and checked before a byte is read (`/dev/zero` never ends).
 pub fn read_bounded(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let meta = std::fs::metadata(path)?;
+    let file = open_nonblocking(path)?;
+    let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(std::io::Error::other("not a regular file"));
     }
-    let file = std::fs::File::open(path)?;
-    let capacity = file.metadata()?.len().min(MAX_FILE_BYTES) as usize;
+    let capacity = meta.len().min(MAX_FILE_BYTES) as usize;
     let mut bytes = Vec::with_capacity(capacity);
     file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
@@ -94,52 +95,132 @@ pub fn read_bounded(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Bytes between column checkpoints in non-ASCII text.
-const CHECKPOINT_BYTES: usize = 4096;
+#[cfg(unix)]
+fn open_nonblocking(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    // `O_NONBLOCK`: it only matters for FIFOs and devices, which are refused anyway.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    const O_NONBLOCK: i32 = 0o4000;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    const O_NONBLOCK: i32 = 0x0004;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(O_NONBLOCK)
+        .open(path)
+}
 
-/// Where lines start, and enough to count code points to any offset in constant time:
-/// a column is never a rescan of a (possibly megabyte-long, minified) line.
+#[cfg(not(unix))]
+fn open_nonblocking(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    std::fs::File::open(path)
+}
+
+/// Bytes per block of the line index: a query scans at most one block.
+const BLOCK: usize = 256;
+
+/// Line breaks (and, in non-ASCII text, code points) before each block of [`BLOCK`]
+/// bytes. Counting a block is a loop the compiler vectorises, so the index costs a
+/// fraction of an instruction per byte — it is built for every file with a finding,
+/// and compiled templates run to megabytes — and a line or column is never a rescan
+/// of a (possibly megabyte-long, minified) line.
 #[derive(Debug)]
 struct LineIndex {
-    starts: Vec<u32>,
-    /// For non-ASCII text: code points before each multiple of [`CHECKPOINT_BYTES`].
-    checkpoints: Option<Vec<u32>>,
+    breaks_before: Vec<u32>,
+    breaks: usize,
+    /// For non-ASCII text: code points before each block.
+    chars_before: Option<Vec<u32>>,
+}
+
+fn count_breaks(bytes: &[u8]) -> usize {
+    count_where(bytes, |b| b == b'\n')
+}
+
+/// How many bytes satisfy `test`, in 32-byte groups with a byte-sized count each: the
+/// shape LLVM turns into vector compares and adds.
+fn count_where(bytes: &[u8], test: impl Fn(u8) -> bool + Copy) -> usize {
+    let mut groups = bytes.chunks_exact(32);
+    let mut n: usize = (&mut groups)
+        .map(|group| usize::from(group.iter().fold(0u8, |n, &b| n + u8::from(test(b)))))
+        .sum::<usize>();
+    n += groups.remainder().iter().filter(|&&b| test(b)).count();
+    n
 }
 
 impl LineIndex {
     fn new(text: &str) -> LineIndex {
-        let starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| (i + 1) as u32))
+        let mut breaks = 0usize;
+        let breaks_before = text
+            .as_bytes()
+            .chunks(BLOCK)
+            .map(|chunk| {
+                let before = breaks as u32;
+                breaks += count_breaks(chunk);
+                before
+            })
             .collect();
-        let checkpoints = (!text.is_ascii()).then(|| {
+        let chars_before = (!text.is_ascii()).then(|| {
             let mut before = 0u32;
             text.as_bytes()
-                .chunks(CHECKPOINT_BYTES)
+                .chunks(BLOCK)
                 .map(|chunk| {
                     let at = before;
-                    before += chunk.iter().filter(|b| !is_continuation(**b)).count() as u32;
+                    before += count_where(chunk, |b| !is_continuation(b)) as u32;
                     at
                 })
                 .collect()
         });
         LineIndex {
-            starts,
-            checkpoints,
+            breaks_before,
+            breaks,
+            chars_before,
         }
+    }
+
+    /// Line breaks in `text[..offset]`: the 0-based line of `offset`.
+    fn line_of(&self, text: &str, offset: usize) -> usize {
+        let block = offset / BLOCK;
+        match self.breaks_before.get(block) {
+            Some(&before) => {
+                before as usize + count_breaks(&text.as_bytes()[block * BLOCK..offset])
+            }
+            None => self.breaks,
+        }
+    }
+
+    /// Where the 0-based `line` starts.
+    fn line_start(&self, text: &str, line: usize) -> usize {
+        if line == 0 {
+            return 0;
+        }
+        // The block holding the `line`-th line break.
+        let block = self
+            .breaks_before
+            .partition_point(|&before| (before as usize) < line)
+            - 1;
+        let mut seen = self.breaks_before[block] as usize;
+        let from = block * BLOCK;
+        for (i, b) in text.as_bytes()[from..].iter().enumerate() {
+            if *b == b'\n' {
+                seen += 1;
+                if seen == line {
+                    return from + i + 1;
+                }
+            }
+        }
+        text.len()
     }
 
     /// Code points in `text[..offset]`.
     fn chars_before(&self, text: &str, offset: usize) -> usize {
-        match &self.checkpoints {
+        match &self.chars_before {
             None => offset,
-            Some(checkpoints) => {
-                let block = offset / CHECKPOINT_BYTES;
-                let from = block * CHECKPOINT_BYTES;
-                checkpoints[block] as usize
-                    + text.as_bytes()[from..offset]
-                        .iter()
-                        .filter(|b| !is_continuation(**b))
-                        .count()
+            Some(chars) => {
+                let block = offset / BLOCK;
+                let from = block * BLOCK;
+                chars.get(block).map_or(0, |&c| c as usize)
+                    + count_where(&text.as_bytes()[from..offset], |b| !is_continuation(b))
             }
         }
     }
@@ -174,14 +255,14 @@ impl SourceFile {
             && !bytes.starts_with(&[0xFF, 0xFE])
             && !bytes.starts_with(&[0xFE, 0xFF]);
         if plain_utf8 {
+            if looks_like_utf16(&bytes) {
+                return Err((nul_error(&bytes), bytes));
+            }
+            // NUL bytes are looked for only when the text does not parse (see
+            // `SourceFile::nul_error`): a scan of every file would cost as much as
+            // validating it.
             return match String::from_utf8(bytes) {
-                Ok(text) if !text.contains('\0') => {
-                    Ok(SourceFile::from_text(path, text, Encoding::Utf8))
-                }
-                Ok(text) => {
-                    let bytes = text.into_bytes();
-                    Err((nul_error(&bytes), bytes))
-                }
+                Ok(text) => Ok(SourceFile::from_text(path, text, Encoding::Utf8)),
                 Err(e) if looks_like_utf16(e.as_bytes()) => {
                     let bytes = e.into_bytes();
                     Err((nul_error(&bytes), bytes))
@@ -213,12 +294,17 @@ impl SourceFile {
         }
     }
 
-    fn index(&self) -> &LineIndex {
-        self.index.get_or_init(|| LineIndex::new(&self.text))
+    /// Why the text is not text after all: it holds a NUL byte (binary data that
+    /// happens to be valid UTF-8). Asked only of text that does not parse.
+    pub fn nul_error(&self) -> Option<DecodeError> {
+        self.text
+            .as_bytes()
+            .contains(&0)
+            .then(|| nul_error(self.text.as_bytes()))
     }
 
-    fn line_starts(&self) -> &[u32] {
-        &self.index().starts
+    fn index(&self) -> &LineIndex {
+        self.index.get_or_init(|| LineIndex::new(&self.text))
     }
 
     /// Length of the byte-order mark in the original file (0, 2 or 3 bytes).
@@ -235,10 +321,9 @@ impl SourceFile {
     /// 1-based line and 1-based column in Unicode code points for a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let starts = self.line_starts();
-        let line = starts.partition_point(|&s| s as usize <= offset) - 1;
-        let start = starts[line] as usize;
         let index = self.index();
+        let line = index.line_of(&self.text, offset);
+        let start = index.line_start(&self.text, line);
         let column =
             index.chars_before(&self.text, offset) - index.chars_before(&self.text, start) + 1;
         (line + 1, column)
@@ -247,19 +332,20 @@ impl SourceFile {
     /// Byte offset where the 1-based line starts, and where it ends (before its line
     /// terminator).
     pub fn line_range(&self, line: usize) -> std::ops::Range<usize> {
-        let starts = self.line_starts();
-        let start = starts[line - 1] as usize;
-        let end = starts
-            .get(line)
-            .map(|&e| e as usize)
-            .unwrap_or(self.text.len());
+        let index = self.index();
+        let start = index.line_start(&self.text, line - 1);
+        let end = if line > index.breaks {
+            self.text.len()
+        } else {
+            index.line_start(&self.text, line)
+        };
         let text = self.text[start..end].trim_end_matches(['\n', '\r']);
         start..start + text.len()
     }
 
     /// The number of lines (a final line without terminator counts).
     pub fn line_count(&self) -> usize {
-        self.line_starts().len()
+        self.index().breaks + 1
     }
 
     /// The text of the 1-based line, without its line terminator.
@@ -414,10 +500,25 @@ mod tests {
     }
 
     #[test]
+    fn lines_across_blocks() {
+        let text: String = (0..2_000).map(|i| format!("line {i}\n")).collect();
+        let f = file(text.as_bytes());
+        assert_eq!(f.line_count(), 2_001);
+        for line in [1, 2, 37, 38, 1_000, 2_000] {
+            let range = f.line_range(line);
+            assert_eq!(&f.text[range.clone()], format!("line {}", line - 1));
+            assert_eq!(f.line_col(range.start), (line, 1));
+            assert_eq!(f.line_col(range.end), (line, range.len() + 1));
+        }
+        assert_eq!(f.line_range(2_001), text.len()..text.len());
+    }
+
+    #[test]
     fn binary_is_rejected_with_offset() {
         let err = SourceFile::decode(PathBuf::from("b.json"), b"{\"a\": \xFF}").unwrap_err();
         assert_eq!(err.offset, 6);
-        let err = SourceFile::decode(PathBuf::from("b.json"), b"PK\x03\x04\0\0").unwrap_err();
-        assert_eq!(err.offset, 4);
+        // Valid UTF-8 with NUL bytes decodes; the NUL is named when it does not parse.
+        let zip = SourceFile::decode(PathBuf::from("b.json"), b"PK\x03\x04\0\0").unwrap();
+        assert_eq!(zip.nul_error().unwrap().offset, 4);
     }
 }

@@ -32,37 +32,36 @@ pub fn render(run: &Run<'_>) -> String {
 }
 
 fn items<'r>(run: &'r Run<'r>) -> impl Iterator<Item = Value> + 'r {
-    live_diagnostics(run)
-        .map(|(file, source, d)| {
-            let at = locate(source, d.span);
-            let related: Vec<Value> = d
-                .related
-                .iter()
-                .map(|r| {
-                    let in_file = r.file.as_deref().unwrap_or(source);
-                    let l = locate(in_file, r.span);
-                    json!({
-                        "message": r.label,
-                        "file": display_path(&in_file.path),
-                        "start": position(&l, true),
-                        "end": position(&l, false),
-                    })
+    live_diagnostics(run).map(|(file, source, d)| {
+        let at = locate(source, d.span);
+        let related: Vec<Value> = d
+            .related
+            .iter()
+            .map(|r| {
+                let in_file = r.file.as_deref().unwrap_or(source);
+                let l = locate(in_file, r.span);
+                json!({
+                    "message": r.label,
+                    "file": display_path(&in_file.path),
+                    "start": position(&l, true),
+                    "end": position(&l, false),
                 })
-                .collect();
-            json!({
-                "rule": d.rule,
-                "level": d.level.as_str(),
-                "message": d.message,
-                "file": display_path(&file.path),
-                "start": position(&at, true),
-                "end": position(&at, false),
-                "resource": d.resource.as_ref().map(|r| json!({
-                    "type": r.full_type,
-                    "name": r.name,
-                    "path": r.pointer,
-                })),
-                "help": d.help,
-                "related": related,
             })
+            .collect();
+        json!({
+            "rule": d.rule,
+            "level": d.level.as_str(),
+            "message": d.message,
+            "file": display_path(&file.path),
+            "start": position(&at, true),
+            "end": position(&at, false),
+            "resource": d.resource.as_ref().map(|r| json!({
+                "type": r.full_type,
+                "name": r.name,
+                "path": r.pointer,
+            })),
+            "help": d.help,
+            "related": related,
         })
+    })
 }

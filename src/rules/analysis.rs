@@ -24,7 +24,10 @@ pub struct Analysis {
 
 impl Analysis {
     /// The callers that rely on the trusted-services bypass of the resource at `target`.
-    pub fn trusted_path_callers<'t>(template: &'t Template<'_>, target: usize) -> &'t [(Span, String)] {
+    pub fn trusted_path_callers<'t>(
+        template: &'t Template<'_>,
+        target: usize,
+    ) -> &'t [(Span, String)] {
         template
             .analysis
             .trusted_path_callers

@@ -115,8 +115,10 @@ pub(crate) fn collect_trusted_path_callers(
         std::collections::HashMap::new();
     for c in crate::rules::apim::gateway_calls::gateway_calls(template) {
         if !c.system_identity
-            || template.line_of_sight(&template.resources[c.service], &template.resources[c.target])
-                != Tri::No
+            || template.line_of_sight(
+                &template.resources[c.service],
+                &template.resources[c.target],
+            ) != Tri::No
         {
             continue;
         }
@@ -125,12 +127,18 @@ pub(crate) fn collect_trusted_path_callers(
             template.resources[c.service].display_name(),
             c.how
         );
-        by_target.entry(c.target).or_default().push((c.at.span(), who));
+        by_target
+            .entry(c.target)
+            .or_default()
+            .push((c.at.span(), who));
     }
     for c in factory_calls(template) {
         if let Some((target, Tri::No)) = relies_on_trusted_path(template, &c) {
             let who = format!("Data Factory `{}` ({})", c.factory_name, c.how);
-            by_target.entry(target).or_default().push((c.at.span(), who));
+            by_target
+                .entry(target)
+                .or_default()
+                .push((c.at.span(), who));
         }
     }
     by_target

@@ -105,7 +105,10 @@ impl<'a> Template<'a> {
     pub fn resource_by_endpoint(&self, url: &str) -> Option<usize> {
         let host = host_of(url);
         for (suffix, ty) in ENDPOINT_SUFFIXES {
-            if let Some(i) = host.strip_suffix(suffix).and_then(|name| self.named(ty, name)) {
+            if let Some(i) = host
+                .strip_suffix(suffix)
+                .and_then(|name| self.named(ty, name))
+            {
                 return Some(i);
             }
         }

@@ -201,18 +201,20 @@ pub struct Template<'a> {
     /// `languageVersion` 2.0 or later (compiled Bicep with symbolic names).
     pub symbolic: bool,
     pub resources: Vec<Resource<'a>>,
-    /// Lookups by type and name, built on first use.
-    index: std::cell::OnceCell<Index>,
+    /// Resources by type, built on first use: a short list (a template uses a few
+    /// dozen types at most), searched without allocating a lowercase key.
+    by_type: std::cell::OnceCell<Vec<(String, Vec<usize>)>>,
+    /// Lookups by name (which evaluates every name), built on first use.
+    by_name: std::cell::OnceCell<NameIndex>,
     /// What the cross-resource rules derive from the whole template (call lists and
     /// who relies on which target), computed once rather than per finding.
     pub analysis: crate::rules::analysis::Analysis,
 }
 
-/// Resources by lowercase type, and by lowercase type and name (the first declared wins,
-/// as a scan in declaration order would find), and by lowercase symbolic name.
+/// Resources by lowercase type and name (the first declared wins, as a scan in
+/// declaration order would find), and by lowercase symbolic name.
 #[derive(Default)]
-struct Index {
-    by_type: HashMap<String, Vec<usize>>,
+struct NameIndex {
     by_type_name: HashMap<(String, String), usize>,
     by_symbol: HashMap<String, usize>,
 }
@@ -237,20 +239,20 @@ impl<'a> Template<'a> {
             root,
             symbolic: is_symbolic(root),
             resources: builder.resources,
-            index: std::cell::OnceCell::new(),
+            by_type: std::cell::OnceCell::new(),
+            by_name: std::cell::OnceCell::new(),
             analysis: Default::default(),
         }
     }
 
-    fn index(&self) -> &Index {
-        self.index.get_or_init(|| {
-            let mut index = Index::default();
+    fn by_name(&self) -> &NameIndex {
+        self.by_name.get_or_init(|| {
+            let mut index = NameIndex::default();
             for r in &self.resources {
-                let ty = r.full_type.to_ascii_lowercase();
                 if let Some(name) = r.literal_name_ref() {
                     index
                         .by_type_name
-                        .entry((ty.clone(), name.to_ascii_lowercase()))
+                        .entry((r.full_type.to_ascii_lowercase(), name.to_ascii_lowercase()))
                         .or_insert(r.index);
                 }
                 if let Some(symbol) = r.symbolic_name {
@@ -259,7 +261,6 @@ impl<'a> Template<'a> {
                         .entry(symbol.to_ascii_lowercase())
                         .or_insert(r.index);
                 }
-                index.by_type.entry(ty).or_default().push(r.index);
             }
             index
         })
@@ -270,10 +271,20 @@ impl<'a> Template<'a> {
         &'t self,
         full_type: &'t str,
     ) -> impl Iterator<Item = (usize, &'t Resource<'a>)> + 't {
-        self.index()
-            .by_type
-            .get(&full_type.to_ascii_lowercase())
-            .map(Vec::as_slice)
+        self.by_type
+            .get_or_init(|| {
+                let mut by_type: Vec<(String, Vec<usize>)> = Vec::new();
+                for r in &self.resources {
+                    match by_type.iter_mut().find(|(t, _)| eq_ci(t, &r.full_type)) {
+                        Some((_, list)) => list.push(r.index),
+                        None => by_type.push((r.full_type.clone(), vec![r.index])),
+                    }
+                }
+                by_type
+            })
+            .iter()
+            .find(|(t, _)| eq_ci(t, full_type))
+            .map(|(_, list)| list.as_slice())
             .unwrap_or_default()
             .iter()
             .map(|&i| (i, &self.resources[i]))
@@ -281,7 +292,7 @@ impl<'a> Template<'a> {
 
     /// The first resource of a type with a name (both compared case-insensitively).
     pub fn named(&self, full_type: &str, name: &str) -> Option<usize> {
-        self.index()
+        self.by_name()
             .by_type_name
             .get(&(full_type.to_ascii_lowercase(), name.to_ascii_lowercase()))
             .copied()
@@ -312,7 +323,7 @@ impl<'a> Template<'a> {
             .collect();
         // The first resource of the type (in declaration order) that a reference names
         // by symbolic name, by name or by resource ID.
-        let by_symbol = &self.index().by_symbol;
+        let by_symbol = &self.by_name().by_symbol;
         references
             .iter()
             .filter_map(|reference| {

@@ -98,7 +98,170 @@ pub fn check_expression(s: &str) -> Result<(), ExprError> {
     if !is_expression(s) {
         return Ok(());
     }
-    parse_inner(&s[1..s.len() - 1], &mut Check)
+    let inner = &s[1..s.len() - 1];
+    // Every expression in every template is checked (EXPR001): accept the ones a flat
+    // scan proves valid, and leave the rest to the parser, which says what is wrong.
+    if quick_valid(inner.as_bytes()) {
+        return Ok(());
+    }
+    parse_inner(inner, &mut Check)
+}
+
+/// A flat, allocation-free scan of the expression grammar. `true` only for text the
+/// parser accepts (it never accepts what the parser rejects); `false` for anything it
+/// is unsure of, which the parser then decides.
+fn quick_valid(src: &[u8]) -> bool {
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        /// An expression must start here.
+        Expect,
+        /// An expression just ended: a `.`, `[`, `,`, `)`, `]` or the end may follow.
+        After,
+    }
+    let ident_start = |b: u8| b.is_ascii_alphabetic() || b == b'_' || b == b'$';
+    let ident_part = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$';
+    let skip_ws = |mut i: usize| {
+        while i < src.len() && src[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        i
+    };
+    let ident_end = |mut i: usize| {
+        while i < src.len() && ident_part(src[i]) {
+            i += 1;
+        }
+        i
+    };
+    // Open `(` / `[` and the parser's depth before each; the depth as the parser
+    // counts it (one per expression entered and per `.x` / `[i]` applied).
+    let mut open = [(0u8, 0usize); 64];
+    let mut top = 0usize;
+    let mut depth = 1usize;
+    let mut state = State::Expect;
+    let mut i = 0;
+    loop {
+        if depth >= MAX_DEPTH {
+            return false;
+        }
+        i = skip_ws(i);
+        let Some(&c) = src.get(i) else {
+            return state == State::After && top == 0;
+        };
+        match state {
+            State::Expect => match c {
+                b'\'' => {
+                    i += 1;
+                    loop {
+                        let Some(quote) = src[i..].iter().position(|b| *b == b'\'') else {
+                            return false;
+                        };
+                        i += quote + 1;
+                        if src.get(i) == Some(&b'\'') {
+                            i += 1;
+                        } else {
+                            break;
+                        }
+                    }
+                    state = State::After;
+                }
+                b'0'..=b'9' | b'-' | b'+' => {
+                    let digits_from = i + usize::from(!c.is_ascii_digit());
+                    let mut end = digits_from;
+                    while end < src.len() && src[end].is_ascii_digit() {
+                        end += 1;
+                    }
+                    // Empty or possibly past i64: the parser decides.
+                    if end == digits_from || end - digits_from > 18 {
+                        return false;
+                    }
+                    i = end;
+                    state = State::After;
+                }
+                c if ident_start(c) => {
+                    let name_end = ident_end(i);
+                    let name = &src[i..name_end];
+                    let after = skip_ws(name_end);
+                    let call_at = if src.get(after) == Some(&b'(') {
+                        Some(after)
+                    } else if src.get(after) == Some(&b'.') {
+                        // `namespace.member(`: a user-defined function call.
+                        let member = skip_ws(after + 1);
+                        let member_end = ident_end(member);
+                        let paren = skip_ws(member_end);
+                        (member < src.len()
+                            && ident_start(src[member])
+                            && src.get(paren) == Some(&b'('))
+                        .then_some(paren)
+                    } else {
+                        None
+                    };
+                    match call_at {
+                        Some(paren) => {
+                            if top == open.len() {
+                                return false;
+                            }
+                            open[top] = (b'(', depth);
+                            top += 1;
+                            i = skip_ws(paren + 1);
+                            if src.get(i) == Some(&b')') {
+                                top -= 1;
+                                i += 1;
+                                state = State::After;
+                            } else {
+                                depth += 1;
+                            }
+                        }
+                        None if [&b"true"[..], b"false", b"null"]
+                            .iter()
+                            .any(|w| name.eq_ignore_ascii_case(w)) =>
+                        {
+                            i = name_end;
+                            state = State::After;
+                        }
+                        None => return false,
+                    }
+                }
+                _ => return false,
+            },
+            State::After => match c {
+                b'.' => {
+                    i = skip_ws(i + 1);
+                    if src.get(i) == Some(&b'?') {
+                        i += 1;
+                    }
+                    if !src.get(i).is_some_and(|b| ident_start(*b)) {
+                        return false;
+                    }
+                    i = ident_end(i);
+                    depth += 1;
+                }
+                b'[' => {
+                    if top == open.len() {
+                        return false;
+                    }
+                    depth += 1;
+                    open[top] = (b'[', depth);
+                    top += 1;
+                    depth += 1;
+                    i += 1;
+                    state = State::Expect;
+                }
+                b',' if top > 0 && open[top - 1].0 == b'(' => {
+                    depth = open[top - 1].1 + 1;
+                    i += 1;
+                    state = State::Expect;
+                }
+                b')' | b']'
+                    if top > 0 && open[top - 1].0 == if c == b')' { b'(' } else { b'[' } =>
+                {
+                    top -= 1;
+                    depth = open[top].1;
+                    i += 1;
+                }
+                _ => return false,
+            },
+        }
+    }
 }
 
 fn parse_inner<B: Builder>(inner: &str, builder: &mut B) -> Result<B::Node, ExprError> {
@@ -363,7 +526,8 @@ impl<'s, B: Builder> Parser<'s, '_, B> {
         let mut owned: Option<String> = None;
         loop {
             let rest = &self.src[self.pos..];
-            let Some(i) = rest.find('\'') else {
+            // A byte loop: string literals are short, a searcher's set-up costs more.
+            let Some(i) = rest.bytes().position(|b| b == b'\'') else {
                 return Err(self.error_at(start, "unterminated string literal".to_owned()));
             };
             let end = self.pos + i;
@@ -410,6 +574,56 @@ impl<'s, B: Builder> Parser<'s, '_, B> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn quick_scan_never_accepts_what_the_parser_rejects(
+            text in "[a-c(),.\\[\\]' 0-9?-]{0,24}"
+        ) {
+            if quick_valid(text.as_bytes()) {
+                proptest::prop_assert!(parse_inner(&text, &mut Check).is_ok(), "{}", text);
+            }
+        }
+    }
+
+    #[test]
+    fn quick_scan_accepts_only_what_the_parser_accepts() {
+        let cases = [
+            "concat('a', parameters('b'))",
+            "parameters('x').y[0].z",
+            "ns.fn(1, -2, +3)",
+            "if(true, 'it''s', null)",
+            "a.b.c()",
+            "resourceId('Microsoft.X/y', 'n')]",
+            "concat('a',)",
+            "concat('a' 'b')",
+            "foo",
+            "x()[",
+            "x().",
+            "x().?y",
+            "'unterminated",
+            "1234567890123456789012",
+            "-",
+            "f(g(h(i())))",
+            "f()) ",
+            "  f ( 1 , 2 )  ",
+            "f(1)[2][g('x')].y",
+        ];
+        for case in cases {
+            let parsed = parse_inner(case, &mut Check).is_ok();
+            if quick_valid(case.as_bytes()) {
+                assert!(
+                    parsed,
+                    "the scan accepted `{case}`, which the parser rejects"
+                );
+            }
+        }
+        assert!(quick_valid(b"concat('a', parameters('b'))"));
+        assert!(quick_valid(b"f(1)[2][g('x')].y"));
+        let deep = format!("{}1{}", "f(".repeat(300), ")".repeat(300));
+        assert!(!quick_valid(deep.as_bytes()));
+        assert!(check_expression(&format!("[{deep}]")).is_err());
+    }
 
     fn expr(s: &str) -> Expr {
         match parse_template_string(s).unwrap() {
