@@ -606,10 +606,6 @@ impl<'a> Builder<'a> {
             escape_pointer(props_prop.name.as_str()),
             escape_pointer(tpl.name.as_str())
         );
-        let deployment_name = name_parts
-            .last()
-            .map(|n| n.get().value())
-            .unwrap_or_else(|| Value::unknown("the deployment has no name"));
         let scope_is_inner = find_prop(props, "expressionEvaluationOptions")
             .and_then(|o| match &o.value {
                 Ast::Object(o) => find_prop(o, "scope"),
@@ -620,11 +616,7 @@ impl<'a> Builder<'a> {
             self.walk_template(inner, &ptr, Some(index), env);
             return;
         }
-        let display_name = name_parts
-            .last()
-            .map(|n| n.get().name_for_display())
-            .unwrap_or_default();
-        let mut scope = Scope::new(inner, deployment_name);
+        let mut scope = Scope::nested(inner, name_parts.last().map(|n| (n.ast, n.env.clone())));
         if let Some(Ast::Object(params)) = find_prop(props, "parameters").map(|p| &p.value) {
             for p in &params.properties {
                 let name = p.name.as_str();
@@ -634,24 +626,21 @@ impl<'a> Builder<'a> {
                             (Some(v), _) => Param::Passed {
                                 value: &v.value,
                                 env: Box::new(env.clone()),
-                                label: Rc::from(format!(
-                                    "passed to deployment `{display_name}` as parameter `{name}`"
-                                )),
+                                name: Rc::from(name),
                             },
                             (None, Some(_)) => Param::Given(Value::unknown(format!(
                             "parameter `{name}` is a Key Vault reference, read at deployment time"
                         ))),
                             (None, None) => Param::Given(Value::unknown(format!(
-                                "parameter `{name}` of deployment `{display_name}` has no `value`"
+                                "parameter `{name}` of deployment `{}` has no `value`",
+                                scope.deployment_display()
                             ))),
                         }
                     }
                     entry @ Ast::StringLit(_) => Param::PassedEntry {
                         entry,
                         env: Box::new(env.clone()),
-                        label: Rc::from(format!(
-                            "passed to deployment `{display_name}` as parameter `{name}`"
-                        )),
+                        name: Rc::from(name),
                     },
                     other => Param::Given(Value::unknown(format!(
                         "parameter `{name}` is passed as {}, not an object with `value`",

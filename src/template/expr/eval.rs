@@ -286,9 +286,11 @@ impl<'a> Env<'a> {
         let value = self.scope.memoized(format!("p:{key}"), || {
             match self.scope.parameters.get(&key) {
                 Some(Param::Given(v)) => v.clone(),
-                Some(Param::Passed { value, env, label }) => env.eval_json(value, label),
-                Some(Param::PassedEntry { entry, env, label }) => {
-                    let whole = env.eval_json(entry, label);
+                Some(Param::Passed { value, env, name }) => {
+                    env.eval_json(value, &self.passed_label(name))
+                }
+                Some(Param::PassedEntry { entry, env, name }) => {
+                    let whole = env.eval_json(entry, &self.passed_label(name));
                     match (&whole.kind, whole.get("value"), whole.get("reference")) {
                         (Kind::Unknown(_), _, _) => whole,
                         (_, Some(v), _) => v.clone(),
@@ -313,6 +315,14 @@ impl<'a> Env<'a> {
             }
         });
         value.unwrap_or_else(Value::unknown)
+    }
+
+    /// How a value passed by the parent deployment is labelled.
+    fn passed_label(&self, name: &str) -> Rc<str> {
+        Rc::from(format!(
+            "passed to deployment `{}` as parameter `{name}`",
+            self.scope.deployment_display()
+        ))
     }
 
     /// `variables('name')`, including `copy` variables.

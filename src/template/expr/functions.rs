@@ -1355,7 +1355,7 @@ fn with_runtime_endpoints(declared: Value, full_type: &str, name: &str) -> Value
 
 fn deployment(env: &Env<'_>) -> Value {
     Value::object(vec![
-        (Rc::from("name"), env.scope.deployment_name.clone()),
+        (Rc::from("name"), env.scope.deployment_name()),
         (
             Rc::from("properties"),
             Value::object(vec![(

@@ -99,140 +99,191 @@ pub fn check_expression(s: &str) -> Result<(), ExprError> {
         return Ok(());
     }
     let inner = &s[1..s.len() - 1];
-    // Every expression in every template is checked (EXPR001): accept the ones a flat
-    // scan proves valid, and leave the rest to the parser, which says what is wrong.
-    if quick_valid(inner.as_bytes()) {
+    // Every expression in every template is checked (EXPR001). Compiled Bicep repeats
+    // each module's expressions in every template that uses the module (three in four
+    // expression bytes of the corpus are repeats), so long ones already found valid
+    // are remembered; a flat scan accepts most of the rest, and the parser decides,
+    // and says what is wrong, where the scan is unsure.
+    if inner.len() >= MIN_REMEMBERED && VALID.with(|v| v.borrow().contains(inner)) {
         return Ok(());
     }
-    parse_inner(inner, &mut Check)
+    if !quick_valid(inner.as_bytes()) {
+        parse_inner(inner, &mut Check)?;
+    }
+    if inner.len() >= MIN_REMEMBERED {
+        VALID.with(|v| v.borrow_mut().remember(inner));
+    }
+    Ok(())
+}
+
+/// Expressions shorter than this are checked again rather than remembered.
+const MIN_REMEMBERED: usize = 48;
+
+/// Bytes of valid expressions one thread remembers at most.
+const MAX_REMEMBERED_BYTES: usize = 32 << 20;
+
+/// The long expressions this thread has found valid (a memo of a pure function, so
+/// sharing it across files changes nothing but the time taken).
+#[derive(Default)]
+struct ValidExpressions {
+    known: rustc_hash::FxHashSet<Box<str>>,
+    bytes: usize,
+}
+
+impl ValidExpressions {
+    fn contains(&self, expression: &str) -> bool {
+        self.known.contains(expression)
+    }
+
+    fn remember(&mut self, expression: &str) {
+        if self.bytes + expression.len() <= MAX_REMEMBERED_BYTES
+            && self.known.insert(Box::from(expression))
+        {
+            self.bytes += expression.len();
+        }
+    }
+}
+
+thread_local! {
+    static VALID: std::cell::RefCell<ValidExpressions> = std::cell::RefCell::default();
+}
+
+/// Byte classes for [`quick_valid`].
+const WS: u8 = 1;
+const ID_START: u8 = 2;
+const ID_PART: u8 = 4;
+const DIGIT: u8 = 8;
+static CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        let mut class = 0;
+        if b.is_ascii_whitespace() {
+            class |= WS;
+        }
+        if b.is_ascii_alphabetic() || b == b'_' || b == b'$' {
+            class |= ID_START | ID_PART;
+        }
+        if b.is_ascii_digit() {
+            class |= ID_PART | DIGIT;
+        }
+        table[i] = class;
+        i += 1;
+    }
+    table
+};
+
+fn is(b: u8, class: u8) -> bool {
+    CLASS[b as usize] & class != 0
 }
 
 /// A flat, allocation-free scan of the expression grammar. `true` only for text the
 /// parser accepts (it never accepts what the parser rejects); `false` for anything it
 /// is unsure of, which the parser then decides.
 fn quick_valid(src: &[u8]) -> bool {
-    #[derive(Clone, Copy, PartialEq)]
-    enum State {
-        /// An expression must start here.
-        Expect,
-        /// An expression just ended: a `.`, `[`, `,`, `)`, `]` or the end may follow.
-        After,
-    }
-    let ident_start = |b: u8| b.is_ascii_alphabetic() || b == b'_' || b == b'$';
-    let ident_part = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$';
-    let skip_ws = |mut i: usize| {
-        while i < src.len() && src[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        i
-    };
-    let ident_end = |mut i: usize| {
-        while i < src.len() && ident_part(src[i]) {
+    let n = src.len();
+    let skip = |mut i: usize, class: u8| {
+        while i < n && is(src[i], class) {
             i += 1;
         }
         i
     };
     // Open `(` / `[` and the parser's depth before each; the depth as the parser
     // counts it (one per expression entered and per `.x` / `[i]` applied).
-    let mut open = [(0u8, 0usize); 64];
+    // (Small: it is set up for each of the hundreds of thousands of expressions.)
+    let mut open = [(0u8, 0u16); 48];
     let mut top = 0usize;
     let mut depth = 1usize;
-    let mut state = State::Expect;
     let mut i = 0;
-    loop {
-        if depth >= MAX_DEPTH {
-            return false;
-        }
-        i = skip_ws(i);
+    // Each turn reads one expression's start, then what follows it.
+    'expect: loop {
+        i = skip(i, WS);
         let Some(&c) = src.get(i) else {
-            return state == State::After && top == 0;
+            return false;
         };
-        match state {
-            State::Expect => match c {
-                b'\'' => {
-                    i += 1;
-                    loop {
-                        let Some(quote) = src[i..].iter().position(|b| *b == b'\'') else {
-                            return false;
-                        };
-                        i += quote + 1;
-                        if src.get(i) == Some(&b'\'') {
-                            i += 1;
-                        } else {
-                            break;
-                        }
-                    }
-                    state = State::After;
+        if c == b'\'' {
+            i += 1;
+            loop {
+                let Some(quote) = memchr::memchr(b'\'', &src[i..]) else {
+                    return false;
+                };
+                i += quote + 1;
+                if src.get(i) != Some(&b'\'') {
+                    break;
                 }
-                b'0'..=b'9' | b'-' | b'+' => {
-                    let digits_from = i + usize::from(!c.is_ascii_digit());
-                    let mut end = digits_from;
-                    while end < src.len() && src[end].is_ascii_digit() {
-                        end += 1;
-                    }
-                    // Empty or possibly past i64: the parser decides.
-                    if end == digits_from || end - digits_from > 18 {
+                i += 1;
+            }
+        } else if is(c, DIGIT) || c == b'-' || c == b'+' {
+            let from = i + usize::from(!is(c, DIGIT));
+            let end = skip(from, DIGIT);
+            // Empty or possibly past i64: the parser decides.
+            if end == from || end - from > 18 {
+                return false;
+            }
+            i = end;
+        } else if is(c, ID_START) {
+            let name_end = skip(i, ID_PART);
+            let after = skip(name_end, WS);
+            let paren = match src.get(after) {
+                Some(b'(') => Some(after),
+                // `namespace.member(`: a user-defined function call.
+                Some(b'.') => {
+                    let member = skip(after + 1, WS);
+                    let paren = skip(skip(member, ID_PART), WS);
+                    (member < n && is(src[member], ID_START) && src.get(paren) == Some(&b'('))
+                        .then_some(paren)
+                }
+                _ => None,
+            };
+            match paren {
+                Some(paren) => {
+                    if top == open.len() {
                         return false;
                     }
-                    i = end;
-                    state = State::After;
-                }
-                c if ident_start(c) => {
-                    let name_end = ident_end(i);
-                    let name = &src[i..name_end];
-                    let after = skip_ws(name_end);
-                    let call_at = if src.get(after) == Some(&b'(') {
-                        Some(after)
-                    } else if src.get(after) == Some(&b'.') {
-                        // `namespace.member(`: a user-defined function call.
-                        let member = skip_ws(after + 1);
-                        let member_end = ident_end(member);
-                        let paren = skip_ws(member_end);
-                        (member < src.len()
-                            && ident_start(src[member])
-                            && src.get(paren) == Some(&b'('))
-                        .then_some(paren)
+                    i = skip(paren + 1, WS);
+                    if src.get(i) == Some(&b')') {
+                        i += 1;
                     } else {
-                        None
-                    };
-                    match call_at {
-                        Some(paren) => {
-                            if top == open.len() {
-                                return false;
-                            }
-                            open[top] = (b'(', depth);
-                            top += 1;
-                            i = skip_ws(paren + 1);
-                            if src.get(i) == Some(&b')') {
-                                top -= 1;
-                                i += 1;
-                                state = State::After;
-                            } else {
-                                depth += 1;
-                            }
+                        open[top] = (b'(', depth as u16);
+                        top += 1;
+                        depth += 1;
+                        if depth >= MAX_DEPTH {
+                            return false;
                         }
-                        None if [&b"true"[..], b"false", b"null"]
-                            .iter()
-                            .any(|w| name.eq_ignore_ascii_case(w)) =>
-                        {
-                            i = name_end;
-                            state = State::After;
-                        }
-                        None => return false,
+                        continue 'expect;
                     }
                 }
-                _ => return false,
-            },
-            State::After => match c {
+                None => {
+                    let name = &src[i..name_end];
+                    if ![&b"true"[..], b"false", b"null"]
+                        .iter()
+                        .any(|w| name.eq_ignore_ascii_case(w))
+                    {
+                        return false;
+                    }
+                    i = name_end;
+                }
+            }
+        } else {
+            return false;
+        }
+        // After an expression: accesses, then a separator, a closer or the end.
+        loop {
+            i = skip(i, WS);
+            let Some(&c) = src.get(i) else {
+                return top == 0;
+            };
+            match c {
                 b'.' => {
-                    i = skip_ws(i + 1);
+                    i = skip(i + 1, WS);
                     if src.get(i) == Some(&b'?') {
                         i += 1;
                     }
-                    if !src.get(i).is_some_and(|b| ident_start(*b)) {
+                    if !src.get(i).is_some_and(|b| is(*b, ID_START)) {
                         return false;
                     }
-                    i = ident_end(i);
+                    i = skip(i, ID_PART);
                     depth += 1;
                 }
                 b'[' => {
@@ -240,26 +291,32 @@ fn quick_valid(src: &[u8]) -> bool {
                         return false;
                     }
                     depth += 1;
-                    open[top] = (b'[', depth);
+                    open[top] = (b'[', depth as u16);
                     top += 1;
                     depth += 1;
                     i += 1;
-                    state = State::Expect;
+                    if depth >= MAX_DEPTH {
+                        return false;
+                    }
+                    continue 'expect;
                 }
                 b',' if top > 0 && open[top - 1].0 == b'(' => {
-                    depth = open[top - 1].1 + 1;
+                    depth = usize::from(open[top - 1].1) + 1;
                     i += 1;
-                    state = State::Expect;
+                    continue 'expect;
                 }
                 b')' | b']'
                     if top > 0 && open[top - 1].0 == if c == b')' { b'(' } else { b'[' } =>
                 {
                     top -= 1;
-                    depth = open[top].1;
+                    depth = usize::from(open[top].1);
                     i += 1;
                 }
                 _ => return false,
-            },
+            }
+            if depth >= MAX_DEPTH {
+                return false;
+            }
         }
     }
 }

@@ -5,6 +5,8 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
 use jsonc_parser::ast::{Object, Value as Ast};
@@ -22,14 +24,15 @@ pub enum Param<'a> {
     Passed {
         value: &'a Ast<'a>,
         env: Box<Env<'a>>,
-        label: Rc<str>,
+        /// The parameter's name as written, for the origin's label.
+        name: Rc<str>,
     },
     /// A nested deployment's `parameters` entry written as one expression that yields
     /// `{ "value": … }` (compiled Bicep does this for conditional module parameters).
     PassedEntry {
         entry: &'a Ast<'a>,
         env: Box<Env<'a>>,
-        label: Rc<str>,
+        name: Rc<str>,
     },
     /// The template's `defaultValue`, evaluated when first used.
     Default(&'a Ast<'a>),
@@ -40,35 +43,84 @@ pub enum Param<'a> {
 /// One template's names: parameters, variables, functions and symbolic resources.
 pub struct Scope<'a> {
     pub template: &'a Object<'a>,
-    pub parameters: HashMap<String, Param<'a>>,
-    pub variables: HashMap<String, (&'a str, &'a Ast<'a>)>,
+    pub parameters: FxHashMap<String, Param<'a>>,
+    pub variables: FxHashMap<String, (&'a str, &'a Ast<'a>)>,
     /// `variables.copy` entries by (lowercase) name.
-    pub variable_copies: HashMap<String, &'a Object<'a>>,
+    pub variable_copies: FxHashMap<String, &'a Object<'a>>,
     /// User-defined functions by lowercase `namespace.member`.
-    pub functions: HashMap<String, &'a Object<'a>>,
+    pub functions: FxHashMap<String, &'a Object<'a>>,
     /// `languageVersion` 2.0 resources by symbolic name (lowercase).
-    pub symbols: HashMap<String, &'a Object<'a>>,
+    pub symbols: FxHashMap<String, &'a Object<'a>>,
     /// Every top-level resource declaration, for `reference()` by resource ID or name.
     pub declarations: Vec<&'a Object<'a>>,
-    /// The deployment's name, for `deployment().name`.
-    pub deployment_name: Value,
-    pub(crate) cache: RefCell<HashMap<String, Value>>,
+    /// The deployment's name, for `deployment().name` and labels: evaluated when
+    /// first asked for (most templates never ask).
+    deployment_name: DeploymentName<'a>,
+    pub(crate) cache: RefCell<FxHashMap<String, Value>>,
     /// The keys being evaluated, outermost first: a key met again closes a cycle.
     pub(crate) in_progress: RefCell<Vec<String>>,
 }
 
 impl<'a> Scope<'a> {
     pub fn new(template: &'a Object<'a>, deployment_name: Value) -> Scope<'a> {
+        let known = DeploymentName {
+            written: None,
+            value: std::cell::OnceCell::from(deployment_name),
+            display: std::cell::OnceCell::new(),
+        };
+        Scope::with_deployment_name(template, known)
+    }
+
+    /// The scope of a nested deployment's inner template, named by `name` (as written
+    /// in the parent, evaluated in the parent's environment).
+    pub fn nested(template: &'a Object<'a>, name: Option<(&'a Ast<'a>, Env<'a>)>) -> Scope<'a> {
+        let lazy = DeploymentName {
+            written: name,
+            value: std::cell::OnceCell::new(),
+            display: std::cell::OnceCell::new(),
+        };
+        Scope::with_deployment_name(template, lazy)
+    }
+
+    /// `deployment().name`.
+    pub fn deployment_name(&self) -> Value {
+        let d = &self.deployment_name;
+        d.value
+            .get_or_init(|| match &d.written {
+                Some((ast, env)) => crate::template::ValueRef::new(ast, env).value(),
+                None => Value::unknown("the deployment has no name"),
+            })
+            .clone()
+    }
+
+    /// The deployment's name for messages: evaluated where known, else as written.
+    pub fn deployment_display(&self) -> Rc<str> {
+        let d = &self.deployment_name;
+        d.display
+            .get_or_init(|| match (&d.written, d.value.get()) {
+                (Some((ast, env)), _) => {
+                    Rc::from(crate::template::ValueRef::new(ast, env).name_for_display())
+                }
+                (None, Some(v)) => Rc::from(v.to_string()),
+                (None, None) => Rc::from(""),
+            })
+            .clone()
+    }
+
+    fn with_deployment_name(
+        template: &'a Object<'a>,
+        deployment_name: DeploymentName<'a>,
+    ) -> Scope<'a> {
         let mut scope = Scope {
             template,
-            parameters: HashMap::new(),
-            variables: HashMap::new(),
-            variable_copies: HashMap::new(),
-            functions: HashMap::new(),
-            symbols: HashMap::new(),
+            parameters: FxHashMap::default(),
+            variables: FxHashMap::default(),
+            variable_copies: FxHashMap::default(),
+            functions: FxHashMap::default(),
+            symbols: FxHashMap::default(),
             declarations: Vec::new(),
             deployment_name,
-            cache: RefCell::new(HashMap::new()),
+            cache: RefCell::new(FxHashMap::default()),
             in_progress: RefCell::new(Vec::new()),
         };
         scope.index_template();
@@ -194,6 +246,13 @@ fn describe_cycle(keys: &[String]) -> String {
             format!("{invalid}a cycle: {}", chain.join(" → "))
         }
     }
+}
+
+/// A deployment's name: a known value, or written in the parent and evaluated once.
+struct DeploymentName<'a> {
+    written: Option<(&'a Ast<'a>, Env<'a>)>,
+    value: std::cell::OnceCell<Value>,
+    display: std::cell::OnceCell<Rc<str>>,
 }
 
 /// Finds a property case-insensitively (last duplicate wins).
