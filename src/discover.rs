@@ -3,7 +3,6 @@
 //! hidden directories. Each physical file is linted once, however many spellings or
 //! symlinks lead to it.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
@@ -110,16 +109,29 @@ fn walk(root: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<PathError>) -> b
     followed_link
 }
 
-/// Keeps the first spelling (in sorted order) of each physical file: `a.json`,
-/// `./x/../a.json` and a symlink to it are one file, linted and reported once.
+/// Keeps one spelling of each physical file: `a.json`, `./x/../a.json` and a symlink to
+/// it are one file, linted and reported once — under the first spelling (in sorted
+/// order) that is not a symlink, else the first.
+// The identity is `Copy` on Unix (device and inode), a path elsewhere.
+#[cfg_attr(unix, allow(clippy::clone_on_copy))]
 fn one_per_physical_file(files: Vec<PathBuf>) -> Vec<PathBuf> {
-    let mut seen = HashSet::new();
+    let mut chosen: std::collections::HashMap<_, usize> = std::collections::HashMap::new();
+    let is_link = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
+    let identities: Vec<_> = files.iter().map(|f| physical_identity(f)).collect();
+    for (i, id) in identities.iter().enumerate() {
+        let Some(id) = id else { continue };
+        match chosen.get(id) {
+            Some(&j) if !is_link(&files[j]) || is_link(&files[i]) => {}
+            _ => {
+                chosen.insert(id.clone(), i);
+            }
+        }
+    }
     files
         .into_iter()
-        .filter(|f| match physical_identity(f) {
-            Some(id) => seen.insert(id),
-            None => true,
-        })
+        .enumerate()
+        .filter(|(i, _)| identities[*i].as_ref().is_none_or(|id| chosen[id] == *i))
+        .map(|(_, f)| f)
         .collect()
 }
 

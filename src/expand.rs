@@ -18,7 +18,7 @@ use crate::template::{classify, DocumentKind, Resource, Template};
 
 /// Expands a template file; `parameters` overrides the conventional sibling file.
 pub fn expand(template_path: &Path, parameters: Option<&Path>) -> Result<Json, String> {
-    let bytes = std::fs::read(template_path)
+    let bytes = crate::source::read_bounded(template_path)
         .map_err(|e| format!("{}: {e}", display_path(template_path)))?;
     let source = SourceFile::decode(template_path.to_path_buf(), &bytes).map_err(|e| {
         format!(

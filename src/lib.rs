@@ -403,15 +403,13 @@ fn unmatched_parameters(
 /// link stays); a target that is not a regular file (`/dev/stdout`, a FIFO) is written
 /// directly, never replaced.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    // A device, FIFO or pipe (`/dev/stdout` is a symlink to one): write to it.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        let mut out = std::fs::OpenOptions::new().write(true).open(path)?;
+        return out.write_all(bytes).and_then(|()| out.flush());
+    }
     let target = match std::fs::canonicalize(path) {
-        Ok(resolved) => {
-            let meta = std::fs::metadata(&resolved)?;
-            if !meta.is_file() {
-                let mut out = std::fs::OpenOptions::new().write(true).open(&resolved)?;
-                return out.write_all(bytes).and_then(|()| out.flush());
-            }
-            resolved
-        }
+        Ok(resolved) => resolved,
         // A dangling symlink: write where it points.
         Err(_) => match std::fs::read_link(path) {
             Ok(link) => path.parent().unwrap_or(Path::new("")).join(link),

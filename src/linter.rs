@@ -144,7 +144,25 @@ fn lint_bytes_inner(path: &Path, bytes: Vec<u8>, options: &LintOptions) -> FileR
         Err((e, bytes)) => return not_text(path, size, &bytes, e, options),
     };
 
-    let root = match parse(&source.text) {
+    let parsed = parse(&source.text);
+    // ARM reads a lone surrogate escape (`"\ud800"`); jsonc-parser does not. Mend it in
+    // place (same length, so every span holds) and parse again.
+    let mended;
+    let (source, parsed) = match parsed {
+        Err(f) if f.lone_surrogate => match crate::parse::mend_lone_surrogates(&source.text) {
+            Some(text) => {
+                mended = Arc::new(SourceFile::from_text(
+                    path.to_path_buf(),
+                    text,
+                    source.encoding,
+                ));
+                (&mended, parse(&mended.text))
+            }
+            None => (&source, Err(f)),
+        },
+        other => (&source, other),
+    };
+    let root = match parsed {
         Ok(Some(root)) => root,
         Ok(None) => return FileReport::new(path, FileOutcome::NotArm, size),
         Err(failure) => {
@@ -197,7 +215,7 @@ fn lint_bytes_inner(path: &Path, bytes: Vec<u8>, options: &LintOptions) -> FileR
         _ => FileReport::new(path, FileOutcome::NotArm, size),
     };
     if !report.diagnostics.is_empty() {
-        report.source = Some(source);
+        report.source = Some(source.clone());
     }
     report
 }

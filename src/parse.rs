@@ -10,9 +10,15 @@ use crate::source::Span;
 pub struct ParseFailure {
     pub span: Span,
     pub message: String,
-    /// The text nests deeper than the parser's limit (512 levels).
+    /// The text nests deeper than the parser's limit.
     pub too_deep: bool,
+    /// A `\uD800`-style escape of a lone surrogate: ARM accepts it (see
+    /// [`mend_lone_surrogates`]), jsonc-parser does not.
+    pub lone_surrogate: bool,
 }
+
+/// The nesting limit, in levels of arrays and objects as a user counts them.
+pub const MAX_NESTING: usize = 512;
 
 /// The JSON dialect Azure deploys: standard JSON plus `//` and `/* */` comments,
 /// trailing commas and raw line breaks inside strings. Nothing looser (no single
@@ -50,17 +56,135 @@ pub fn parse(text: &str) -> Result<Option<Value<'_>>, ParseFailure> {
                 e.kind(),
                 jsonc_parser::errors::ParseErrorKind::NestingDepthExceeded
             );
+            let message = describe(e.kind());
+            let lone_surrogate = message.contains("unpaired");
+            if too_deep {
+                return Err(depth_failure(text));
+            }
             Err(ParseFailure {
                 span: Span::new(range.start, range.end.max(range.start)),
-                message: if too_deep {
-                    "nested deeper than 512 levels".to_owned()
-                } else {
-                    describe(e.kind())
-                },
+                message,
                 too_deep,
+                lone_surrogate,
             })
         }
     }
+}
+
+/// jsonc-parser counts an object twice (the object and the property holding each
+/// value), so it stops at 256 levels of objects. Count the nesting as a user would, and
+/// say where it goes past [`MAX_NESTING`] — or, when it does not, how deep it is and
+/// that trustlint reads objects only half as deep.
+fn depth_failure(text: &str) -> ParseFailure {
+    let (deepest, at, past_limit) = nesting(text);
+    let (offset, message) = match past_limit {
+        Some(offset) => (offset, format!("nested deeper than {MAX_NESTING} levels")),
+        None => (
+            at,
+            format!(
+                "objects nested {deepest} levels deep: trustlint reads at most {} levels of objects",
+                MAX_NESTING / 2
+            ),
+        ),
+    };
+    ParseFailure {
+        span: Span::new(offset, offset + 1),
+        message,
+        too_deep: true,
+        lone_surrogate: false,
+    }
+}
+
+/// The deepest nesting of arrays and objects (strings and comments skipped), where it
+/// is reached, and where it first goes past [`MAX_NESTING`], if it does. A loop, not
+/// recursion.
+fn nesting(text: &str) -> (usize, usize, Option<usize>) {
+    let bytes = text.as_bytes();
+    let (mut depth, mut deepest, mut at, mut past) = (0usize, 0usize, 0usize, None);
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > deepest {
+                    deepest = depth;
+                    at = i;
+                }
+                if depth > MAX_NESTING && past.is_none() {
+                    past = Some(i);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    (deepest, at, past)
+}
+
+/// Rewrites every `\uXXXX` escape of a lone surrogate inside a string to `\uFFFD` (the
+/// replacement character, as ARM's .NET reader substitutes when it encodes the text):
+/// the same six bytes, so every span stays where it was. `None` when there is none.
+pub fn mend_lone_surrogates(text: &str) -> Option<String> {
+    let mut bytes = text.as_bytes().to_vec();
+    let hex = |b: &[u8]| -> Option<u16> {
+        std::str::from_utf8(b.get(..4)?)
+            .ok()
+            .and_then(|h| u16::from_str_radix(h, 16).ok())
+    };
+    let unit_at = |bytes: &[u8], i: usize| -> Option<u16> {
+        (bytes.get(i) == Some(&b'\\') && bytes.get(i + 1) == Some(&b'u'))
+            .then(|| hex(&bytes[i + 2..]))
+            .flatten()
+    };
+    let mut changed = false;
+    let mut in_string = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => in_string = !in_string,
+            b'\\' if in_string => {
+                if let Some(unit) = unit_at(&bytes, i) {
+                    let high = (0xD800..0xDC00).contains(&unit);
+                    let paired = high
+                        && unit_at(&bytes, i + 6).is_some_and(|u| (0xDC00..0xE000).contains(&u));
+                    if paired {
+                        i += 12;
+                        continue;
+                    }
+                    if (0xD800..0xE000).contains(&unit) {
+                        bytes[i + 2..i + 6].copy_from_slice(b"FFFD");
+                        changed = true;
+                    }
+                    i += 6;
+                    continue;
+                }
+                i += 2;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    changed.then(|| String::from_utf8(bytes).unwrap_or_default())
 }
 
 /// A lowercase message for a parse error kind.
@@ -99,6 +223,33 @@ mod tests {
         let err = parse(&text).unwrap_err();
         assert!(err.too_deep);
         assert_eq!(err.message, "nested deeper than 512 levels");
+        assert_eq!(err.span.start, 512, "where level 513 opens");
+    }
+
+    #[test]
+    fn object_depth_is_counted_as_a_user_would() {
+        let text = format!("{}1{}", "{\"a\":".repeat(300), "}".repeat(300));
+        let err = parse(&text).unwrap_err();
+        assert_eq!(
+            err.message,
+            "objects nested 300 levels deep: trustlint reads at most 256 levels of objects"
+        );
+        let text = format!("{}1{}", "{\"a\":".repeat(200), "}".repeat(200));
+        assert!(parse(&text).is_ok());
+    }
+
+    #[test]
+    fn lone_surrogates_are_mended_in_place() {
+        let text = r#"{"a": "x\ud800y", "b": "\ud83d\ude00", "c": "\\ud800", "d": "\udc00"}"#;
+        let err = parse(text).unwrap_err();
+        assert!(err.lone_surrogate, "{}", err.message);
+        let mended = mend_lone_surrogates(text).unwrap();
+        assert_eq!(mended.len(), text.len());
+        assert_eq!(
+            mended,
+            r#"{"a": "x\uFFFDy", "b": "\ud83d\ude00", "c": "\\ud800", "d": "\uFFFD"}"#
+        );
+        assert!(parse(&mended).is_ok());
     }
 
     #[test]

@@ -81,6 +81,23 @@ pub fn charge_bytes(n: u64) -> bool {
     })
 }
 
+/// Evaluates one template string in an empty template (for fuzzing and tests): a fresh
+/// budget, no parameters or variables.
+pub fn evaluate_alone(text: &str) -> Value {
+    static EMPTY: &str = "{}";
+    reset_budget();
+    let root = crate::parse::parse(EMPTY).ok().flatten();
+    let Some(Ast::Object(obj)) = &root else {
+        return Value::unknown("no template");
+    };
+    let env = Env::new(Rc::new(super::Scope::new(obj, Value::str("fuzz"))));
+    let value = env.eval_string(text);
+    // Walk it as the reporters would.
+    let _ = value.to_json();
+    let _ = value.to_string();
+    value
+}
+
 /// The unknown value for a value past the byte budget.
 pub fn too_large() -> Value {
     Value::unknown(format!(
