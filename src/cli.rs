@@ -92,7 +92,7 @@ pub struct CheckArgs {
     #[arg(long, value_enum)]
     pub fail_on: Option<FailOn>,
 
-    /// Worker threads (default: all cores)
+    /// Worker threads (default: all cores; clamped to 256 and to the number of files)
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
 

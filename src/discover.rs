@@ -19,6 +19,8 @@ pub struct PathError {
 pub struct Discovered {
     pub files: Vec<PathBuf>,
     pub errors: Vec<PathError>,
+    /// A `.bicepparam` file was named or met in a walk (they are not read).
+    pub bicepparam: bool,
 }
 
 const SKIPPED_DIRS: &[&str] = &["node_modules", "target", "bin", "obj"];
@@ -26,6 +28,7 @@ const SKIPPED_DIRS: &[&str] = &["node_modules", "target", "bin", "obj"];
 pub fn discover(paths: &[PathBuf]) -> Discovered {
     let mut files = Vec::new();
     let mut errors = Vec::new();
+    let mut bicepparam = false;
     // One walk without symlinks cannot reach a file twice: only then is checking each
     // file's identity (a `stat` per file) skipped.
     let mut may_repeat = paths.len() > 1;
@@ -36,8 +39,9 @@ pub fn discover(paths: &[PathBuf]) -> Discovered {
                 message: e.to_string(),
             }),
             Ok(meta) if meta.is_dir() => {
-                may_repeat |= walk(path, &mut files, &mut errors);
+                may_repeat |= walk(path, &mut files, &mut errors, &mut bicepparam);
             }
+            Ok(meta) if meta.is_file() && is_bicepparam(path) => bicepparam = true,
             Ok(meta) if meta.is_file() => {
                 files.push(clean(path));
                 // A parameters file named alone (pre-commit passes only changed files)
@@ -66,11 +70,22 @@ pub fn discover(paths: &[PathBuf]) -> Discovered {
             files
         },
         errors,
+        bicepparam,
     }
 }
 
+fn is_bicepparam(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("bicepparam"))
+}
+
 /// Walks `root`; returns whether it followed a symlink (and may have met a file twice).
-fn walk(root: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<PathError>) -> bool {
+fn walk(
+    root: &Path,
+    files: &mut Vec<PathBuf>,
+    errors: &mut Vec<PathError>,
+    bicepparam: &mut bool,
+) -> bool {
     let mut followed_link = false;
     let walker = WalkDir::new(root)
         .follow_links(true)
@@ -86,7 +101,10 @@ fn walk(root: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<PathError>) -> b
                 followed_link |= e.path_is_symlink();
                 files.push(clean(e.path()));
             }
-            Ok(e) => followed_link |= e.path_is_symlink(),
+            Ok(e) => {
+                followed_link |= e.path_is_symlink();
+                *bicepparam |= is_bicepparam(e.path());
+            }
             // Deleted between listing and visiting: nothing left to lint. (A dangling
             // symlink is still there, and is an error.)
             Err(e)

@@ -50,9 +50,7 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8 {
             |json| {
                 let mut text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
                 text.push('\n');
-                stdout
-                    .write_all(text.as_bytes())
-                    .map_err(|e| e.to_string())?;
+                write_report(stdout, text.as_bytes())?;
                 Ok(exit::CLEAN)
             },
         ),
@@ -183,10 +181,18 @@ fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Res
     let mut rule_options = RuleOptions::new(as_of);
     rule_options.apim_backup_storage = config.apim_backup_storage.clone();
     let mut options = LintOptions::new(rules.clone(), rule_options);
-    options.parameters = parameters_map(&args.parameters, &args.paths)?;
+    let (parameters, unusable) = parameters_map(&args.parameters, &args.paths)?;
+    options.parameters = parameters;
+    found.errors.extend(unusable);
     found
         .errors
         .extend(unmatched_parameters(&options.parameters, &found.files));
+    if found.bicepparam && !args.quiet {
+        let _ = writeln!(
+            stderr,
+            "trustlint: note: `.bicepparam` files are not read; compile them with `bicep build-params` and pass the JSON with `--parameters`"
+        );
+    }
     options.config = config;
     // More threads than files (or than anyone has cores) only costs start-up time.
     let threads = args
@@ -344,14 +350,20 @@ fn write_report(stdout: &mut dyn Write, bytes: &[u8]) -> Result<(), String> {
     }
 }
 
+/// Parameters files by the resolved path of their template.
+type ParametersMap = std::collections::HashMap<std::path::PathBuf, std::path::PathBuf>;
+
 /// Resolves `--parameters`: `TEMPLATE=PARAMS` pairs, or a bare `PARAMS` when exactly
 /// one template file is given. Templates are keyed by their resolved path, so
-/// `./a/t.json`, `a/t.json` and an absolute path name one file.
+/// `./a/t.json`, `a/t.json` and an absolute path name one file. A parameters file that
+/// does not exist is an error of the run (exit 2, reported like an unreadable path);
+/// a bare `PARAMS` with several paths is a usage error.
 fn parameters_map(
     given: &[String],
     paths: &[std::path::PathBuf],
-) -> Result<std::collections::HashMap<std::path::PathBuf, std::path::PathBuf>, String> {
+) -> Result<(ParametersMap, Vec<discover::PathError>), String> {
     let mut map = std::collections::HashMap::new();
+    let mut errors = Vec::new();
     for g in given {
         let (template, params) = match g.split_once('=') {
             Some((t, p)) => (std::path::PathBuf::from(t), std::path::PathBuf::from(p)),
@@ -365,17 +377,22 @@ fn parameters_map(
             },
         };
         if !params.is_file() {
-            return Err(format!("--parameters: {} is not a file", params.display()));
+            errors.push(discover::PathError {
+                message: "--parameters names this file, which is not a regular file that exists"
+                    .to_owned(),
+                path: params,
+            });
+            continue;
         }
         map.insert(linter::resolved(&template), params);
     }
-    Ok(map)
+    Ok((map, errors))
 }
 
 /// `--parameters TEMPLATE=…` entries whose template is not among the linted files: the
 /// values would silently go unused, so each is an error.
 fn unmatched_parameters(
-    parameters: &std::collections::HashMap<std::path::PathBuf, std::path::PathBuf>,
+    parameters: &ParametersMap,
     files: &[std::path::PathBuf],
 ) -> Vec<discover::PathError> {
     if parameters.is_empty() {
@@ -478,9 +495,7 @@ fn list_rules(args: RulesArgs, stdout: &mut dyn Write) -> Result<u8, String> {
             serde_json::to_string_pretty(&list).unwrap_or_default() + "\n"
         }
     };
-    stdout
-        .write_all(text.as_bytes())
-        .map_err(|e| e.to_string())?;
+    write_report(stdout, text.as_bytes())?;
     Ok(exit::CLEAN)
 }
 
@@ -491,8 +506,6 @@ fn show_rule(id: &str, stdout: &mut dyn Write) -> Result<u8, String> {
             .unwrap_or_default();
         format!("unknown rule `{id}`{hint} (see `trustlint rules`)")
     })?;
-    stdout
-        .write_all(rule.meta().docs.as_bytes())
-        .map_err(|e| e.to_string())?;
+    write_report(stdout, rule.meta().docs.as_bytes())?;
     Ok(exit::CLEAN)
 }

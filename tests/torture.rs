@@ -129,12 +129,24 @@ const QUICK: Duration = Duration::from_secs(30);
 
 /// `trustlint check .` in JSON, or in the format `extra` names.
 fn check(dir: &Path, extra: &[&str]) -> Output {
-    let mut args = vec!["check", ".", "--no-config", "--as-of", AS_OF];
+    lint(dir, &["."], extra, QUICK)
+}
+
+fn check_within(dir: &Path, extra: &[&str], limit: Duration) -> Output {
+    lint(dir, &["."], extra, limit)
+}
+
+/// `trustlint check PATHS` with no config, on the tests' date, in JSON unless `extra`
+/// names a format.
+fn lint(dir: &Path, paths: &[&str], extra: &[&str], limit: Duration) -> Output {
+    let mut args = vec!["check"];
+    args.extend_from_slice(paths);
+    args.extend(["--no-config", "--as-of", AS_OF]);
     if !extra.contains(&"--format") {
         args.extend(["--format", "json"]);
     }
     args.extend_from_slice(extra);
-    run(dir, &args, QUICK)
+    run(dir, &args, limit)
 }
 
 #[test]
@@ -148,11 +160,7 @@ fn findings_past_column_65535_in_a_minified_template_render() {
         template(&accounts.join(","), "{}"),
     )
     .unwrap();
-    let o = run(
-        &dir,
-        &["check", ".", "--no-config", "--as-of", AS_OF],
-        QUICK,
-    );
+    let o = lint(&dir, &["."], &["--format", "human"], QUICK);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     let out = text(&o.stdout);
     assert!(
@@ -337,19 +345,10 @@ fn parameters_that_cannot_be_used_are_errors() {
     assert!(text(&o.stderr).contains("bad.json"), "{}", text(&o.stderr));
 
     // A key that names no linted template: exit 2, SARIF says the run did not succeed.
-    let o = run(
+    let o = lint(
         &dir,
-        &[
-            "check",
-            ".",
-            "--no-config",
-            "--as-of",
-            AS_OF,
-            "--format",
-            "sarif",
-            "--parameters",
-            "nothere.json=p.json",
-        ],
+        &["."],
+        &["--format", "sarif", "--parameters", "nothere.json=p.json"],
         QUICK,
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
@@ -368,19 +367,10 @@ fn fifos_devices_and_unreadable_paths_never_hang() {
     let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
     assert!(made.success());
     // Named on the command line: an error, exit 2; the good file is still linted.
-    let o = run(
+    let o = lint(
         &dir,
-        &[
-            "check",
-            "good.json",
-            "pipe.json",
-            "/dev/zero",
-            "--no-config",
-            "--as-of",
-            AS_OF,
-            "--format",
-            "json",
-        ],
+        &["good.json", "pipe.json", "/dev/zero"],
+        &["--format", "json"],
         QUICK,
     );
     assert_survived(&o, 2);
@@ -414,19 +404,10 @@ fn reports_follow_symlinks_and_write_devices_directly() {
     let dir = with_good("output");
     std::fs::write(dir.join("target.sarif"), "old").unwrap();
     std::os::unix::fs::symlink("target.sarif", dir.join("link.sarif")).unwrap();
-    let o = run(
+    let o = lint(
         &dir,
-        &[
-            "check",
-            "good.json",
-            "--no-config",
-            "--as-of",
-            AS_OF,
-            "--format",
-            "sarif",
-            "-o",
-            "link.sarif",
-        ],
+        &["good.json"],
+        &["--format", "sarif", "-o", "link.sarif"],
         QUICK,
     );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
@@ -438,19 +419,10 @@ fn reports_follow_symlinks_and_write_devices_directly() {
         .unwrap()
         .contains("STG001"));
     // A device is written to, never replaced.
-    let o = run(
+    let o = lint(
         &dir,
-        &[
-            "check",
-            "good.json",
-            "--no-config",
-            "--as-of",
-            AS_OF,
-            "--format",
-            "json",
-            "-o",
-            "/dev/stdout",
-        ],
+        &["good.json"],
+        &["--format", "json", "-o", "/dev/stdout"],
         QUICK,
     );
     assert_survived(&o, 1);
@@ -496,20 +468,10 @@ fn a_closed_pipe_ends_the_run_quietly() {
 fn one_file_reached_three_ways_is_reported_once() {
     let dir = with_good("spellings");
     std::os::unix::fs::symlink("good.json", dir.join("alias.json")).unwrap();
-    let o = run(
+    let o = lint(
         &dir,
-        &[
-            "check",
-            "good.json",
-            "./good.json",
-            "alias.json",
-            ".",
-            "--no-config",
-            "--as-of",
-            AS_OF,
-            "--format",
-            "json",
-        ],
+        &["good.json", "./good.json", "alias.json", "."],
+        &["--format", "json"],
         QUICK,
     );
     assert_survived(&o, 1);
@@ -606,21 +568,7 @@ fn invalid_templates_get_specific_messages() {
 fn thousands_of_jobs_start_at_once() {
     let dir = with_good("jobs");
     let started = Instant::now();
-    let o = run(
-        &dir,
-        &[
-            "check",
-            ".",
-            "--no-config",
-            "--as-of",
-            AS_OF,
-            "--format",
-            "json",
-            "--jobs",
-            "20000",
-        ],
-        QUICK,
-    );
+    let o = check(&dir, &["--jobs", "20000"]);
     assert_survived(&o, 1);
     assert!(started.elapsed() < Duration::from_secs(10));
 }
@@ -630,19 +578,7 @@ fn five_thousand_findings_in_one_template() {
     let dir = with_good("five-thousand");
     many_findings(&dir, 5_000);
     for format in ["json", "human", "sarif", "github"] {
-        let o = run(
-            &dir,
-            &[
-                "check",
-                ".",
-                "--no-config",
-                "--as-of",
-                AS_OF,
-                "--format",
-                format,
-            ],
-            Duration::from_secs(60),
-        );
+        let o = check_within(&dir, &["--format", format], Duration::from_secs(60));
         assert_survived(&o, 1);
     }
 }
@@ -659,19 +595,7 @@ fn many_findings(dir: &Path, n: usize) {
 fn sarif_keeps_25000_results_and_says_how_many_it_left_out() {
     let dir = with_good("sarif-cap");
     many_findings(&dir, 30_000);
-    let o = run(
-        &dir,
-        &[
-            "check",
-            ".",
-            "--no-config",
-            "--as-of",
-            AS_OF,
-            "--format",
-            "sarif",
-        ],
-        Duration::from_secs(300),
-    );
+    let o = check_within(&dir, &["--format", "sarif"], Duration::from_secs(300));
     assert_eq!(o.status.code(), Some(1));
     let sarif: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
@@ -697,19 +621,7 @@ fn two_hundred_thousand_resources_and_a_100_mb_template() {
     )
     .unwrap();
     for format in ["json", "human"] {
-        let o = run(
-            &dir,
-            &[
-                "check",
-                ".",
-                "--no-config",
-                "--as-of",
-                AS_OF,
-                "--format",
-                format,
-            ],
-            Duration::from_secs(300),
-        );
+        let o = check_within(&dir, &["--format", format], Duration::from_secs(300));
         assert_survived(&o, 1);
     }
 }
