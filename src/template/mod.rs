@@ -672,8 +672,12 @@ fn is_full_type(t: &str) -> bool {
 }
 
 /// Escapes a JSON pointer token (RFC 6901).
-fn escape_pointer(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
+fn escape_pointer(token: &str) -> std::borrow::Cow<'_, str> {
+    if token.contains(['~', '/']) {
+        std::borrow::Cow::Owned(token.replace('~', "~0").replace('/', "~1"))
+    } else {
+        std::borrow::Cow::Borrowed(token)
+    }
 }
 
 /// The span of a JSON value (re-exported for the linter).
