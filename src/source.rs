@@ -162,14 +162,18 @@ impl LineIndex {
             .collect();
         let chars_before = (!text.is_ascii()).then(|| {
             let mut before = 0u32;
-            text.as_bytes()
+            let mut chars: Vec<u32> = text
+                .as_bytes()
                 .chunks(BLOCK)
                 .map(|chunk| {
                     let at = before;
                     before += count_where(chunk, |b| !is_continuation(b)) as u32;
                     at
                 })
-                .collect()
+                .collect();
+            // The end of a text whose length is a multiple of the block is a block start.
+            chars.push(before);
+            chars
         });
         LineIndex {
             breaks_before,
@@ -497,6 +501,14 @@ mod tests {
         let x = text.find('x').unwrap();
         assert_eq!(f.line_col(x), (1, 15_002));
         assert_eq!(f.line_col(10_002), (1, 10_002));
+    }
+
+    #[test]
+    fn column_at_the_end_of_a_non_ascii_text_of_whole_blocks() {
+        let text = format!("é{}", "a".repeat(2 * BLOCK - 2));
+        assert_eq!(text.len(), 2 * BLOCK);
+        let f = file(text.as_bytes());
+        assert_eq!(f.line_col(text.len()), (1, 2 * BLOCK));
     }
 
     #[test]
