@@ -33,10 +33,7 @@ fn main() {
         );
         return;
     }
-    let options = LintOptions::new(
-        rules::ALL.to_vec(),
-        RuleOptions::new(Date::new(2026, 11, 23)),
-    );
+    let as_of = Date::new(2026, 11, 23);
 
     let floor = || {
         let found = trustlint::discover::discover(std::slice::from_ref(&dir));
@@ -60,13 +57,16 @@ fn main() {
 
     let lint = || {
         let started = Instant::now();
-        let found = trustlint::discover::discover(std::slice::from_ref(&dir));
+        let mut found = trustlint::discover::discover(std::slice::from_ref(&dir));
+        // As `trustlint check` sets them up.
+        let mut options = LintOptions::new(rules::ALL.to_vec(), RuleOptions::new(as_of));
+        options.walked = std::mem::take(&mut found.walked);
         let files = lint_files(&found.files, &options);
         let run = Run {
             files: &files,
             path_errors: &found.errors,
             rules: rules::ALL,
-            as_of: options.rule_options.as_of,
+            as_of,
             configured_levels: &Default::default(),
             elapsed: started.elapsed(),
         };

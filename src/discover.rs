@@ -3,6 +3,7 @@
 //! hidden directories. Each physical file is linted once, however many spellings or
 //! symlinks lead to it.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
@@ -21,6 +22,10 @@ pub struct Discovered {
     pub errors: Vec<PathError>,
     /// A `.bicepparam` file was named or met in a walk (they are not read).
     pub bicepparam: bool,
+    /// Every file a walk listed (before the config's excludes): a walk lists every
+    /// `*.json` of a directory, so a file beside a walked file exists exactly when it
+    /// is listed too — no `stat` needed to find a template's parameters file.
+    pub walked: HashSet<PathBuf>,
 }
 
 const SKIPPED_DIRS: &[&str] = &["node_modules", "target", "bin", "obj"];
@@ -29,6 +34,7 @@ pub fn discover(paths: &[PathBuf]) -> Discovered {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     let mut bicepparam = false;
+    let mut walked = HashSet::new();
     // One walk without symlinks cannot reach a file twice: only then is checking each
     // file's identity (a `stat` per file) skipped.
     let mut may_repeat = paths.len() > 1;
@@ -39,7 +45,9 @@ pub fn discover(paths: &[PathBuf]) -> Discovered {
                 message: e.to_string(),
             }),
             Ok(meta) if meta.is_dir() => {
+                let listed = files.len();
                 may_repeat |= walk(path, &mut files, &mut errors, &mut bicepparam);
+                walked.extend(files[listed..].iter().cloned());
             }
             Ok(meta) if meta.is_file() && is_bicepparam(path) => bicepparam = true,
             Ok(meta) if meta.is_file() => {
@@ -64,6 +72,7 @@ pub fn discover(paths: &[PathBuf]) -> Discovered {
         files.dedup();
     }
     Discovered {
+        walked,
         files: if may_repeat {
             one_per_physical_file(files)
         } else {

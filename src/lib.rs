@@ -194,6 +194,7 @@ fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Res
         );
     }
     options.config = config;
+    options.walked = std::mem::take(&mut found.walked);
     // More threads than files (or than anyone has cores) only costs start-up time.
     let threads = args
         .jobs

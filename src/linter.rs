@@ -25,6 +25,9 @@ pub struct LintOptions {
     pub parameters: HashMap<PathBuf, PathBuf>,
     /// Use `X.parameters.json` next to `X.json` when no file is given.
     pub sibling_parameters: bool,
+    /// The files walks listed ([`crate::discover::Discovered::walked`]): whether a
+    /// walked template's parameters file exists is looked up here, not on disk.
+    pub walked: std::collections::HashSet<PathBuf>,
     /// The config file's level overrides and suppressions.
     pub config: Config,
 }
@@ -37,6 +40,7 @@ impl LintOptions {
             rule_options,
             parameters: HashMap::new(),
             sibling_parameters: true,
+            walked: std::collections::HashSet::new(),
             config: Config::empty(),
         }
     }
@@ -292,7 +296,14 @@ fn parameters_for(
     if !options.sibling_parameters {
         return Ok(None);
     }
-    Ok(crate::parameters::sibling_of(template).and_then(|sibling| {
+    let sibling = crate::parameters::sibling_name(template).filter(|candidate| {
+        if options.walked.contains(template) {
+            options.walked.contains(candidate)
+        } else {
+            candidate.is_file()
+        }
+    });
+    Ok(sibling.and_then(|sibling| {
         crate::parameters::load(&sibling)
             .ok()
             .map(|p| (sibling, p.values))

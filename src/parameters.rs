@@ -28,10 +28,15 @@ pub struct ParameterValues {
 /// for `X.json` and `X.template.json`, `ARMTemplateParametersForFactory.json` for a Data
 /// Factory Studio export's `ARMTemplateForFactory.json`.
 pub fn sibling_of(template: &Path) -> Option<PathBuf> {
+    sibling_name(template).filter(|candidate| candidate.is_file())
+}
+
+/// Where the conventional parameters file of a template would be (whether or not it
+/// exists).
+pub fn sibling_name(template: &Path) -> Option<PathBuf> {
     let name = template.file_name()?.to_str()?;
     if name.eq_ignore_ascii_case("ARMTemplateForFactory.json") {
-        let candidate = template.with_file_name("ARMTemplateParametersForFactory.json");
-        return candidate.is_file().then_some(candidate);
+        return Some(template.with_file_name("ARMTemplateParametersForFactory.json"));
     }
     let stem = name
         .strip_suffix(".json")
@@ -40,8 +45,7 @@ pub fn sibling_of(template: &Path) -> Option<PathBuf> {
         return None;
     }
     let stem = stem.strip_suffix(".template").unwrap_or(stem);
-    let candidate = template.with_file_name(format!("{stem}.parameters.json"));
-    candidate.is_file().then_some(candidate)
+    Some(template.with_file_name(format!("{stem}.parameters.json")))
 }
 
 /// The templates a parameters file belongs to by its name (the reverse of
