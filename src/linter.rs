@@ -209,8 +209,9 @@ fn lint_bytes_inner(path: &Path, bytes: Vec<u8>, options: &LintOptions) -> FileR
                     HashMap::new()
                 }
             };
+            let mut found = run_document_rules(obj, options);
             let template = Template::build(obj, given);
-            let found = run_rules(&template, options);
+            found.extend(run_rules(&template, options));
             let suppressions = crate::suppress::collect(&source.text, &root, &template);
             r.diagnostics = finish(found, &suppressions, Some(&root), path, options);
             r
@@ -326,6 +327,19 @@ fn invalid(
         report.source = Some(source);
     }
     report
+}
+
+/// Runs the enabled rules' checks of the parsed document (before the model is built).
+fn run_document_rules(
+    root: &jsonc_parser::ast::Object<'_>,
+    options: &LintOptions,
+) -> Vec<Diagnostic> {
+    let mut cx = LintContext::new(&options.rule_options);
+    for rule in &options.rules {
+        cx.set_rule(rule.meta());
+        rule.check_document(root, &mut cx);
+    }
+    cx.into_diagnostics()
 }
 
 /// Runs every enabled rule over the template; returns diagnostics sorted by position

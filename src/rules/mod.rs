@@ -41,6 +41,11 @@ pub struct RuleMeta {
 pub trait Rule: Sync {
     fn meta(&self) -> &'static RuleMeta;
 
+    /// Called once per template, on the parsed document, before the template model is
+    /// built: for rules that read only what is written (while the parsed file is still
+    /// in the cache).
+    fn check_document(&self, _root: &jsonc_parser::ast::Object<'_>, _cx: &mut LintContext<'_>) {}
+
     /// Called once per template.
     fn check_template(&self, _template: &Template<'_>, _cx: &mut LintContext<'_>) {}
 

@@ -1,11 +1,11 @@
 //! EXPR001: an ARM expression trustlint cannot parse. The value is treated as unknown.
 
-use jsonc_parser::ast::Value as Ast;
+use jsonc_parser::ast::{Object, Value as Ast};
 
 use crate::diagnostic::{Diagnostic, Level};
 use crate::rules::{LintContext, Rule, RuleMeta};
 use crate::template::expr::parse::{check_expression, is_expression};
-use crate::template::{span_of, Template};
+use crate::template::span_of;
 
 pub struct ExpressionParseError;
 
@@ -24,11 +24,12 @@ impl Rule for ExpressionParseError {
         &META
     }
 
-    /// Parses every expression string in the template (property names excluded).
-    fn check_template(&self, template: &Template<'_>, cx: &mut LintContext<'_>) {
-        // Depth first, in the order the values were written (and allocated): this walk
-        // touches every value of the file, and memory order keeps it cache-friendly.
-        let mut stack = vec![Children::Properties(template.root.properties.iter())];
+    /// Parses every expression string in the template (property names excluded). This
+    /// walk touches every value of the file: it runs right after parsing, and depth
+    /// first in the order the values were written (and allocated), so that it finds
+    /// them still in the cache.
+    fn check_document(&self, root: &Object<'_>, cx: &mut LintContext<'_>) {
+        let mut stack = vec![Children::Properties(root.properties.iter())];
         while let Some(top) = stack.last_mut() {
             let next = match top {
                 Children::Properties(properties) => properties.next().map(|p| &p.value),
