@@ -4,7 +4,7 @@
 //! does — discover, read, parse, build the model, run every rule, render SARIF — and,
 //! for comparison, the floor: discover, read and parse only. The two alternate, run
 //! after run, on all cores. Prints files, MB, the best wall time, files/s and MB/s, and
-//! the mean CPU time (user + system, all threads) of each, and both ratios.
+//! the mean CPU time (time on a CPU of every thread, from `/proc/self/task/*/schedstat`) of each, and both ratios.
 //!
 //! `TRUSTLINT_BENCH=floor` or `=lint` runs that side once and nothing else, for
 //! `valgrind --tool=callgrind` (instruction counts stay repeatable on a noisy machine).
@@ -122,9 +122,21 @@ fn alternate<const N: usize>(
     results
 }
 
-/// This process's CPU time so far (user + system, every thread), from `/proc/self/stat`
-/// (0 where there is none).
+/// This process's CPU time so far, every live thread's (the benchmark's threads live
+/// to the end): nanoseconds on a CPU from `/proc/self/task/*/schedstat`, else user +
+/// system ticks from `/proc/self/stat` (0 where there is neither).
 fn cpu_seconds() -> f64 {
+    let scheduled: Option<f64> = std::fs::read_dir("/proc/self/task").ok().map(|tasks| {
+        tasks
+            .flatten()
+            .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+            .filter_map(|line| line.split_whitespace().next()?.parse::<f64>().ok())
+            .sum::<f64>()
+            / 1e9
+    });
+    if let Some(seconds) = scheduled.filter(|s| *s > 0.0) {
+        return seconds;
+    }
     let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
         return 0.0;
     };
@@ -140,7 +152,6 @@ fn cpu_seconds() -> f64 {
     // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
     (ticks(11) + ticks(12)) / 100.0
 }
-
 fn print_line(what: &str, (files, bytes, time, cpu): (usize, u64, Duration, f64)) {
     let secs = time.as_secs_f64();
     let mb = bytes as f64 / 1_000_000.0;
