@@ -474,24 +474,17 @@ mod tests {
 
     #[test]
     fn utf16_without_bom_is_named() {
-        let le: Vec<u8> = "{\"a\": 1}"
-            .encode_utf16()
-            .flat_map(|u| u.to_le_bytes())
-            .collect();
-        let err = SourceFile::decode(PathBuf::from("t.json"), &le).unwrap_err();
-        assert_eq!(
-            err.message,
-            "is UTF-16 (little-endian) without a byte-order mark"
-        );
-        let be: Vec<u8> = "{\"a\": 1}"
-            .encode_utf16()
-            .flat_map(|u| u.to_be_bytes())
-            .collect();
-        let err = SourceFile::decode(PathBuf::from("t.json"), &be).unwrap_err();
-        assert_eq!(
-            err.message,
-            "is UTF-16 (big-endian) without a byte-order mark"
-        );
+        for (order, to_bytes) in [
+            ("little", u16::to_le_bytes as fn(u16) -> [u8; 2]),
+            ("big", u16::to_be_bytes),
+        ] {
+            let bytes: Vec<u8> = "{\"a\": 1}".encode_utf16().flat_map(to_bytes).collect();
+            let err = SourceFile::decode(PathBuf::from("t.json"), &bytes).unwrap_err();
+            assert_eq!(
+                err.message,
+                format!("is UTF-16 ({order}-endian) without a byte-order mark")
+            );
+        }
     }
 
     #[test]

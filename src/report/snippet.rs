@@ -90,25 +90,31 @@ impl<'s> Snippet<'s> {
 
     /// Where a file offset is in the snippet's text.
     fn to_snippet(&self, offset: usize) -> usize {
-        let i = self
-            .checkpoints
-            .partition_point(|(file, _)| *file <= offset)
-            .saturating_sub(1);
-        match self.checkpoints.get(i) {
-            Some(&(file, snip)) if file <= offset => (snip + (offset - file)).min(self.text.len()),
-            _ => 0,
-        }
+        self.across(offset, |(file, _)| file, |(_, snip)| snip)
+            .min(self.text.len())
     }
 
     /// Where a snippet offset is in the file (the start of an elision or escape for
     /// offsets inside one).
     fn to_file(&self, offset: usize) -> usize {
+        self.across(offset, |(_, snip)| snip, |(file, _)| file)
+    }
+
+    /// Maps `offset` from one side of the checkpoints (`from`) to the other (`to`):
+    /// the last checkpoint at or before it, plus the distance, verbatim runs being the
+    /// same length on both sides.
+    fn across(
+        &self,
+        offset: usize,
+        from: fn((usize, usize)) -> usize,
+        to: fn((usize, usize)) -> usize,
+    ) -> usize {
         let i = self
             .checkpoints
-            .partition_point(|(_, snip)| *snip <= offset)
+            .partition_point(|c| from(*c) <= offset)
             .saturating_sub(1);
         match self.checkpoints.get(i) {
-            Some(&(file, snip)) if snip <= offset => file + (offset - snip),
+            Some(&c) if from(c) <= offset => to(c) + (offset - from(c)),
             _ => 0,
         }
     }
