@@ -99,53 +99,12 @@ pub fn check_expression(s: &str) -> Result<(), ExprError> {
         return Ok(());
     }
     let inner = &s[1..s.len() - 1];
-    // Every expression in every template is checked (EXPR001). Compiled Bicep repeats
-    // each module's expressions in every template that uses the module (three in four
-    // expression bytes of the corpus are repeats), so long ones already found valid
-    // are remembered; a flat scan accepts most of the rest, and the parser decides,
-    // and says what is wrong, where the scan is unsure.
-    if inner.len() >= MIN_REMEMBERED && VALID.with(|v| v.borrow().contains(inner)) {
+    // Every expression in every template is checked (EXPR001): a flat scan accepts
+    // most; the parser decides, and says what is wrong, where the scan is unsure.
+    if quick_valid(inner.as_bytes()) {
         return Ok(());
     }
-    if !quick_valid(inner.as_bytes()) {
-        parse_inner(inner, &mut Check)?;
-    }
-    if inner.len() >= MIN_REMEMBERED {
-        VALID.with(|v| v.borrow_mut().remember(inner));
-    }
-    Ok(())
-}
-
-/// Expressions shorter than this are checked again rather than remembered.
-const MIN_REMEMBERED: usize = 48;
-
-/// Bytes of valid expressions one thread remembers at most.
-const MAX_REMEMBERED_BYTES: usize = 32 << 20;
-
-/// The long expressions this thread has found valid (a memo of a pure function, so
-/// sharing it across files changes nothing but the time taken).
-#[derive(Default)]
-struct ValidExpressions {
-    known: rustc_hash::FxHashSet<Box<str>>,
-    bytes: usize,
-}
-
-impl ValidExpressions {
-    fn contains(&self, expression: &str) -> bool {
-        self.known.contains(expression)
-    }
-
-    fn remember(&mut self, expression: &str) {
-        if self.bytes + expression.len() <= MAX_REMEMBERED_BYTES
-            && self.known.insert(Box::from(expression))
-        {
-            self.bytes += expression.len();
-        }
-    }
-}
-
-thread_local! {
-    static VALID: std::cell::RefCell<ValidExpressions> = std::cell::RefCell::default();
+    parse_inner(inner, &mut Check)
 }
 
 /// Byte classes for [`quick_valid`].
