@@ -443,11 +443,12 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.trustlint-{}.tmp", std::process::id()));
+    // `create_new`: never write through a file (or symlink) already at that name.
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)?;
     let written = (|| {
-        let mut out = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
         out.write_all(bytes)?;
         if let Ok(existing) = std::fs::metadata(&target) {
             out.set_permissions(existing.permissions())?;
