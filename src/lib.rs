@@ -442,12 +442,29 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.trustlint-{}.tmp", std::process::id()));
-    // `create_new`: never write through a file (or symlink) already at that name.
-    let mut out = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)?;
+    // `create_new`: never write through a file (or symlink) already at that name; a
+    // name left by a killed run (containers reuse process IDs) is skipped, not fatal.
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mut attempt = 0;
+    let (tmp, mut out) = loop {
+        let tmp = dir.join(format!(
+            ".{name}.trustlint-{}-{nonce}-{attempt}.tmp",
+            std::process::id()
+        ));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(out) => break (tmp, out),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 16 => {
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    };
     let written = (|| {
         out.write_all(bytes)?;
         if let Ok(existing) = std::fs::metadata(&target) {

@@ -297,8 +297,10 @@ fn parameters_for(
     if !options.sibling_parameters {
         return Ok(None);
     }
+    // On a case-sensitive file system a walk lists every file beside a walked
+    // template: no `stat`. Elsewhere `X.Parameters.json` is `X.parameters.json`.
     let sibling = crate::parameters::sibling_name(template).filter(|candidate| {
-        if options.walked.contains(template) {
+        if cfg!(target_os = "linux") && options.walked.contains(template) {
             options.walked.contains(candidate)
         } else {
             candidate.is_file()

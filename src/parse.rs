@@ -160,6 +160,21 @@ pub fn mend_lone_surrogates(text: &str) -> Option<String> {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
+            // Comments, whose quotes do not open strings.
+            b'/' if !in_string && bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if !in_string && bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 2;
+                continue;
+            }
             b'"' => in_string = !in_string,
             b'\\' if in_string => {
                 if let Some(unit) = unit_at(&bytes, i) {
@@ -250,6 +265,8 @@ mod tests {
             r#"{"a": "x\uFFFDy", "b": "\ud83d\ude00", "c": "\\ud800", "d": "\uFFFD"}"#
         );
         assert!(parse(&mended).is_ok());
+        let commented = "{ /* a \" quote */ \"a\": \"\\ud800\" // \"\n}";
+        assert!(parse(&mend_lone_surrogates(commented).unwrap()).is_ok());
     }
 
     #[test]

@@ -222,6 +222,44 @@ fn doubling_values_stop_at_the_size_budget() {
 }
 
 #[test]
+fn nested_copy_loops_and_quadratic_functions_stay_within_the_budgets() {
+    let dir = with_good("multiplying");
+    // 800 × 800 × 800 resource instances from one kilobyte.
+    let grandchild = r#"{"type": "c", "apiVersion": "1", "name": "[string(copyIndex('g'))]", "copy": {"name": "g", "count": 800}}"#;
+    let child = format!(
+        r#"{{"type": "b", "apiVersion": "1", "name": "[string(copyIndex('c'))]", "copy": {{"name": "c", "count": 800}}, "resources": [{grandchild}]}}"#
+    );
+    let parent = format!(
+        r#"{{"type": "Microsoft.Example/a", "apiVersion": "1", "name": "[string(copyIndex())]", "copy": {{"name": "p", "count": 800}}, "resources": [{child}]}}"#
+    );
+    std::fs::write(dir.join("copies.json"), template(&parent, "{}")).unwrap();
+    // A single call comparing every pair of 10,000 elements, a thousand times, and an
+    // object of 20,000 keys compared with itself.
+    let keys: Vec<String> = (0..20_000).map(|i| format!(r#""k{i}": {i}"#)).collect();
+    let variables = format!(
+        r#"{{"big": "[range(0, 10000)]", "o": {{{}}}, "pairs": "[map(range(0, 1000), lambda('i', length(union(variables('big'), variables('big')))))]", "same": "[equals(variables('o'), variables('o'))]"}}"#,
+        keys.join(", ")
+    );
+    let resources = [
+        storage(
+            "pairs",
+            r#"{"defaultAction": "Deny", "bypass": "[string(variables('pairs'))]"}"#,
+        ),
+        storage(
+            "same",
+            r#"{"defaultAction": "Deny", "bypass": "[string(variables('same'))]"}"#,
+        ),
+    ];
+    std::fs::write(
+        dir.join("quadratic.json"),
+        template(&resources.join(","), &variables),
+    )
+    .unwrap();
+    let o = check(&dir, &[]);
+    assert_survived(&o, 1);
+}
+
+#[test]
 fn long_reference_chains_are_evaluated_or_stop_at_the_depth_budget() {
     let dir = with_good("chains");
     // 2,000 variables in a chain, and 100 variables each nesting 20 calls: within

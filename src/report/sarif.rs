@@ -258,7 +258,8 @@ fn line_hash(source: &SourceFile, d: &Diagnostic) -> String {
     let mut range = source.line_range(line);
     // On a long (minified) line, the text around the finding stands for the line.
     if range.len() > MAX_HASHED_LINE {
-        let start = d.span.start as usize;
+        // The span may start in the line's trimmed terminator (`\r` runs): clamp it.
+        let start = (d.span.start as usize).clamp(range.start, range.end);
         range = start.saturating_sub(MAX_HASHED_LINE / 2).max(range.start)
             ..(start + MAX_HASHED_LINE / 2).min(range.end);
         while !source.text.is_char_boundary(range.start) {
@@ -287,6 +288,23 @@ mod tests {
             "a%20b/c%231.json"
         );
         assert_eq!(artifact_uri(Path::new("dir/x.json")), "dir/x.json");
+    }
+
+    #[test]
+    fn line_hash_of_a_span_in_a_long_lines_terminator() {
+        let text = format!(
+            "{{\"a\": \"{}\", \"b\":{}",
+            "x".repeat(400),
+            "\r".repeat(200)
+        );
+        let source =
+            SourceFile::from_text("t.json".into(), text.clone(), crate::source::Encoding::Utf8);
+        let d = Diagnostic::new(
+            crate::diagnostic::Level::Error,
+            Span::new(text.len(), text.len()),
+            "x",
+        );
+        assert_eq!(line_hash(&source, &d).len(), 16);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! endpoint host name, and whether a caller has a network line of sight to a target.
 
 use super::{eq_ci, parse_resource_id, Resource, Template, Tri, ValueRef};
+use std::collections::HashMap;
 
 /// Endpoint host suffixes and the resource type whose name comes before them.
 const ENDPOINT_SUFFIXES: &[(&str, &str)] = &[
@@ -82,16 +83,35 @@ impl<'a> Template<'a> {
         &'t self,
         target: usize,
     ) -> impl Iterator<Item = &'t Resource<'a>> + 't {
-        self.of_type("Microsoft.Network/privateEndpoints")
-            .map(|(_, pe)| pe)
-            .filter(move |pe| {
-                pe.path("properties.privateLinkServiceConnections")
-                    .and_then(|c| c.elements())
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|c| c.path("properties.privateLinkServiceId"))
-                    .any(|id| self.resource_referenced_by(&id) == Some(target))
+        // Indexed once per template: line of sight is asked per call, and a template
+        // may hold thousands of calls and private endpoints.
+        self.private_endpoints
+            .get_or_init(|| {
+                let mut by_target: HashMap<usize, Vec<usize>> = HashMap::new();
+                for (index, pe) in self.of_type("Microsoft.Network/privateEndpoints") {
+                    for connection in pe
+                        .path("properties.privateLinkServiceConnections")
+                        .and_then(|c| c.elements())
+                        .unwrap_or_default()
+                    {
+                        let Some(id) = connection.path("properties.privateLinkServiceId") else {
+                            continue;
+                        };
+                        if let Some(target) = self.resource_referenced_by(&id) {
+                            let list = by_target.entry(target).or_default();
+                            if list.last() != Some(&index) {
+                                list.push(index);
+                            }
+                        }
+                    }
+                }
+                by_target
             })
+            .get(&target)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|&i| &self.resources[i])
     }
 
     /// The resource a resource ID names, when it is declared in this deployment.

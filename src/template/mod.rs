@@ -203,12 +203,53 @@ pub struct Template<'a> {
     pub resources: Vec<Resource<'a>>,
     /// Resources by type, built on first use: a short list (a template uses a few
     /// dozen types at most), searched without allocating a lowercase key.
-    by_type: std::cell::OnceCell<Vec<(String, Vec<usize>)>>,
+    by_type: std::cell::OnceCell<TypeIndex>,
     /// Lookups by name (which evaluates every name), built on first use.
     by_name: std::cell::OnceCell<NameIndex>,
+    /// The private endpoints connecting to each resource, built on first use.
+    private_endpoints: std::cell::OnceCell<HashMap<usize, Vec<usize>>>,
     /// What the cross-resource rules derive from the whole template (call lists and
     /// who relies on which target), computed once rather than per finding.
     pub analysis: crate::rules::analysis::Analysis,
+}
+
+/// Resources by type: a short list searched without allocating a lowercase key (a
+/// template uses a few dozen types), with a map beside it once there are many.
+#[derive(Default)]
+struct TypeIndex {
+    list: Vec<(String, Vec<usize>)>,
+    /// Lowercase type → position in `list`, once `list` outgrows [`TypeIndex::SHORT`].
+    map: HashMap<String, usize>,
+}
+
+impl TypeIndex {
+    const SHORT: usize = 32;
+
+    fn position(&self, full_type: &str) -> Option<usize> {
+        if self.list.len() <= Self::SHORT {
+            self.list.iter().position(|(t, _)| eq_ci(t, full_type))
+        } else {
+            self.map.get(&full_type.to_ascii_lowercase()).copied()
+        }
+    }
+
+    fn add(&mut self, full_type: &str, index: usize) {
+        if let Some(at) = self.position(full_type) {
+            self.list[at].1.push(index);
+            return;
+        }
+        self.list.push((full_type.to_owned(), vec![index]));
+        if self.list.len() > Self::SHORT {
+            if self.map.is_empty() {
+                for (at, (t, _)) in self.list.iter().enumerate() {
+                    self.map.entry(t.to_ascii_lowercase()).or_insert(at);
+                }
+            } else {
+                self.map
+                    .insert(full_type.to_ascii_lowercase(), self.list.len() - 1);
+            }
+        }
+    }
 }
 
 /// Resources by lowercase type and name (the first declared wins, as a scan in
@@ -216,7 +257,8 @@ pub struct Template<'a> {
 #[derive(Default)]
 struct NameIndex {
     by_type_name: HashMap<(String, String), usize>,
-    by_symbol: HashMap<String, usize>,
+    /// Every resource declared under each symbolic name (nested templates reuse names).
+    by_symbol: HashMap<String, Vec<usize>>,
 }
 
 impl<'a> Template<'a> {
@@ -241,6 +283,7 @@ impl<'a> Template<'a> {
             resources: builder.resources,
             by_type: std::cell::OnceCell::new(),
             by_name: std::cell::OnceCell::new(),
+            private_endpoints: std::cell::OnceCell::new(),
             analysis: Default::default(),
         }
     }
@@ -259,7 +302,8 @@ impl<'a> Template<'a> {
                     index
                         .by_symbol
                         .entry(symbol.to_ascii_lowercase())
-                        .or_insert(r.index);
+                        .or_default()
+                        .push(r.index);
                 }
             }
             index
@@ -271,20 +315,16 @@ impl<'a> Template<'a> {
         &'t self,
         full_type: &'t str,
     ) -> impl Iterator<Item = (usize, &'t Resource<'a>)> + 't {
-        self.by_type
-            .get_or_init(|| {
-                let mut by_type: Vec<(String, Vec<usize>)> = Vec::new();
-                for r in &self.resources {
-                    match by_type.iter_mut().find(|(t, _)| eq_ci(t, &r.full_type)) {
-                        Some((_, list)) => list.push(r.index),
-                        None => by_type.push((r.full_type.clone(), vec![r.index])),
-                    }
-                }
-                by_type
-            })
-            .iter()
-            .find(|(t, _)| eq_ci(t, full_type))
-            .map(|(_, list)| list.as_slice())
+        let index = self.by_type.get_or_init(|| {
+            let mut index = TypeIndex::default();
+            for r in &self.resources {
+                index.add(&r.full_type, r.index);
+            }
+            index
+        });
+        index
+            .position(full_type)
+            .map(|at| index.list[at].1.as_slice())
             .unwrap_or_default()
             .iter()
             .map(|&i| (i, &self.resources[i]))
@@ -329,8 +369,11 @@ impl<'a> Template<'a> {
             .filter_map(|reference| {
                 let symbol = by_symbol
                     .get(&reference.to_ascii_lowercase())
-                    .copied()
-                    .filter(|&i| self.resources[i].is_type(parent_type));
+                    .and_then(|list| {
+                        list.iter()
+                            .copied()
+                            .find(|&i| self.resources[i].is_type(parent_type))
+                    });
                 let name = self.named(parent_type, reference);
                 let id = parse_resource_id(reference)
                     .filter(|(t, _)| eq_ci(t, parent_type))
@@ -369,6 +412,14 @@ fn is_symbolic(template: &Object<'_>) -> bool {
 struct Builder<'a> {
     resources: Vec<Resource<'a>>,
 }
+
+/// Resource instances a template may expand to before further copy loops are checked at
+/// instance 0 only (Azure allows 800 per deployment).
+const MAX_COPY_INSTANCES: usize = 100_000;
+
+/// Resources a template may hold at all (a million written ones is a 100 MB file);
+/// past it, the rest of the template is not modelled.
+const MAX_RESOURCES: usize = 1_000_000;
 
 /// A parent's type and name parts, passed down to nested children.
 struct ParentInfo<'a> {
@@ -454,7 +505,16 @@ impl<'a> Builder<'a> {
             _ => Rc::from("copy"),
         };
         let count = find_prop(copy, "count").map(|c| ValueRef::new(&c.value, env).value());
-        match count.as_ref().map(copy_count) {
+        let count = count.as_ref().map(copy_count).map(|n| match n {
+            // Copy loops nest (resources, their children, nested deployments): past the
+            // budget of instances, a loop is checked at instance 0 only, with the reason.
+            Ok(n) if self.resources.len() + n as usize > MAX_COPY_INSTANCES => Err(format!(
+                "{}the template expands to more than {MAX_COPY_INSTANCES} resource instances",
+                expr::eval::OVER_BUDGET
+            )),
+            other => other,
+        });
+        match count {
             Some(Ok(n)) => {
                 for i in 0..n {
                     let instance = CopyInstance {
@@ -501,6 +561,9 @@ impl<'a> Builder<'a> {
         env: &Env<'a>,
         copy: Option<CopyInstance>,
     ) {
+        if self.resources.len() >= MAX_RESOURCES {
+            return;
+        }
         let condition = find_prop(obj, "condition").map(|p| ValueRef::new(&p.value, env));
         if condition.as_ref().and_then(|c| c.as_bool()) == Some(false) {
             return;

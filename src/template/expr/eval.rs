@@ -98,6 +98,12 @@ pub fn evaluate_alone(text: &str) -> Value {
     value
 }
 
+/// Whether the template's byte budget is gone: calls then stop at once rather than do
+/// work whose result would be unknown anyway.
+fn exhausted() -> bool {
+    BUDGET.with(|b| b.bytes.get() > BYTE_BUDGET)
+}
+
 /// The unknown value for a value past the byte budget.
 pub fn too_large() -> Value {
     Value::unknown(format!(
@@ -266,6 +272,12 @@ impl<'a> Env<'a> {
             Expr::Bool(b) => Value::bool(*b),
             Expr::Null => Value::null(),
             Expr::Call { name, args } => {
+                if exhausted() {
+                    return Value::unknown(format!(
+                        "{OVER_BUDGET}the template builds more than {} MiB of values",
+                        BYTE_BUDGET >> 20
+                    ));
+                }
                 if !spend_call() {
                     return Value::unknown(format!(
                         "{OVER_BUDGET}the template needs more than {CALL_BUDGET} function calls to evaluate"

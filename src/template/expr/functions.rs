@@ -536,7 +536,11 @@ pub fn to_string_value(v: &Value) -> Value {
         Kind::Str(_) | Kind::Placeholder(_) => v.clone(),
         Kind::Bool(b) => Value::str(if *b { "True" } else { "False" }),
         Kind::Null => Value::str(""),
-        _ => Value::str(v.to_json().to_string()),
+        // The text of an array or object is known only if every part of it is.
+        _ => match v.unknown_within() {
+            Some(reason) => Value::unknown(reason),
+            None => Value::str(v.to_json().to_string()),
+        },
     }
 }
 
@@ -559,10 +563,27 @@ fn from_json(j: &serde_json::Value) -> Value {
     }
 }
 
+/// Charges `work` steps (element comparisons, kilobytes scanned) to the template's call
+/// budget: a single call can do work quadratic in its arguments.
+fn spend(work: usize) -> Result<(), String> {
+    if super::eval::spend_calls(work as u64) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}the template needs more evaluation than trustlint allows per file",
+            super::eval::OVER_BUDGET
+        ))
+    }
+}
+
 fn contains(container: &Value, item: &Value) -> R {
     match &container.kind {
-        Kind::Str(s) => Ok(Value::bool(s.contains(text(&to_string_value(item))?))),
+        Kind::Str(s) => {
+            spend(s.len() / 1024)?;
+            Ok(Value::bool(s.contains(text(&to_string_value(item))?)))
+        }
         Kind::Array(items) => {
+            spend(items.len())?;
             let mut undecided = false;
             for i in items.iter() {
                 match i.equals(item) {
@@ -599,6 +620,7 @@ fn union(values: &[Value]) -> R {
         for v in values {
             if let Kind::Array(items) = &v.kind {
                 for i in items.iter() {
+                    spend(out.len())?;
                     if !out.iter().any(|o| o.equals(i) == Some(true)) {
                         out.push(i.clone());
                     }
@@ -617,6 +639,9 @@ fn merge_objects(a: &Value, b: &Value) -> Value {
     };
     let mut entries: Vec<(Rc<str>, Value)> = ea.as_ref().clone();
     for (k, v) in eb.iter() {
+        if let Err(reason) = spend(entries.len()) {
+            return Value::unknown(reason);
+        }
         match entries
             .iter_mut()
             .find(|(ek, _)| ek.eq_ignore_ascii_case(k))
@@ -663,6 +688,12 @@ fn intersection(values: &[Value]) -> R {
     let (first, rest) = values
         .split_first()
         .ok_or("`intersection` needs arguments")?;
+    let size = |v: &Value| match &v.kind {
+        Kind::Array(a) => a.len(),
+        Kind::Object(o) => o.len(),
+        _ => 0,
+    };
+    spend(size(first).saturating_mul(rest.iter().map(size).sum::<usize>().max(1)))?;
     match &first.kind {
         Kind::Object(o) => Ok(Value::object(
             o.iter()

@@ -187,9 +187,39 @@ impl Value {
         }
     }
 
+    /// The reason of the first unknown part of an array or object (or of the value),
+    /// looked for within the same bounds as [`Value::to_json`].
+    pub fn unknown_within(&self) -> Option<Rc<str>> {
+        let mut steps = MAX_EQUALS_STEPS;
+        let mut pending: Vec<(&Value, u32)> = vec![(self, 0)];
+        while let Some((v, depth)) = pending.pop() {
+            if steps == 0 || depth > MAX_VALUE_DEPTH {
+                return Some(Rc::from(format!(
+                    "{}the value is too large to show",
+                    super::eval::OVER_BUDGET
+                )));
+            }
+            steps -= 1;
+            match &v.kind {
+                Kind::Unknown(r) => return Some(r.clone()),
+                Kind::Array(items) => pending.extend(items.iter().map(|i| (i, depth + 1))),
+                Kind::Object(entries) => {
+                    pending.extend(entries.iter().map(|(_, e)| (e, depth + 1)))
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
     /// Structural equality as ARM's `equals`: strings case-sensitive, objects by key.
     /// `None` when the answer depends on something unknown or on a placeholder.
     pub fn equals(&self, other: &Value) -> Option<bool> {
+        // Each comparison is charged to the template's budget: `union` and friends
+        // compare every pair of elements.
+        if !super::eval::spend_calls(1) {
+            return None;
+        }
         let mut steps = MAX_EQUALS_STEPS;
         self.equals_within(other, &mut steps, 0)
     }
@@ -232,6 +262,11 @@ impl Value {
                 }
                 let mut all = Some(true);
                 for (k, v) in a.iter() {
+                    // `get` scans the other object's keys.
+                    *steps = steps.saturating_sub(b.len() as u64);
+                    if *steps == 0 {
+                        return None;
+                    }
                     match other.get(k).map(|w| v.equals_within(w, steps, depth + 1)) {
                         None | Some(Some(false)) => return Some(false),
                         Some(None) => all = None,
