@@ -57,8 +57,27 @@ pub fn reset_budget() {
     });
 }
 
-fn spend_call() -> bool {
-    spend_calls(1)
+/// Which budget is gone, if any.
+enum Spent {
+    No,
+    Calls,
+    Bytes,
+}
+
+/// Spends one function call (one thread-local access for both budgets: this runs for
+/// every call of every template).
+fn spend_call() -> Spent {
+    BUDGET.with(|b| {
+        let calls = b.calls.get() + 1;
+        b.calls.set(calls);
+        if calls > CALL_BUDGET {
+            Spent::Calls
+        } else if b.bytes.get() > BYTE_BUDGET {
+            Spent::Bytes
+        } else {
+            Spent::No
+        }
+    })
 }
 
 /// Spends `n` calls' worth of work (walking a value, comparing, copying); false once the
@@ -96,12 +115,6 @@ pub fn evaluate_alone(text: &str) -> Value {
     let _ = value.to_json();
     let _ = value.to_string();
     value
-}
-
-/// Whether the template's byte budget is gone: calls then stop at once rather than do
-/// work whose result would be unknown anyway.
-fn exhausted() -> bool {
-    BUDGET.with(|b| b.bytes.get() > BYTE_BUDGET)
 }
 
 /// The unknown value for a value past the byte budget.
@@ -272,16 +285,16 @@ impl<'a> Env<'a> {
             Expr::Bool(b) => Value::bool(*b),
             Expr::Null => Value::null(),
             Expr::Call { name, args } => {
-                if exhausted() {
-                    return Value::unknown(format!(
-                        "{OVER_BUDGET}the template builds more than {} MiB of values",
-                        BYTE_BUDGET >> 20
-                    ));
-                }
-                if !spend_call() {
-                    return Value::unknown(format!(
-                        "{OVER_BUDGET}the template needs more than {CALL_BUDGET} function calls to evaluate"
-                    ));
+                match spend_call() {
+                    Spent::Calls => {
+                        return Value::unknown(format!(
+                            "{OVER_BUDGET}the template needs more than {CALL_BUDGET} function calls to evaluate"
+                        ))
+                    }
+                    // Calls stop at once rather than do work whose result would be
+                    // unknown anyway.
+                    Spent::Bytes => return too_large(),
+                    Spent::No => {}
                 }
                 let value = functions::call(self, name, args);
                 if charge_bytes(shallow_size(&value)) {
