@@ -47,6 +47,22 @@ pub fn rule_url(id: &str) -> String {
 
 /// A path for display and SARIF: relative when it was given relative, forward slashes.
 pub fn display_path(path: &Path) -> String {
+    // Most paths are already in that form: forward slashes, no `.` components, no
+    // control characters, no doubled or trailing separators.
+    if let Some(text) = path.to_str() {
+        let plain = std::path::MAIN_SEPARATOR == '/'
+            && !text.is_empty()
+            && !text.starts_with("./")
+            && !text.contains("/./")
+            && !text.contains("//")
+            && !text.ends_with('/')
+            && !text.ends_with("/.")
+            && text != "."
+            && !text.chars().any(crate::diagnostic::is_control);
+        if plain {
+            return text.to_owned();
+        }
+    }
     let mut out = Vec::new();
     for c in path.components() {
         match c {
@@ -210,5 +226,9 @@ mod tests {
         assert_eq!(display_path(Path::new("./a/b.json")), "a/b.json");
         assert_eq!(display_path(Path::new("a/./b.json")), "a/b.json");
         assert_eq!(display_path(Path::new("/tmp/x.json")), "/tmp/x.json");
+        assert_eq!(display_path(Path::new("a//b/")), "a/b");
+        assert_eq!(display_path(Path::new("a/.")), "a");
+        assert_eq!(display_path(Path::new("/")), "/");
+        assert_eq!(display_path(Path::new("a\u{1b}.json")), "a\\u{1b}.json");
     }
 }
