@@ -107,7 +107,8 @@ pub fn check_expression(s: &str) -> Result<(), ExprError> {
     parse_inner(inner, &mut Check)
 }
 
-/// Byte classes for [`quick_valid`].
+/// Byte classes of the expression grammar, shared by the parser and [`quick_valid`] so
+/// that the two agree on what a name and a space are.
 const WS: u8 = 1;
 const ID_START: u8 = 2;
 const ID_PART: u8 = 4;
@@ -383,7 +384,7 @@ impl<'s, B: Builder> Parser<'s, '_, B> {
     }
 
     fn skip_ws(&mut self) {
-        while self.peek().is_some_and(|b| b.is_ascii_whitespace()) {
+        while self.peek().is_some_and(|b| is(b, WS)) {
             self.pos += 1;
         }
     }
@@ -460,16 +461,10 @@ impl<'s, B: Builder> Parser<'s, '_, B> {
     fn ident(&mut self) -> Option<&'s str> {
         let start = self.pos;
         let bytes = self.src.as_bytes();
-        if !bytes
-            .get(self.pos)
-            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_' || *b == b'$')
-        {
+        if !bytes.get(self.pos).is_some_and(|b| is(*b, ID_START)) {
             return None;
         }
-        while bytes
-            .get(self.pos)
-            .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'$')
-        {
+        while bytes.get(self.pos).is_some_and(|b| is(*b, ID_PART)) {
             self.pos += 1;
         }
         Some(&self.src[start..self.pos])
@@ -480,7 +475,7 @@ impl<'s, B: Builder> Parser<'s, '_, B> {
         let start = self.pos;
         match self.peek() {
             Some(b'\'') => self.string(),
-            Some(b) if b.is_ascii_digit() || b == b'-' || b == b'+' => self.number(),
+            Some(b) if is(b, DIGIT) || b == b'-' || b == b'+' => self.number(),
             Some(_) => {
                 let Some(first) = self.ident() else {
                     return Err(
@@ -576,7 +571,7 @@ impl<'s, B: Builder> Parser<'s, '_, B> {
         if matches!(self.peek(), Some(b'-') | Some(b'+')) {
             self.pos += 1;
         }
-        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+        while self.peek().is_some_and(|b| is(b, DIGIT)) {
             self.pos += 1;
         }
         let text = &self.src[start..self.pos];
