@@ -351,11 +351,6 @@ impl SourceFile {
     pub fn line_count(&self) -> usize {
         self.index().breaks + 1
     }
-
-    /// The text of the 1-based line, without its line terminator.
-    pub fn line_text(&self, line: usize) -> &str {
-        &self.text[self.line_range(line)]
-    }
 }
 
 /// UTF-16 without a byte-order mark: ASCII text with a NUL before (big-endian) or after
@@ -459,7 +454,7 @@ mod tests {
         assert_eq!(f.line_col(3), (2, 1));
         let one = f.text.find('1').unwrap();
         assert_eq!(f.line_col(one), (2, 8));
-        assert_eq!(f.line_text(2), "  \"é\": 1");
+        assert_eq!(&f.text[f.line_range(2)], "  \"é\": 1");
     }
 
     #[test]
