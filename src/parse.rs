@@ -103,24 +103,16 @@ fn nesting(text: &str) -> (usize, usize, Option<usize>) {
     let (mut depth, mut deepest, mut at, mut past) = (0usize, 0usize, 0usize, None);
     let mut i = 0;
     while i < bytes.len() {
+        if let Some(end) = comment_end(bytes, i) {
+            i = end;
+            continue;
+        }
         match bytes[i] {
             b'"' => {
                 i += 1;
                 while i < bytes.len() && bytes[i] != b'"' {
                     i += if bytes[i] == b'\\' { 2 } else { 1 };
                 }
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
-                    i += 1;
-                }
-                i += 1;
             }
             b'[' | b'{' => {
                 depth += 1;
@@ -138,6 +130,18 @@ fn nesting(text: &str) -> (usize, usize, Option<usize>) {
         i += 1;
     }
     (deepest, at, past)
+}
+
+/// Where the comment starting at `i` ends (after its `*/`, or at the line break of a
+/// `//` comment), if one starts there; the end of the text for an unclosed one.
+fn comment_end(bytes: &[u8], i: usize) -> Option<usize> {
+    match bytes.get(i..i + 2)? {
+        b"//" => Some(memchr::memchr(b'\n', &bytes[i..]).map_or(bytes.len(), |n| i + n)),
+        b"/*" => Some(
+            memchr::memmem::find(&bytes[i + 2..], b"*/").map_or(bytes.len(), |n| i + 2 + n + 2),
+        ),
+        _ => None,
+    }
 }
 
 /// Rewrites every `\uXXXX` escape of a lone surrogate inside a string to `\uFFFD` (the
@@ -159,22 +163,12 @@ pub fn mend_lone_surrogates(text: &str) -> Option<String> {
     let mut in_string = false;
     let mut i = 0;
     while i < bytes.len() {
+        // Comments, whose quotes do not open strings.
+        if let Some(end) = comment_end(&bytes, i).filter(|_| !in_string) {
+            i = end;
+            continue;
+        }
         match bytes[i] {
-            // Comments, whose quotes do not open strings.
-            b'/' if !in_string && bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            b'/' if !in_string && bytes.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
-                    i += 1;
-                }
-                i += 2;
-                continue;
-            }
             b'"' => in_string = !in_string,
             b'\\' if in_string => {
                 if let Some(unit) = unit_at(&bytes, i) {
