@@ -117,6 +117,11 @@ pub fn evaluate_alone(text: &str) -> Value {
     value
 }
 
+/// Why a value past the call budget is unknown.
+pub fn too_many_calls() -> String {
+    format!("{OVER_BUDGET}the template needs more than {CALL_BUDGET} function calls to evaluate")
+}
+
 /// The unknown value for a value past the byte budget.
 pub fn too_large() -> Value {
     Value::unknown(format!(
@@ -152,10 +157,12 @@ fn too_deep() -> Value {
     ))
 }
 
+/// What one array element or object entry costs in the byte budget.
+const ENTRY: u64 = std::mem::size_of::<Value>() as u64;
+
 /// The bytes a value adds on top of the values it shares: its own text, or one entry
 /// per element.
 pub fn shallow_size(v: &Value) -> u64 {
-    const ENTRY: u64 = std::mem::size_of::<Value>() as u64;
     match &v.kind {
         Kind::Str(s) | Kind::Placeholder(s) => s.len() as u64,
         Kind::Array(items) => items.len() as u64 * ENTRY,
@@ -221,7 +228,7 @@ impl<'a> Env<'a> {
     /// that exhausts its budget on computed values still has its literals evaluated;
     /// inside a copy loop each instance repeats them, so they count.
     fn charge_literal(&self, entries: usize) -> bool {
-        self.copy.is_none() || charge_bytes(entries as u64 * 32)
+        self.copy.is_none() || charge_bytes(entries as u64 * ENTRY)
     }
 
     /// Property iteration: `"copy": [{ "name": "rules", "count": 2, "input": {…} }]`
@@ -252,7 +259,7 @@ impl<'a> Env<'a> {
     ) -> Value {
         let count_value = self.eval_json(count, label);
         match copy_count(&count_value) {
-            Ok(n) if !charge_bytes(n as u64 * 32) => too_large(),
+            Ok(n) if !charge_bytes(n as u64 * ENTRY) => too_large(),
             Ok(n) => Value::array(
                 (0..n)
                     .map(|i| self.with_copy(name, i).eval_json(input, label))
@@ -286,11 +293,7 @@ impl<'a> Env<'a> {
             Expr::Null => Value::null(),
             Expr::Call { name, args } => {
                 match spend_call() {
-                    Spent::Calls => {
-                        return Value::unknown(format!(
-                            "{OVER_BUDGET}the template needs more than {CALL_BUDGET} function calls to evaluate"
-                        ))
-                    }
+                    Spent::Calls => return Value::unknown(too_many_calls()),
                     // Calls stop at once rather than do work whose result would be
                     // unknown anyway.
                     Spent::Bytes => return too_large(),

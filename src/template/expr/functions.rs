@@ -569,10 +569,7 @@ fn spend(work: usize) -> Result<(), String> {
     if super::eval::spend_calls(work as u64) {
         Ok(())
     } else {
-        Err(format!(
-            "{}the template needs more evaluation than trustlint allows per file",
-            super::eval::OVER_BUDGET
-        ))
+        Err(super::eval::too_many_calls())
     }
 }
 
