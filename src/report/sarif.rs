@@ -25,16 +25,17 @@ pub fn render(run: &Run<'_>) -> String {
     // GitHub code scanning rejects runs with more results than this: keep the most
     // severe (errors, then warnings, then notes; in output order within a level).
     let all: Vec<_> = diagnostics(run).collect();
-    let kept: Vec<_> = if all.len() > MAX_RESULTS {
+    let total = all.len();
+    let kept: Vec<_> = if total > MAX_RESULTS {
         let mut by_level: Vec<usize> = (0..all.len()).collect();
         by_level.sort_by_key(|&i| std::cmp::Reverse(all[i].2.level));
         let mut keep: Vec<usize> = by_level[..MAX_RESULTS].to_vec();
         keep.sort_unstable();
         keep.into_iter().map(|i| all[i]).collect()
     } else {
-        all.clone()
+        all
     };
-    let left_out = all.len() - kept.len();
+    let left_out = total - kept.len();
 
     let mut occurrences: HashMap<(String, String), usize> = HashMap::new();
     let results: Vec<Value> = kept
@@ -120,8 +121,7 @@ pub fn render(run: &Run<'_>) -> String {
         notifications.push(json!({
             "level": "warning",
             "message": { "text": format!(
-                "{left_out} of {} results were left out: GitHub code scanning accepts at most {MAX_RESULTS} per run, so the most severe were kept; run with --format json for all of them",
-                all.len()
+                "{left_out} of {total} results were left out: GitHub code scanning accepts at most {MAX_RESULTS} per run, so the most severe were kept; run with --format json for all of them"
             ) },
         }));
     }
