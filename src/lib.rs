@@ -325,7 +325,7 @@ const MAX_JOBS: usize = 256;
 
 /// Worker threads get a generous stack: evaluation may nest
 /// [`template::expr::eval::MAX_DEPTH`] levels, which needs about 40 MiB in a debug build.
-const WORKER_STACK_BYTES: usize = 64 << 20;
+pub const WORKER_STACK_BYTES: usize = 64 << 20;
 
 /// Runs `work` on a thread with the workers' stack (evaluation may nest
 /// [`template::expr::eval::MAX_DEPTH`] levels deep).

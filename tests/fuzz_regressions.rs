@@ -23,7 +23,7 @@ fn fuzz_findings_stay_fixed() {
         let bytes = std::fs::read(&path).unwrap();
         // Deep evaluation needs the stack `trustlint check` gives its workers.
         std::thread::Builder::new()
-            .stack_size(64 << 20)
+            .stack_size(trustlint::WORKER_STACK_BYTES)
             .spawn(move || replay(&path, &bytes))
             .unwrap()
             .join()

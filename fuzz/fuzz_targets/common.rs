@@ -4,7 +4,7 @@
 /// evaluation needs it), passing a panic on so that libFuzzer sees it.
 pub fn on_big_stack(work: impl FnOnce() + Send + 'static) {
     let joined = std::thread::Builder::new()
-        .stack_size(64 << 20)
+        .stack_size(trustlint::WORKER_STACK_BYTES)
         .spawn(work)
         .expect("spawn a fuzzing thread")
         .join();
