@@ -32,7 +32,7 @@ const POLICY_TYPES: &[&str] = &[
     "Microsoft.ApiManagement/service/products/policies",
 ];
 
-/// Every managed-identity call of every gateway in the template
+/// Every managed-identity call of every gateway in the template.
 pub fn gateway_calls<'a>(template: &Template<'a>) -> Vec<GatewayCall<'a>> {
     let mut calls = Vec::new();
     for (holder, policy) in template.resources.iter().enumerate() {

@@ -157,7 +157,7 @@ pub struct FactoryCall<'a> {
     pub how: String,
 }
 
-/// Every affected configuration of every factory in the template
+/// Every affected configuration of every factory in the template.
 pub fn factory_calls<'a>(template: &Template<'a>) -> Vec<FactoryCall<'a>> {
     let mut calls = Vec::new();
     for (holder, linked_service) in template.of_type(LINKED_SERVICE) {
