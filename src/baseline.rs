@@ -101,8 +101,7 @@ pub struct Baseline {
 impl Baseline {
     /// Reads a baseline file written by [`write`].
     pub fn load(path: &Path) -> Result<Baseline, String> {
-        let text = crate::source::read_bounded(path)
-            .and_then(|b| String::from_utf8(b).map_err(std::io::Error::other))
+        let text = crate::source::read_bounded_text(path)
             .map_err(|e| format!("baseline {}: {e}", path.display()))?;
         let value: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| format!("baseline {}: not valid JSON: {e}", path.display()))?;

@@ -109,8 +109,7 @@ impl Config {
 
     /// Reads and checks a config file.
     pub fn load(path: &Path) -> Result<Config, String> {
-        let text = crate::source::read_bounded(path)
-            .and_then(|b| String::from_utf8(b).map_err(std::io::Error::other))
+        let text = crate::source::read_bounded_text(path)
             .map_err(|e| format!("config file {}: {e}", path.display()))?;
         let mut config = parse(&text).map_err(|(span, message)| {
             let (line, column) = position(&text, span.start);

@@ -95,6 +95,11 @@ pub fn read_bounded(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// [`read_bounded`], as UTF-8 text (config and baseline files).
+pub fn read_bounded_text(path: &std::path::Path) -> std::io::Result<String> {
+    read_bounded(path).and_then(|bytes| String::from_utf8(bytes).map_err(std::io::Error::other))
+}
+
 #[cfg(unix)]
 fn open_nonblocking(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
