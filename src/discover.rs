@@ -3,7 +3,6 @@
 //! hidden directories. Each physical file is linted once, however many spellings or
 //! symlinks lead to it.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
@@ -25,8 +24,14 @@ pub struct Discovered {
     /// Every file a walk listed (before the config's excludes): a walk lists every
     /// `*.json` of a directory, so a file beside a walked file exists exactly when it
     /// is listed too — no `stat` needed to find a template's parameters file.
-    pub walked: HashSet<PathBuf>,
+    pub walked: PathSet,
 }
+
+/// Paths compared as spelled, byte for byte (a walk and the lookups of files beside
+/// walked files spell them alike), with a fast hash: `Path`'s own hash parses
+/// components, and the default hasher is built to resist flooding, which a set of
+/// paths listed from disk does not need.
+pub type PathSet = rustc_hash::FxHashSet<std::ffi::OsString>;
 
 const SKIPPED_DIRS: &[&str] = &["node_modules", "target", "bin", "obj"];
 
@@ -34,7 +39,7 @@ pub fn discover(paths: &[PathBuf]) -> Discovered {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     let mut bicepparam = false;
-    let mut walked = HashSet::new();
+    let mut walked = PathSet::default();
     // One walk without symlinks cannot reach a file twice: only then is checking each
     // file's identity (a `stat` per file) skipped.
     let mut may_repeat = paths.len() > 1;
@@ -47,7 +52,7 @@ pub fn discover(paths: &[PathBuf]) -> Discovered {
             Ok(meta) if meta.is_dir() => {
                 let listed = files.len();
                 may_repeat |= walk(path, &mut files, &mut errors, &mut bicepparam);
-                walked.extend(files[listed..].iter().cloned());
+                walked.extend(files[listed..].iter().map(|f| f.as_os_str().to_owned()));
             }
             Ok(meta) if meta.is_file() && is_bicepparam(path) => bicepparam = true,
             Ok(meta) if meta.is_file() => {

@@ -27,7 +27,7 @@ pub struct LintOptions {
     pub sibling_parameters: bool,
     /// The files walks listed ([`crate::discover::Discovered::walked`]): whether a
     /// walked template's parameters file exists is looked up here, not on disk.
-    pub walked: std::collections::HashSet<PathBuf>,
+    pub walked: crate::discover::PathSet,
     /// The config file's level overrides and suppressions.
     pub config: Config,
 }
@@ -40,7 +40,7 @@ impl LintOptions {
             rule_options,
             parameters: HashMap::new(),
             sibling_parameters: true,
-            walked: std::collections::HashSet::new(),
+            walked: crate::discover::PathSet::default(),
             config: Config::empty(),
         }
     }
@@ -300,8 +300,8 @@ fn parameters_for(
     // On a case-sensitive file system a walk lists every file beside a walked
     // template: no `stat`. Elsewhere `X.Parameters.json` is `X.parameters.json`.
     let sibling = crate::parameters::sibling_name(template).filter(|candidate| {
-        if cfg!(target_os = "linux") && options.walked.contains(template) {
-            options.walked.contains(candidate)
+        if cfg!(target_os = "linux") && options.walked.contains(template.as_os_str()) {
+            options.walked.contains(candidate.as_os_str())
         } else {
             candidate.is_file()
         }

@@ -21,7 +21,7 @@ use jsonc_parser::ast::{Object, Value as Ast};
 
 use crate::source::Span;
 use expr::eval::copy_count;
-use expr::scope::Param;
+use expr::scope::{Caseless, Param};
 pub use expr::{Env, Kind, Origin, Scope, Value};
 pub use graph::{endpoint_service, same_region};
 use value::{ast_span, find_prop};
@@ -267,10 +267,16 @@ impl<'a> Template<'a> {
     pub fn build(root: &'a Object<'a>, given: HashMap<String, Value>) -> Template<'a> {
         expr::eval::reset_budget();
         let mut scope = Scope::new(root, Value::placeholder("{deployment().name}"));
-        for (name, value) in given {
-            scope
-                .parameters
-                .insert(name.to_ascii_lowercase(), Param::Given(value));
+        // A value for a parameter the template does not declare is left out: Azure
+        // rejects such a deployment, and no expression can read it.
+        let given: rustc_hash::FxHashMap<Caseless<'_>, &Value> =
+            given.iter().map(|(name, v)| (Caseless(name), v)).collect();
+        if !given.is_empty() {
+            for (name, param) in scope.parameters.iter_mut() {
+                if let Some(value) = given.get(name) {
+                    *param = Param::Given((*value).clone());
+                }
+            }
         }
         let scope = Rc::new(scope);
         let mut builder = Builder {
@@ -710,7 +716,7 @@ impl<'a> Builder<'a> {
                         kind_name(other)
                     ))),
                 };
-                scope.parameters.insert(name.to_ascii_lowercase(), param);
+                scope.parameters.insert(Caseless(name), param);
             }
         }
         self.walk_template(inner, &ptr, Some(index), &Env::new(Rc::new(scope)));

@@ -2,11 +2,12 @@
 
 use std::rc::Rc;
 
-use jsonc_parser::ast::Value as Ast;
+use jsonc_parser::ast::{Object, Value as Ast};
+use rustc_hash::FxHashMap;
 
 use super::functions;
 use super::parse::{parse_template_string, Expr, Template};
-use super::scope::{find, origin_here, Env, Locals, Param};
+use super::scope::{find, origin_here, Caseless, Env, Locals, Memo, Param};
 use super::value::{Kind, Origin, Value};
 use crate::template::value::ast_span;
 
@@ -318,23 +319,33 @@ impl<'a> Env<'a> {
 
     /// `parameters('name')`.
     pub fn parameter(&self, name: &str) -> Value {
-        let key = name.to_ascii_lowercase();
         if let Some(params) = self
             .locals
             .as_ref()
             .and_then(|l| l.function_parameters.as_ref())
         {
-            return params.get(&key).cloned().unwrap_or_else(|| {
-                Value::unknown(format!("the function has no parameter `{name}`"))
-            });
+            return params
+                .get(&name.to_ascii_lowercase())
+                .cloned()
+                .unwrap_or_else(|| {
+                    Value::unknown(format!("the function has no parameter `{name}`"))
+                });
         }
-        let value = self.scope.memoized(format!("p:{key}"), || {
-            match self.scope.parameters.get(&key) {
-                Some(Param::Given(v)) => v.clone(),
-                Some(Param::Passed { value, env, name }) => {
+        // The tables hold names borrowed for the template's lifetime; looked up with a
+        // name that lives shorter (covariance lets the table be seen at that lifetime).
+        let parameters: &FxHashMap<Caseless<'_>, Param<'_>> = &self.scope.parameters;
+        let Some(param) = parameters.get(&Caseless(name)) else {
+            return Value::unknown(format!("the template declares no parameter `{name}`"));
+        };
+        let key = Memo::of(Memo::Parameter, param);
+        let describe = || format!("parameter `{name}`");
+        let value = self.scope.memoized(key, describe, || {
+            match param {
+                Param::Given(v) => v.clone(),
+                Param::Passed { value, env, name } => {
                     env.eval_json(value, &self.passed_label(name))
                 }
-                Some(Param::PassedEntry { entry, env, name }) => {
+                Param::PassedEntry { entry, env, name } => {
                     let whole = env.eval_json(entry, &self.passed_label(name));
                     match (&whole.kind, whole.get("value"), whole.get("reference")) {
                         (Kind::Unknown(_), _, _) => whole,
@@ -347,16 +358,15 @@ impl<'a> Env<'a> {
                         )),
                     }
                 }
-                Some(Param::Default(ast)) => {
+                Param::Default(ast) => {
                     let label: Rc<str> = Rc::from(format!("default value of parameter `{name}`"));
                     // Defaults see parameters and functions, not copy loops or lambdas.
                     Env::new(self.scope.clone()).eval_json(ast, &label)
                 }
-                Some(Param::Absent { nullable: true }) => Value::null(),
-                Some(Param::Absent { nullable: false }) => Value::unknown(format!(
+                Param::Absent { nullable: true } => Value::null(),
+                Param::Absent { nullable: false } => Value::unknown(format!(
                     "parameter `{name}` has no default value and no parameters file gives it one"
                 )),
-                None => Value::unknown(format!("the template declares no parameter `{name}`")),
             }
         });
         value.unwrap_or_else(Value::unknown)
@@ -372,19 +382,26 @@ impl<'a> Env<'a> {
 
     /// `variables('name')`, including `copy` variables.
     pub fn variable(&self, name: &str) -> Value {
-        let key = name.to_ascii_lowercase();
-        let value = self.scope.memoized(format!("v:{key}"), || {
+        // See `parameter` on the lifetimes.
+        let variables: &FxHashMap<Caseless<'_>, &Ast<'_>> = &self.scope.variables;
+        let copies: &FxHashMap<Caseless<'_>, &Object<'_>> = &self.scope.variable_copies;
+        let (key, declared) = if let Some(ast) = variables.get(&Caseless(name)) {
+            (Memo::of(Memo::Variable, *ast), Ok(*ast))
+        } else if let Some(def) = copies.get(&Caseless(name)) {
+            (Memo::of(Memo::Variable, *def), Err(*def))
+        } else {
+            return Value::unknown(format!("the template declares no variable `{name}`"));
+        };
+        let describe = || format!("variable `{name}`");
+        let value = self.scope.memoized(key, describe, || {
             let label: Rc<str> = Rc::from(format!("in variable `{name}`"));
             let env = Env::new(self.scope.clone());
-            if let Some((_, ast)) = self.scope.variables.get(&key) {
-                env.eval_json(ast, &label)
-            } else if let Some(def) = self.scope.variable_copies.get(&key) {
-                match (find(def, "count"), find(def, "input")) {
+            match declared {
+                Ok(ast) => env.eval_json(ast, &label),
+                Err(def) => match (find(def, "count"), find(def, "input")) {
                     (Some(count), Some(input)) => env.copy_array(name, count, input, &label),
                     _ => Value::unknown(format!("copy variable `{name}` lacks `count` or `input`")),
-                }
-            } else {
-                Value::unknown(format!("the template declares no variable `{name}`"))
+                },
             }
         });
         value.unwrap_or_else(Value::unknown)

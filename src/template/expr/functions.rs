@@ -1241,12 +1241,9 @@ fn reference(env: &Env<'_>, values: &[Value]) -> Value {
             "the outputs of deployment `{name}` are known only after it is deployed"
         ));
     }
-    let cache_key = format!(
-        "r:{}/{}",
-        full_type.to_ascii_lowercase(),
-        name.to_ascii_lowercase()
-    );
-    let properties = env.scope.memoized(cache_key, || {
+    let key = super::scope::Memo::of(super::scope::Memo::Reference, resource);
+    let describe = || format!("`reference()` of `{name}`");
+    let properties = env.scope.memoized(key, describe, || {
         let declared = match super::scope::find(resource, "properties") {
             Some(props) => {
                 let label: Rc<str> = Rc::from(format!("in the properties of `{name}`"));
@@ -1291,7 +1288,12 @@ fn find_declaration<'a>(
                 .map(str::to_owned)
         })
     };
-    if let Some(def) = env.scope.symbols.get(&target.to_ascii_lowercase()).copied() {
+    // See `Env::parameter` on looking up with a shorter-lived name.
+    let symbols: &rustc_hash::FxHashMap<
+        super::scope::Caseless<'_>,
+        &jsonc_parser::ast::Object<'_>,
+    > = &env.scope.symbols;
+    if let Some(def) = symbols.get(&super::scope::Caseless(target)).copied() {
         return Some((
             def,
             text(def, "type")?,

@@ -43,22 +43,66 @@ pub enum Param<'a> {
 /// One template's names: parameters, variables, functions and symbolic resources.
 pub struct Scope<'a> {
     pub template: &'a Object<'a>,
-    pub parameters: FxHashMap<String, Param<'a>>,
-    pub variables: FxHashMap<String, (&'a str, &'a Ast<'a>)>,
-    /// `variables.copy` entries by (lowercase) name.
-    pub variable_copies: FxHashMap<String, &'a Object<'a>>,
+    pub parameters: FxHashMap<Caseless<'a>, Param<'a>>,
+    pub variables: FxHashMap<Caseless<'a>, &'a Ast<'a>>,
+    /// `variables.copy` entries by name.
+    pub variable_copies: FxHashMap<Caseless<'a>, &'a Object<'a>>,
     /// User-defined functions by lowercase `namespace.member`.
     pub functions: FxHashMap<String, &'a Object<'a>>,
-    /// `languageVersion` 2.0 resources by symbolic name (lowercase).
-    pub symbols: FxHashMap<String, &'a Object<'a>>,
+    /// `languageVersion` 2.0 resources by symbolic name.
+    pub symbols: FxHashMap<Caseless<'a>, &'a Object<'a>>,
     /// Every top-level resource declaration, for `reference()` by resource ID or name.
     pub declarations: Vec<&'a Object<'a>>,
     /// The deployment's name, for `deployment().name` and labels: evaluated when
     /// first asked for (most templates never ask).
     deployment_name: DeploymentName<'a>,
-    pub(crate) cache: RefCell<FxHashMap<String, Value>>,
-    /// The keys being evaluated, outermost first: a key met again closes a cycle.
-    pub(crate) in_progress: RefCell<Vec<String>>,
+    pub(crate) cache: RefCell<FxHashMap<Memo, Value>>,
+    /// The values being evaluated, outermost first, with what each is called in a
+    /// message: a value met again closes a cycle.
+    pub(crate) in_progress: RefCell<Vec<(Memo, String)>>,
+}
+
+/// A name compared and hashed without regard to ASCII case, as ARM compares the names
+/// of parameters, variables and symbolic resources. It borrows the name as written,
+/// so indexing a template makes no lowercase copies.
+#[derive(Clone, Copy, Debug)]
+pub struct Caseless<'a>(pub &'a str);
+
+impl PartialEq for Caseless<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.eq_ignore_ascii_case(other.0)
+    }
+}
+
+impl Eq for Caseless<'_> {}
+
+impl std::hash::Hash for Caseless<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let mut lower = [0u8; 16];
+        for chunk in self.0.as_bytes().chunks(lower.len()) {
+            let lower = &mut lower[..chunk.len()];
+            lower.copy_from_slice(chunk);
+            lower.make_ascii_lowercase();
+            state.write(lower);
+        }
+        state.write_u8(0xff);
+    }
+}
+
+/// A value evaluated once per template, named by where it is declared: the address
+/// of its entry in the scope's tables (fixed once the scope is built) or of the
+/// resource declaration `reference()` reads.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) enum Memo {
+    Parameter(usize),
+    Variable(usize),
+    Reference(usize),
+}
+
+impl Memo {
+    pub(crate) fn of<T>(kind: fn(usize) -> Memo, entry: &T) -> Memo {
+        kind(entry as *const T as usize)
+    }
 }
 
 impl<'a> Scope<'a> {
@@ -127,21 +171,27 @@ impl<'a> Scope<'a> {
         scope
     }
 
-    /// The value named `key` (`p:name`, `v:name`, `r:type/name`), evaluated once per
-    /// template: from the cache, else by `evaluate` and then cached. When `key` is
-    /// already being evaluated, the error names the cycle it closes.
+    /// The value `key` names, evaluated once per template: from the cache, else by
+    /// `evaluate` and then cached. When `key` is already being evaluated, the error
+    /// names the cycle it closes (`describe` says what `key` is, as in "variable `a`").
     pub(crate) fn memoized(
         &self,
-        key: String,
+        key: Memo,
+        describe: impl FnOnce() -> String,
         evaluate: impl FnOnce() -> Value,
     ) -> Result<Value, String> {
         if let Some(v) = self.cache.borrow().get(&key) {
             return Ok(v.clone());
         }
-        if let Some(at) = self.in_progress.borrow().iter().position(|k| *k == key) {
+        if let Some(at) = self
+            .in_progress
+            .borrow()
+            .iter()
+            .position(|(k, _)| *k == key)
+        {
             return Err(describe_cycle(&self.in_progress.borrow()[at..]));
         }
-        self.in_progress.borrow_mut().push(key.clone());
+        self.in_progress.borrow_mut().push((key, describe()));
         let value = evaluate();
         self.in_progress.borrow_mut().pop();
         self.cache.borrow_mut().insert(key, value.clone());
@@ -153,6 +203,8 @@ impl<'a> Scope<'a> {
             let key = prop.name.as_str().to_ascii_lowercase();
             match (key.as_str(), &prop.value) {
                 ("parameters", Ast::Object(params)) => {
+                    // Sized up front: growing rehashes every name already in.
+                    self.parameters.reserve(params.properties.len());
                     for p in &params.properties {
                         let def = match &p.value {
                             Ast::Object(o) => Some(o),
@@ -166,11 +218,11 @@ impl<'a> Scope<'a> {
                             Some(d) => Param::Default(d),
                             None => Param::Absent { nullable },
                         };
-                        self.parameters
-                            .insert(p.name.as_str().to_ascii_lowercase(), param);
+                        self.parameters.insert(Caseless(p.name.as_str()), param);
                     }
                 }
                 ("variables", Ast::Object(vars)) => {
+                    self.variables.reserve(vars.properties.len());
                     for v in &vars.properties {
                         let name = v.name.as_str();
                         if name.eq_ignore_ascii_case("copy") {
@@ -178,16 +230,14 @@ impl<'a> Scope<'a> {
                                 for c in &copies.elements {
                                     if let Ast::Object(def) = c {
                                         if let Some(Ast::StringLit(n)) = find(def, "name") {
-                                            self.variable_copies
-                                                .insert(n.value.to_ascii_lowercase(), def);
+                                            self.variable_copies.insert(Caseless(&n.value), def);
                                         }
                                     }
                                 }
                             }
                             continue;
                         }
-                        self.variables
-                            .insert(name.to_ascii_lowercase(), (name, &v.value));
+                        self.variables.insert(Caseless(name), &v.value);
                     }
                 }
                 ("functions", Ast::Array(namespaces)) => {
@@ -209,10 +259,10 @@ impl<'a> Scope<'a> {
                     }
                 }
                 ("resources", Ast::Object(resources)) => {
+                    self.symbols.reserve(resources.properties.len());
                     for r in &resources.properties {
                         if let Ast::Object(def) = &r.value {
-                            self.symbols
-                                .insert(r.name.as_str().to_ascii_lowercase(), def);
+                            self.symbols.insert(Caseless(r.name.as_str()), def);
                             self.declarations.push(def);
                         }
                     }
@@ -231,18 +281,16 @@ impl<'a> Scope<'a> {
 }
 
 /// "variable `a` refers to itself", or the chain of a longer cycle, as Azure rejects it.
-fn describe_cycle(keys: &[String]) -> String {
-    let name = |key: &String| match key.split_once(':') {
-        Some(("p", n)) => format!("parameter `{n}`"),
-        Some(("v", n)) => format!("variable `{n}`"),
-        Some(("r", n)) => format!("`reference()` of `{n}`"),
-        _ => format!("`{key}`"),
-    };
+fn describe_cycle(keys: &[(Memo, String)]) -> String {
     let invalid = super::eval::INVALID;
     match keys {
-        [one] => format!("{invalid}{} refers to itself", name(one)),
+        [(_, one)] => format!("{invalid}{one} refers to itself"),
         _ => {
-            let chain: Vec<String> = keys.iter().chain(keys.first()).map(name).collect();
+            let chain: Vec<&str> = keys
+                .iter()
+                .chain(keys.first())
+                .map(|(_, name)| name.as_str())
+                .collect();
             format!("{invalid}a cycle: {}", chain.join(" → "))
         }
     }
@@ -323,4 +371,20 @@ pub fn origin_here(span: Span, label: String) -> Option<Rc<Origin>> {
         label,
         file: None,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caseless_names_are_one_key_whatever_their_case_and_length() {
+        let long = "storageAccountNameWithMoreThanSixteenBytes";
+        let mut table = FxHashMap::default();
+        table.insert(Caseless(long), 1);
+        table.insert(Caseless("a"), 2);
+        assert_eq!(table.get(&Caseless(&long.to_ascii_uppercase())), Some(&1));
+        assert_eq!(table.get(&Caseless("A")), Some(&2));
+        assert_eq!(table.get(&Caseless("storageAccountName")), None);
+    }
 }
