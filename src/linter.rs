@@ -47,6 +47,16 @@ impl LintOptions {
 }
 
 impl LintOptions {
+    /// Is some enabled rule about resources of this provider namespace?
+    fn concerns(&self, namespace: &str) -> bool {
+        self.rules.iter().any(|r| {
+            r.meta()
+                .namespaces
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(namespace))
+        })
+    }
+
     fn enabled(&self, id: &str) -> bool {
         self.rules.iter().any(|r| r.meta().id == id)
     }
@@ -198,7 +208,16 @@ fn lint_bytes_inner(path: &Path, bytes: Vec<u8>, options: &LintOptions) -> FileR
     let mut report = match (classify(&root), &root) {
         (DocumentKind::Template, Ast::Object(obj)) => {
             let mut r = FileReport::new(path, FileOutcome::Template, size);
-            let given = match parameters_for(path, options) {
+            let mut found = run_document_rules(obj, options);
+            // A template that declares nothing an enabled rule is about, and mentions no
+            // suppression, can get no finding from the model: it is not evaluated (three
+            // in four templates of a typical estate).
+            let mentions_suppression = crate::suppress::mentioned(&source.text);
+            let evaluate = mentions_suppression
+                || crate::template::declares_namespace(obj, &|namespace| {
+                    options.concerns(namespace)
+                });
+            let given = match parameters_for(path, options, evaluate) {
                 Ok(Some((params_path, values))) => {
                     r.parameters_file = Some(params_path);
                     values
@@ -209,10 +228,16 @@ fn lint_bytes_inner(path: &Path, bytes: Vec<u8>, options: &LintOptions) -> FileR
                     HashMap::new()
                 }
             };
-            let mut found = run_document_rules(obj, options);
-            let template = Template::build(obj, given);
-            found.extend(run_rules(&template, options));
-            let suppressions = crate::suppress::collect(&source.text, &root, &template);
+            let suppressions = if evaluate {
+                let template = Template::build(obj, given);
+                found.extend(run_rules(&template, options));
+                match mentions_suppression {
+                    true => crate::suppress::collect(&source.text, &root, &template),
+                    false => Vec::new(),
+                }
+            } else {
+                Vec::new()
+            };
             r.diagnostics = finish(found, &suppressions, Some(&root), path, options);
             r
         }
@@ -274,10 +299,11 @@ type GivenParameters = HashMap<String, crate::template::Value>;
 
 /// The parameters file for a template and its values: the one given on the command
 /// line (an error when unusable), else the conventional sibling (ignored when unusable:
-/// it is reported when linted itself).
+/// it is reported when linted itself) when the template is to be `evaluated`.
 fn parameters_for(
     template: &Path,
     options: &LintOptions,
+    evaluated: bool,
 ) -> Result<Option<(PathBuf, GivenParameters)>, String> {
     let given = if options.parameters.is_empty() {
         None
@@ -294,7 +320,7 @@ fn parameters_for(
                 )
             });
     }
-    if !options.sibling_parameters {
+    if !options.sibling_parameters || !evaluated {
         return Ok(None);
     }
     // On a case-sensitive file system a walk lists every file beside a walked

@@ -50,13 +50,15 @@ pub struct Suppression {
     pub span: Span,
 }
 
-/// Every suppression written in the file. Cheap when the file mentions none: the
-/// directive and the metadata key are lowercase `trustlint…`, so one substring search
-/// (much faster than a case-insensitive scan) rules most files out.
+/// Whether the file may hold a suppression: the directive and the metadata key are
+/// lowercase `trustlint…`, so one substring search (much faster than a
+/// case-insensitive scan) rules most files out.
+pub fn mentioned(text: &str) -> bool {
+    memchr::memmem::find(text.as_bytes(), b"trustlint").is_some()
+}
+
+/// Every suppression written in the file (call only when it is [`mentioned`]).
 pub fn collect(text: &str, root: &Ast<'_>, template: &Template<'_>) -> Vec<Suppression> {
-    if memchr::memmem::find(text.as_bytes(), b"trustlint").is_none() {
-        return Vec::new();
-    }
     let mut found = comment_suppressions(text, root);
     let mut seen = std::collections::HashSet::new();
     for resource in &template.resources {

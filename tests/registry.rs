@@ -126,3 +126,30 @@ fn doc_examples_fire_and_fixes_do_not() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A template that declares nothing in a rule's namespaces is not evaluated for it, so
+/// a rule that checks resources must name their namespaces; only the rules that read
+/// the written document alone name none.
+#[test]
+fn every_rule_about_resources_names_their_namespaces() {
+    const DOCUMENT_ONLY: &[&str] = &["EXPR001", "JSON001", "SUP001"];
+    for rule in ALL {
+        let m = rule.meta();
+        assert_eq!(
+            m.namespaces.is_empty(),
+            DOCUMENT_ONLY.contains(&m.id),
+            "{}: `namespaces` must be empty exactly for document-only rules",
+            m.id
+        );
+        for t in m.resource_types {
+            let namespace = t.split('/').next().unwrap_or_default();
+            assert!(
+                m.namespaces
+                    .iter()
+                    .any(|n| n.eq_ignore_ascii_case(namespace)),
+                "{}: checks `{t}` but does not name `{namespace}` in `namespaces`",
+                m.id
+            );
+        }
+    }
+}

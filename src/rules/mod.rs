@@ -31,6 +31,11 @@ pub struct RuleMeta {
     pub default_level: Level,
     /// Resource types [`Rule::check_resource`] is called for (case-insensitive).
     pub resource_types: &'static [&'static str],
+    /// The provider namespaces (`Microsoft.Storage`) of the resources the rule is about:
+    /// it can report on a template only if the template declares a resource of one of
+    /// them. A template that declares none for any enabled rule is not evaluated.
+    /// Empty for rules that read only the written document.
+    pub namespaces: &'static [&'static str],
     /// SARIF `security-severity` (0.0–10.0) for GitHub code scanning.
     pub security_severity: &'static str,
     /// The rule's documentation, `rules/<ID>.md`.

@@ -35,6 +35,68 @@ pub enum DocumentKind {
     Other,
 }
 
+/// Whether `template` declares, anywhere the model reaches (child resources, the inline
+/// templates of nested deployments), a resource whose provider namespace (`Microsoft.
+/// Storage`) `wanted` accepts, or one whose type is an expression, which only
+/// evaluation can read. Read from the document alone: a template that declares nothing
+/// any rule is about need not be evaluated.
+pub fn declares_namespace(template: &Object<'_>, wanted: &dyn Fn(&str) -> bool) -> bool {
+    type Wanted<'w> = &'w dyn Fn(&str) -> bool;
+    // Nesting is bounded by the parser's depth limit.
+    fn any_in(resources: Option<&Ast<'_>>, parent: Option<&str>, wanted: Wanted<'_>) -> bool {
+        match resources {
+            Some(Ast::Array(a)) => a.elements.iter().any(|r| declares(r, parent, wanted)),
+            Some(Ast::Object(o)) => o
+                .properties
+                .iter()
+                .any(|p| declares(&p.value, parent, wanted)),
+            _ => false,
+        }
+    }
+    fn declares(resource: &Ast<'_>, parent: Option<&str>, wanted: Wanted<'_>) -> bool {
+        let Ast::Object(r) = resource else {
+            return false;
+        };
+        let namespace = match find_prop(r, "type").map(|t| &t.value) {
+            Some(Ast::StringLit(t)) if is_expression(&t.value) => return true,
+            // `subnets` under its parent; `Microsoft.Network/virtualNetworks/subnets`.
+            Some(Ast::StringLit(t)) => match t.value.split_once('/') {
+                Some((first, _)) if first.contains('.') => Some(first),
+                _ => parent,
+            },
+            _ => parent,
+        };
+        if namespace.is_some_and(wanted)
+            || any_in(
+                find_prop(r, "resources").map(|p| &p.value),
+                namespace,
+                wanted,
+            )
+        {
+            return true;
+        }
+        let inline = find_prop(r, "properties")
+            .and_then(|p| match &p.value {
+                Ast::Object(props) => find_prop(props, "template"),
+                _ => None,
+            })
+            .map(|t| &t.value);
+        match inline {
+            Some(Ast::Object(inner)) => any_in(
+                find_prop(inner, "resources").map(|p| &p.value),
+                None,
+                wanted,
+            ),
+            _ => false,
+        }
+    }
+    any_in(
+        find_prop(template, "resources").map(|p| &p.value),
+        None,
+        wanted,
+    )
+}
+
 /// Classifies a parsed document by its top-level `$schema` (see `spec/cli.md`).
 pub fn classify(root: &Ast<'_>) -> DocumentKind {
     let Ast::Object(obj) = root else {
@@ -774,6 +836,33 @@ mod tests {
             .iter()
             .map(|r| r.copy.as_ref().and_then(|c| c.unknown_count.clone()))
             .collect()
+    }
+
+    fn declares_storage(text: &str) -> bool {
+        let ast = crate::parse::parse(text).unwrap().unwrap();
+        let Ast::Object(root) = &ast else {
+            unreachable!()
+        };
+        super::declares_namespace(root, &|n| n.eq_ignore_ascii_case("microsoft.storage"))
+    }
+
+    #[test]
+    fn namespaces_are_found_wherever_the_model_would_find_a_resource() {
+        let network = r#"{ "resources": [ { "type": "Microsoft.Network/virtualNetworks", "resources": [ { "type": "subnets" } ] } ] }"#;
+        assert!(!declares_storage(network));
+        let child = r#"{ "resources": [ { "type": "Microsoft.Network/virtualNetworks", "resources": [ { "type": "Microsoft.Storage/storageAccounts" } ] } ] }"#;
+        assert!(declares_storage(child));
+        let short_child = r#"{ "resources": [ { "type": "MICROSOFT.STORAGE/storageAccounts", "resources": [ { "type": "blobServices" } ] } ] }"#;
+        assert!(declares_storage(short_child));
+        let symbolic = r#"{ "languageVersion": "2.0", "resources": { "st": { "type": "Microsoft.Storage/storageAccounts" } } }"#;
+        assert!(declares_storage(symbolic));
+        let nested = r#"{ "resources": [ { "type": "Microsoft.Resources/deployments", "properties": { "template": { "resources": [ { "type": "Microsoft.Storage/storageAccounts" } ] } } } ] }"#;
+        assert!(declares_storage(nested));
+        // A type only evaluation can read may be anything.
+        let computed = r#"{ "resources": [ { "type": "[variables('type')]" } ] }"#;
+        assert!(declares_storage(computed));
+        let escaped = r#"{ "resources": [ { "type": "[[not an expression" } ] }"#;
+        assert!(!declares_storage(escaped));
     }
 
     #[test]

@@ -15,6 +15,8 @@ pub static META: RuleMeta = RuleMeta {
     summary: "A Key Vault API Management reads certificates or named values from, or its declared backup storage, is locked down with the trusted-services bypass off",
     default_level: Level::Error,
     resource_types: &[],
+    // Backup storage is named in the config: a template may declare it alone.
+    namespaces: &["Microsoft.ApiManagement", "Microsoft.Storage"],
     security_severity: "6.0",
     docs: include_str!("../../../rules/APIM006.md"),
 };

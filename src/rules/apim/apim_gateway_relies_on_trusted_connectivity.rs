@@ -17,6 +17,7 @@ pub static META: RuleMeta = RuleMeta {
     summary: "API Management gateway calls a locked-down service with its managed identity through trusted connectivity only",
     default_level: Level::Warning,
     resource_types: &[],
+    namespaces: &["Microsoft.ApiManagement"],
     security_severity: "8.0",
     docs: include_str!("../../../rules/APIM003.md"),
 };

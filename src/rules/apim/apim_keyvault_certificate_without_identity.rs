@@ -14,6 +14,7 @@ pub static META: RuleMeta = RuleMeta {
     summary: "API Management reads certificates or named values from Key Vault but has no managed identity",
     default_level: Level::Error,
     resource_types: &[],
+    namespaces: &["Microsoft.ApiManagement"],
     security_severity: "5.0",
     docs: include_str!("../../../rules/APIM005.md"),
 };

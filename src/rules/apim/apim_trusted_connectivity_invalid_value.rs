@@ -14,6 +14,7 @@ pub static META: RuleMeta = RuleMeta {
     summary: "DisableOverPrivilegedAccess is set to something other than the string \"True\"",
     default_level: Level::Error,
     resource_types: &["Microsoft.ApiManagement/service"],
+    namespaces: &["Microsoft.ApiManagement"],
     security_severity: "6.0",
     docs: include_str!("../../../rules/APIM002.md"),
 };

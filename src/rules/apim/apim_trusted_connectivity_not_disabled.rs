@@ -15,6 +15,7 @@ pub static META: RuleMeta = RuleMeta {
     summary: "API Management service does not set DisableOverPrivilegedAccess to \"True\"",
     default_level: Level::Warning,
     resource_types: &["Microsoft.ApiManagement/service"],
+    namespaces: &["Microsoft.ApiManagement"],
     security_severity: "6.0",
     docs: include_str!("../../../rules/APIM001.md"),
 };

@@ -14,6 +14,7 @@ pub static META: RuleMeta = RuleMeta {
     summary: "API Management reads from a locked-down Key Vault with a user-assigned identity, which its firewall does not admit",
     default_level: Level::Error,
     resource_types: &[],
+    namespaces: &["Microsoft.ApiManagement"],
     security_severity: "5.0",
     docs: include_str!("../../../rules/APIM004.md"),
 };

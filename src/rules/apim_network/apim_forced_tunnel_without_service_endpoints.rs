@@ -15,6 +15,7 @@ pub static META: RuleMeta = RuleMeta {
     summary: "Forced-tunnelled API Management subnet lacks service endpoints for Storage, SQL, Event Hubs or Key Vault",
     default_level: Level::Warning,
     resource_types: SERVICE_TYPES,
+    namespaces: &["Microsoft.ApiManagement"],
     security_severity: "3.0",
     docs: include_str!("../../../rules/APIM106.md"),
 };

@@ -13,6 +13,7 @@ pub static META: RuleMeta = RuleMeta {
     summary: "API Management injected into a virtual network subnet that is delegated to a service",
     default_level: Level::Error,
     resource_types: SERVICE_TYPES,
+    namespaces: &["Microsoft.ApiManagement"],
     security_severity: "5.0",
     docs: include_str!("../../../rules/APIM101.md"),
 };

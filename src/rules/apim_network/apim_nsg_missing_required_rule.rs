@@ -19,6 +19,7 @@ pub static META: RuleMeta = RuleMeta {
     summary: "Network security group on the API Management subnet blocks traffic the service needs",
     default_level: Level::Warning,
     resource_types: SERVICE_TYPES,
+    namespaces: &["Microsoft.ApiManagement"],
     security_severity: "4.0",
     docs: include_str!("../../../rules/APIM103.md"),
 };

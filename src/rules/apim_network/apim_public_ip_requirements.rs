@@ -17,6 +17,7 @@ pub static META: RuleMeta = RuleMeta {
         "Public IP address of an injected API Management service does not meet its requirements",
     default_level: Level::Error,
     resource_types: SERVICE_TYPES,
+    namespaces: &["Microsoft.ApiManagement"],
     security_severity: "3.0",
     docs: include_str!("../../../rules/APIM104.md"),
 };

@@ -14,6 +14,7 @@ pub static META: RuleMeta = RuleMeta {
     summary: "API Management subnet has no network security group",
     default_level: Level::Error,
     resource_types: SERVICE_TYPES,
+    namespaces: &["Microsoft.ApiManagement"],
     security_severity: "5.0",
     docs: include_str!("../../../rules/APIM102.md"),
 };

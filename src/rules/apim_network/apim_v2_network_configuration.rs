@@ -15,6 +15,7 @@ pub static META: RuleMeta = RuleMeta {
     summary: "v2-tier API Management in a virtual network without the subnet delegation or network type the tier needs",
     default_level: Level::Error,
     resource_types: SERVICE_TYPES,
+    namespaces: &["Microsoft.ApiManagement"],
     security_severity: "3.0",
     docs: include_str!("../../../rules/APIM105.md"),
 };

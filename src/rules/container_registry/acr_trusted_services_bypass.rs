@@ -14,6 +14,7 @@ pub static META: RuleMeta = RuleMeta {
         "Locked-down Premium container registry lets trusted Microsoft services bypass its firewall",
     default_level: Level::Warning,
     resource_types: &["Microsoft.ContainerRegistry/registries"],
+    namespaces: &["Microsoft.ContainerRegistry"],
     security_severity: "5.0",
     docs: include_str!("../../../rules/ACR001.md"),
 };

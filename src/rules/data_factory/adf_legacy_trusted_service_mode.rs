@@ -14,6 +14,7 @@ pub static META: RuleMeta = RuleMeta {
     summary: "Data Factory keeps the Legacy trusted-service mode (trustModeClaimForMi Enabled), retired after 2027-08-01",
     default_level: Level::Warning,
     resource_types: &["Microsoft.DataFactory/factories"],
+    namespaces: &["Microsoft.DataFactory"],
     security_severity: "4.0",
     docs: include_str!("../../../rules/ADF001.md"),
 };

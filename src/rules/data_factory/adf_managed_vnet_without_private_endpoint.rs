@@ -19,6 +19,7 @@ pub static META: RuleMeta = RuleMeta {
     summary: "Linked service in a Data Factory managed virtual network reaches a locked-down Storage account or Key Vault without a managed private endpoint",
     default_level: Level::Warning,
     resource_types: &[],
+    namespaces: &["Microsoft.DataFactory"],
     security_severity: "5.0",
     docs: include_str!("../../../rules/ADF004.md"),
 };

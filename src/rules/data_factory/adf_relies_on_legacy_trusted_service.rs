@@ -19,6 +19,7 @@ pub static META: RuleMeta = RuleMeta {
     summary: "Data Factory reaches a locked-down Storage account or Key Vault with a managed identity through the legacy trusted-services exception only",
     default_level: Level::Warning,
     resource_types: &[],
+    namespaces: &["Microsoft.DataFactory"],
     security_severity: "7.0",
     docs: include_str!("../../../rules/ADF002.md"),
 };

@@ -15,6 +15,7 @@ pub static META: RuleMeta = RuleMeta {
     summary: "Data Factory uses a configuration affected by the trusted-service change but does not state its trusted-service mode",
     default_level: Level::Warning,
     resource_types: &[],
+    namespaces: &["Microsoft.DataFactory"],
     security_severity: "3.0",
     docs: include_str!("../../../rules/ADF003.md"),
 };

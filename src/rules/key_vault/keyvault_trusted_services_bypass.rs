@@ -13,6 +13,7 @@ pub static META: RuleMeta = RuleMeta {
     summary: "Locked-down key vault lets trusted Microsoft services bypass its firewall",
     default_level: Level::Warning,
     resource_types: &["Microsoft.KeyVault/vaults"],
+    namespaces: &["Microsoft.KeyVault"],
     security_severity: "5.0",
     docs: include_str!("../../../rules/KV001.md"),
 };

@@ -13,6 +13,7 @@ pub static META: RuleMeta = RuleMeta {
     summary: "Locked-down Event Hubs namespace lets trusted Microsoft services bypass its firewall",
     default_level: Level::Warning,
     resource_types: &["Microsoft.EventHub/namespaces/networkRuleSets"],
+    namespaces: &["Microsoft.EventHub"],
     security_severity: "5.0",
     docs: include_str!("../../../rules/EH001.md"),
 };

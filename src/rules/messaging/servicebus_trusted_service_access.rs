@@ -13,6 +13,7 @@ pub static META: RuleMeta = RuleMeta {
     summary: "Locked-down Premium Service Bus namespace lets trusted Microsoft services bypass its firewall",
     default_level: Level::Warning,
     resource_types: &["Microsoft.ServiceBus/namespaces/networkRuleSets"],
+    namespaces: &["Microsoft.ServiceBus"],
     security_severity: "5.0",
     docs: include_str!("../../../rules/SB001.md"),
 };

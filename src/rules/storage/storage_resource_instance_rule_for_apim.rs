@@ -13,6 +13,7 @@ pub static META: RuleMeta = RuleMeta {
     summary: "Storage account admits an API Management service through a resource-instance rule, a trusted path the gateway lost",
     default_level: Level::Warning,
     resource_types: &["Microsoft.Storage/storageAccounts"],
+    namespaces: &["Microsoft.Storage"],
     security_severity: "5.0",
     docs: include_str!("../../../rules/STG002.md"),
 };

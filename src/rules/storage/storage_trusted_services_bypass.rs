@@ -13,6 +13,7 @@ pub static META: RuleMeta = RuleMeta {
     summary: "Locked-down storage account lets trusted Microsoft services bypass its firewall",
     default_level: Level::Warning,
     resource_types: &["Microsoft.Storage/storageAccounts"],
+    namespaces: &["Microsoft.Storage"],
     security_severity: "5.0",
     docs: include_str!("../../../rules/STG001.md"),
 };

@@ -15,6 +15,7 @@ pub static META: RuleMeta = RuleMeta {
     summary: "An ARM template expression cannot be parsed; its value is treated as unknown",
     default_level: Level::Note,
     resource_types: &[],
+    namespaces: &[],
     security_severity: "1.0",
     docs: include_str!("../../../rules/EXPR001.md"),
 };

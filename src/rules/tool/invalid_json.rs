@@ -13,6 +13,7 @@ pub static META: RuleMeta = RuleMeta {
     summary: "An ARM template or parameters file cannot be parsed",
     default_level: Level::Error,
     resource_types: &[],
+    namespaces: &[],
     security_severity: "3.0",
     docs: include_str!("../../../rules/JSON001.md"),
 };

@@ -14,6 +14,7 @@ pub static META: RuleMeta = RuleMeta {
         "A trustlint suppression gives no reason, names an unknown rule, or suppresses nothing",
     default_level: Level::Warning,
     resource_types: &[],
+    namespaces: &[],
     security_severity: "2.0",
     docs: include_str!("../../../rules/SUP001.md"),
 };
