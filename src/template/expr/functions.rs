@@ -34,11 +34,15 @@ pub fn call(env: &Env<'_>, name: &str, args: &[Expr]) -> Value {
         let shown: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         return Value::placeholder(format!("{{{name}({})}}", shown.join(", ")));
     }
+    // A user-defined function's output, like an object or array built by these
+    // functions, keeps the parts that do not depend on an unknown argument.
     if lower.contains('.') {
-        if let Some(u) = first_unknown(&values) {
-            return u;
-        }
         return env.user_function(name, values);
+    }
+    match lower.as_str() {
+        "createobject" => return create_object(&values).unwrap_or_else(Value::unknown),
+        "createarray" => return Value::array(values),
+        _ => {}
     }
     // Functions whose answer needs no argument values, or tolerates unknown ones.
     match lower.as_str() {
@@ -108,8 +112,6 @@ pub fn call(env: &Env<'_>, name: &str, args: &[Expr]) -> Value {
         "contains" => two(&values).and_then(|(c, item)| contains(c, item)),
         "union" => union(&values),
         "intersection" => intersection(&values),
-        "createobject" => create_object(&values),
-        "createarray" => Ok(Value::array(values.clone())),
         "array" => one(&values).map(|v| match v.kind {
             Kind::Array(_) => v.clone(),
             _ => Value::array(vec![v.clone()]),
@@ -168,6 +170,46 @@ pub fn call(env: &Env<'_>, name: &str, args: &[Expr]) -> Value {
         "items" => one(&values).and_then(items),
         "base64" => one_str(&values).map(|s| Value::str(base64_encode(s.as_bytes()))),
         "base64tostring" => one_str(&values).and_then(|s| base64_decode(s).map(Value::str)),
+        "base64tojson" => one_str(&values).and_then(|s| {
+            let text = base64_decode(s)?;
+            serde_json::from_str::<serde_json::Value>(&text)
+                .map(|j| from_json(&j))
+                .map_err(|e| format!("`base64ToJson` decoded text that is not JSON: {e}"))
+        }),
+        "uricomponent" => one_str(&values).map(|s| Value::str(uri_component(s))),
+        "uricomponenttostring" => one_str(&values).map(|s| Value::str(uri_component_to_string(s))),
+        "datauritostring" => one_str(&values)
+            .and_then(data_uri_to_string)
+            .map(Value::str),
+        "flatten" => one(&values).and_then(flatten),
+        "fail" => one_str(&values).map(|m| Value::unknown(format!("the deployment fails: {m}"))),
+        "parsecidr" => one_str(&values)
+            .and_then(super::cidr::parse_cidr)
+            .map(|fields| {
+                Value::object(
+                    fields
+                        .into_iter()
+                        .map(|(k, v)| {
+                            let v = match v {
+                                super::cidr::Field::Text(t) => Value::str(t),
+                                super::cidr::Field::Int(i) => Value::int(i),
+                            };
+                            (Rc::from(k), v)
+                        })
+                        .collect(),
+                )
+            }),
+        "cidrsubnet" => cidr_subnet(&values),
+        "cidrhost" => two(&values)
+            .and_then(|(n, i)| super::cidr::cidr_host(text(n)?, int_arg(i)?).map(Value::str)),
+        "datetimeadd" => date_time_add(&values),
+        "datetimetoepoch" => one_str(&values)
+            .and_then(super::datetime::parse_utc)
+            .map(Value::int),
+        "datetimefromepoch" => one(&values)
+            .and_then(int_arg)
+            .and_then(super::datetime::format_utc)
+            .map(Value::str),
         "uri" => two_str(&values).map(|(base, rel)| Value::str(join_uri(base, rel))),
         "datauri" => one_str(&values).map(|s| {
             Value::str(format!(
@@ -719,6 +761,11 @@ fn intersection(values: &[Value]) -> R {
 fn create_object(values: &[Value]) -> R {
     if values.len() % 2 != 0 {
         return Err("`createObject` needs key-value pairs".to_owned());
+    }
+    // Known parts stay known: an unknown value makes only its entry unknown, but an
+    // unknown key could be any key, so the whole object is unknown.
+    if let Some(key) = values.iter().step_by(2).find(|k| k.is_unknown()) {
+        return Ok(Value::new(key.kind.clone()));
     }
     let mut entries = Vec::new();
     for pair in values.chunks(2) {
@@ -1518,6 +1565,110 @@ fn base64_decode(s: &str) -> Result<String, String> {
     }
     String::from_utf8(out)
         .map_err(|_| "`base64ToString` decoded bytes that are not UTF-8".to_owned())
+}
+
+/// `uriComponent`: percent-encodes every byte but the unreserved characters of RFC 3986,
+/// as .NET's `Uri.EscapeDataString` does.
+fn uri_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `uriComponentToString`: decodes `%XX` escapes; a `%` not followed by two hex digits,
+/// or escapes that do not make UTF-8, stay as written (`Uri.UnescapeDataString`).
+fn uri_component_to_string(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        // A run of escapes decodes as one byte sequence (a UTF-8 character may span several).
+        let mut decoded = Vec::new();
+        let mut j = i;
+        while j + 3 <= bytes.len() && bytes[j] == b'%' {
+            let hex = std::str::from_utf8(&bytes[j + 1..j + 3]).ok();
+            match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                Some(b) => decoded.push(b),
+                None => break,
+            }
+            j += 3;
+        }
+        if j > i {
+            match String::from_utf8(decoded) {
+                Ok(text) => out.push_str(&text),
+                Err(_) => out.push_str(&s[i..j]),
+            }
+            i = j;
+            continue;
+        }
+        let c = s[i..].chars().next().unwrap_or_default();
+        out.push(c);
+        i += c.len_utf8().max(1);
+    }
+    out
+}
+
+/// `dataUriToString`: the text of a `data:` URI, base64 or percent-encoded.
+fn data_uri_to_string(s: &str) -> Result<String, String> {
+    let rest = s
+        .strip_prefix("data:")
+        .ok_or_else(|| format!("`{s}` is not a data URI"))?;
+    let (meta, data) = rest
+        .split_once(',')
+        .ok_or_else(|| format!("`{s}` is not a data URI"))?;
+    if meta.split(';').any(|p| p.eq_ignore_ascii_case("base64")) {
+        base64_decode(data)
+    } else {
+        Ok(uri_component_to_string(data))
+    }
+}
+
+fn cidr_subnet(values: &[Value]) -> R {
+    match values {
+        [n, p, i] => super::cidr::cidr_subnet(text(n)?, int_arg(p)?, int_arg(i)?).map(Value::str),
+        _ => Err(format!("expected 3 arguments, got {}", values.len())),
+    }
+}
+
+fn date_time_add(values: &[Value]) -> R {
+    match values {
+        [base, duration] => super::datetime::add(text(base)?, text(duration)?).map(Value::str),
+        [_, _, _] => Err(
+            "trustlint does not apply .NET date-time format strings (`dateTimeAdd`'s third argument)"
+                .to_owned(),
+        ),
+        _ => Err(format!("expected 2 or 3 arguments, got {}", values.len())),
+    }
+}
+
+/// `flatten`: an array of arrays, one level flattened.
+fn flatten(v: &Value) -> R {
+    let Kind::Array(outer) = &v.kind else {
+        return Err(format!(
+            "`flatten` needs an array of arrays, got {}",
+            v.type_name()
+        ));
+    };
+    let mut out = Vec::new();
+    for inner in outer.iter() {
+        match &inner.kind {
+            Kind::Array(items) => out.extend(items.iter().cloned()),
+            Kind::Unknown(_) => return Ok(Value::new(inner.kind.clone())),
+            _ => {
+                return Err(format!(
+                    "`flatten` needs an array of arrays, got an array holding a {}",
+                    inner.type_name()
+                ))
+            }
+        }
+    }
+    Ok(Value::array(out))
 }
 
 fn join_uri(base: &str, relative: &str) -> String {

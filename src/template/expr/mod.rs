@@ -1,5 +1,7 @@
 //! The ARM template expression language: parsing, scopes and evaluation.
 
+mod cidr;
+mod datetime;
 pub mod eval;
 pub mod functions;
 pub mod parse;

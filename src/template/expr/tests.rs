@@ -27,7 +27,8 @@ const TEMPLATE: &str = r#"{
   },
   "functions": [
     { "namespace": "util", "members": {
-      "greet": { "parameters": [ { "name": "who", "type": "string" } ], "output": { "type": "string", "value": "[format('hi {0}', parameters('who'))]" } }
+      "greet": { "parameters": [ { "name": "who", "type": "string" } ], "output": { "type": "string", "value": "[format('hi {0}', parameters('who'))]" } },
+      "pair": { "parameters": [ { "name": "a", "type": "string" }, { "name": "b", "type": "string" } ], "output": { "type": "object", "value": { "known": "[parameters('a')]", "other": "[parameters('b')]" } } }
     } }
   ]
 }"#;
@@ -343,4 +344,65 @@ fn self_references_are_unknown_and_say_so() {
         let reason = value["$unknown"].as_str().unwrap_or_default();
         assert!(reason.contains(says), "{expr}: {value}");
     }
+}
+
+#[test]
+fn functions_added_for_real_templates_evaluate_as_documented() {
+    let cases: &[(&str, Json)] = &[
+        ("[flatten(createArray(createArray('a', 'b'), createArray('c'), createArray()))]", json!(["a", "b", "c"])),
+        ("[flatten(createArray(createArray(createArray(1))))]", json!([[1]])),
+        ("[uriComponent('http://contoso.com/resources/nested/azuredeploy.json')]", json!("http%3A%2F%2Fcontoso.com%2Fresources%2Fnested%2Fazuredeploy.json")),
+        ("[uriComponentToString('http%3A%2F%2Fcontoso.com%2Fresources%2Fnested%2Fazuredeploy.json')]", json!("http://contoso.com/resources/nested/azuredeploy.json")),
+        ("[uriComponentToString('%E2%82%AC 100%')]", json!("€ 100%")),
+        ("[dataUriToString('data:;base64,SGVsbG8sIFdvcmxkIQ==')]", json!("Hello, World!")),
+        ("[dataUriToString(dataUri('Hello'))]", json!("Hello")),
+        ("[base64ToJson('eyJvbmUiOiAiYSIsICJ0d28iOiAiYiJ9')]", json!({"one": "a", "two": "b"})),
+        ("[parseCidr('10.144.0.0/20').lastUsable]", json!("10.144.15.254")),
+        ("[cidrSubnet('10.144.0.0/20', 24, 3)]", json!("10.144.3.0/24")),
+        ("[cidrHost('10.144.3.0/24', 0)]", json!("10.144.3.1")),
+        ("[dateTimeAdd('2023-01-01 00:00:00Z', 'P1Y')]", json!("2024-01-01T00:00:00Z")),
+        ("[dateTimeToEpoch('2023-05-02T15:16:13Z')]", json!(1_683_040_573)),
+        ("[dateTimeFromEpoch(1683040573)]", json!("2023-05-02T15:16:13Z")),
+        // Only the branch taken is evaluated: a `fail` elsewhere does not matter.
+        ("[if(true, 'ok', fail('never'))]", json!("ok")),
+        // Exact-case key first, then any case.
+        ("[createObject('True', 1, 'true', 2)[string(empty(''))]]", json!(1)),
+        ("[createObject('True', 1, 'true', 2)['true']]", json!(2)),
+        ("[createObject('Env', 'prod')['env']]", json!("prod")),
+        // Known parts of partly unknown values.
+        ("[createObject('bypass', 'AzureServices', 'ipRules', parameters('secret')).bypass]", json!("AzureServices")),
+        ("[createArray('a', parameters('secret'))[0]]", json!("a")),
+        ("[length(createArray(1, parameters('secret'), 3))]", json!(3)),
+        ("[empty(createArray(parameters('secret')))]", json!(false)),
+        ("[util.pair('x', parameters('secret')).known]", json!("x")),
+    ];
+    let mut failures = Vec::new();
+    for (expr, expected) in cases {
+        let got = eval(expr);
+        if &got != expected {
+            failures.push(format!(
+                "{expr}\n    expected {expected}\n    got      {got}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    for expr in [
+        "[fail('the region is not supported')]",
+        "[createObject(parameters('secret'), 1).anything]",
+        "[createObject('bypass', 'AzureServices', 'ipRules', parameters('secret')).ipRules]",
+        "[cidrHost('10.0.0.0/24', 254)]",
+        "[dateTimeAdd(utcNow(), 'P1D')]",
+        "[dateTimeAdd('2023-01-01T00:00:00Z', 'P1D', 'yyyy')]",
+        "[flatten(createArray(1))]",
+    ] {
+        assert!(
+            unknown(expr),
+            "{expr} should be unknown, got {}",
+            eval(expr)
+        );
+    }
+    assert_eq!(
+        eval("[fail('the region is not supported')]"),
+        json!({"$unknown": "the deployment fails: the region is not supported"})
+    );
 }

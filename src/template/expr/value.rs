@@ -117,12 +117,20 @@ impl Value {
     }
 
     /// A property, compared case-insensitively as ARM does (last duplicate wins).
+    /// The property `key`: the one spelled exactly so, else one spelled in another case
+    /// (ARM reads `{"True": 1, "true": 2}['true']` as 2 and `['TRUE']` as one of them).
     pub fn get(&self, key: &str) -> Option<&Value> {
         match &self.kind {
             Kind::Object(entries) => entries
                 .iter()
                 .rev()
-                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .find(|(k, _)| **k == *key)
+                .or_else(|| {
+                    entries
+                        .iter()
+                        .rev()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                })
                 .map(|(_, v)| v),
             _ => None,
         }
