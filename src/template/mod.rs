@@ -21,7 +21,7 @@ use jsonc_parser::ast::{Object, Value as Ast};
 
 use crate::source::Span;
 use expr::eval::copy_count;
-use expr::scope::{Caseless, Param};
+use expr::scope::{Binding, Caseless, Param};
 pub use expr::{Env, Kind, Origin, Scope, Value};
 pub use graph::{endpoint_service, same_region};
 use value::{ast_span, find_prop};
@@ -336,7 +336,7 @@ impl<'a> Template<'a> {
         if !given.is_empty() {
             for (name, param) in scope.parameters.iter_mut() {
                 if let Some(value) = given.get(name) {
-                    *param = Param::Given((*value).clone());
+                    param.bound = Some(Binding::Given((*value).clone()));
                 }
             }
         }
@@ -644,12 +644,15 @@ impl<'a> Builder<'a> {
                 _ => None,
             })
             .unwrap_or("");
-        let full_type = match place.parent {
-            Some(p) if !is_full_type(written_type) => format!("{}/{}", p.full_type, written_type),
-            _ => written_type.to_owned(),
+        // A nested child written with its full type is also written with its full name
+        // (`Microsoft.Network/virtualNetworks/subnets` named `vnet/apim`): ARM joins
+        // the parent's type and name only to a short type (`subnets` named `apim`).
+        let short_child = place.parent.filter(|_| !is_full_type(written_type));
+        let full_type = match short_child {
+            Some(p) => format!("{}/{}", p.full_type, written_type),
+            None => written_type.to_owned(),
         };
-        let mut name_parts = place
-            .parent
+        let mut name_parts = short_child
             .map(|p| p.name_parts.clone())
             .unwrap_or_default();
         if let Some(name) = find_prop(obj, "name") {
@@ -751,34 +754,49 @@ impl<'a> Builder<'a> {
         if let Some(Ast::Object(params)) = find_prop(props, "parameters").map(|p| &p.value) {
             for p in &params.properties {
                 let name = p.name.as_str();
-                let param = match &p.value {
+                let passed = |value| Binding::Passed {
+                    value,
+                    env: Box::new(env.clone()),
+                    name: Rc::from(name),
+                };
+                let entry = |entry| Binding::PassedEntry {
+                    entry,
+                    env: Box::new(env.clone()),
+                    name: Rc::from(name),
+                };
+                let binding = match &p.value {
                     Ast::Object(def) => {
-                        match (find_prop(def, "value"), find_prop(def, "reference")) {
-                            (Some(v), _) => Param::Passed {
-                                value: &v.value,
-                                env: Box::new(env.clone()),
-                                name: Rc::from(name),
-                            },
-                            (None, Some(_)) => Param::Given(Value::unknown(format!(
+                        match (
+                            find_prop(def, "value"),
+                            find_prop(def, "reference"),
+                            find_prop(def, "copy"),
+                        ) {
+                            (Some(v), _, _) => passed(&v.value),
+                            (None, Some(_), _) => Binding::Given(Value::unknown(format!(
                             "parameter `{name}` is a Key Vault reference, read at deployment time"
                         ))),
-                            (None, None) => Param::Given(Value::unknown(format!(
+                            // `{"copy": [{"name": "value", …}]}`: expanded, it has a `value`.
+                            (None, None, Some(_)) => entry(&p.value),
+                            (None, None, None) => Binding::Given(Value::unknown(format!(
                                 "parameter `{name}` of deployment `{}` has no `value`",
                                 scope.deployment_display()
                             ))),
                         }
                     }
-                    entry @ Ast::StringLit(_) => Param::PassedEntry {
-                        entry,
-                        env: Box::new(env.clone()),
-                        name: Rc::from(name),
-                    },
-                    other => Param::Given(Value::unknown(format!(
+                    written @ Ast::StringLit(_) => entry(written),
+                    other => Binding::Given(Value::unknown(format!(
                         "parameter `{name}` is passed as {}, not an object with `value`",
                         kind_name(other)
                     ))),
                 };
-                scope.parameters.insert(Caseless(name), param);
+                match scope.parameters.get_mut(&Caseless(name)) {
+                    Some(param) => param.bound = Some(binding),
+                    None => {
+                        scope
+                            .parameters
+                            .insert(Caseless(name), Param::undeclared(binding));
+                    }
+                }
             }
         }
         self.walk_template(inner, &ptr, Some(index), &Env::new(Rc::new(scope)));

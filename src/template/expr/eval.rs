@@ -7,7 +7,7 @@ use rustc_hash::FxHashMap;
 
 use super::functions;
 use super::parse::{parse_template_string, Expr, Template};
-use super::scope::{find, origin_here, Caseless, Env, Locals, Memo, Param};
+use super::scope::{find, origin_here, Binding, Caseless, Declared, Env, Locals, Memo, Param};
 use super::value::{Kind, Origin, Value};
 use crate::template::value::ast_span;
 
@@ -263,7 +263,7 @@ impl<'a> Env<'a> {
             Ok(n) if !charge_bytes(n as u64 * ENTRY) => too_large(),
             Ok(n) => Value::array(
                 (0..n)
-                    .map(|i| self.with_copy(name, i).eval_json(input, label))
+                    .map(|i| self.with_property_copy(name, i).eval_json(input, label))
                     .collect(),
             ),
             Err(reason) => Value::unknown(format!("copy `{name}`: {reason}")),
@@ -340,12 +340,12 @@ impl<'a> Env<'a> {
         let key = Memo::of(Memo::Parameter, param);
         let describe = || format!("parameter `{name}`");
         let value = self.scope.memoized(key, describe, || {
-            match param {
-                Param::Given(v) => v.clone(),
-                Param::Passed { value, env, name } => {
+            let bound = param.bound.as_ref().map(|b| match b {
+                Binding::Given(v) => v.clone(),
+                Binding::Passed { value, env, name } => {
                     env.eval_json(value, &self.passed_label(name))
                 }
-                Param::PassedEntry { entry, env, name } => {
+                Binding::PassedEntry { entry, env, name } => {
                     let whole = env.eval_json(entry, &self.passed_label(name));
                     match (&whole.kind, whole.get("value"), whole.get("reference")) {
                         (Kind::Unknown(_), _, _) => whole,
@@ -358,13 +358,18 @@ impl<'a> Env<'a> {
                         )),
                     }
                 }
-                Param::Default(ast) => {
+            });
+            // A value that is null counts as not given: the default applies.
+            match (bound, &param.declared) {
+                (Some(v), _) if !matches!(v.kind, Kind::Null) => v,
+                (_, Declared::Default(ast)) => {
                     let label: Rc<str> = Rc::from(format!("default value of parameter `{name}`"));
                     // Defaults see parameters and functions, not copy loops or lambdas.
                     Env::new(self.scope.clone()).eval_json(ast, &label)
                 }
-                Param::Absent { nullable: true } => Value::null(),
-                Param::Absent { nullable: false } => Value::unknown(format!(
+                (Some(null), _) => null,
+                (None, Declared::NoDefault { nullable: true }) => Value::null(),
+                (None, _) => Value::unknown(format!(
                     "parameter `{name}` has no default value and no parameters file gives it one"
                 )),
             }
@@ -411,7 +416,11 @@ impl<'a> Env<'a> {
     pub fn copy_index(&self, loop_name: Option<&str>) -> Option<i64> {
         let mut frame = self.copy.as_deref();
         while let Some(f) = frame {
-            if loop_name.is_none_or(|n| n.eq_ignore_ascii_case(&f.name)) {
+            let matches = match loop_name {
+                Some(n) => n.eq_ignore_ascii_case(&f.name),
+                None => !f.named_only,
+            };
+            if matches {
                 return Some(f.index);
             }
             frame = f.parent.as_deref();

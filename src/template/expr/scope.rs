@@ -14,9 +14,25 @@ use jsonc_parser::ast::{Object, Value as Ast};
 use super::value::{Origin, Value};
 use crate::source::Span;
 
-/// How a parameter got its value.
-#[derive(Clone)]
-pub enum Param<'a> {
+/// A parameter: what the template declares, and what the deployment binds to it.
+pub struct Param<'a> {
+    pub declared: Declared<'a>,
+    pub bound: Option<Binding<'a>>,
+}
+
+/// What a template declares for a parameter.
+pub enum Declared<'a> {
+    /// A `defaultValue`, evaluated when first used.
+    Default(&'a Ast<'a>),
+    /// No default: unknown when nothing is bound (or null when the parameter is
+    /// nullable, on itself or on the type it reaches through `$ref`).
+    NoDefault { nullable: bool },
+    /// Not declared at all (a nested deployment passed a name its template lacks).
+    Undeclared,
+}
+
+/// The value a deployment binds to a parameter.
+pub enum Binding<'a> {
     /// From a parameters file.
     Given(Value),
     /// A nested deployment's `parameters` entry, evaluated in the parent's environment
@@ -27,17 +43,55 @@ pub enum Param<'a> {
         /// The parameter's name as written, for the origin's label.
         name: Rc<str>,
     },
-    /// A nested deployment's `parameters` entry written as one expression that yields
-    /// `{ "value": … }` (compiled Bicep does this for conditional module parameters).
+    /// A nested deployment's `parameters` entry whose `value` comes out of evaluating
+    /// the whole entry: one expression yielding `{ "value": … }` (compiled Bicep does
+    /// this for conditional module parameters), or a property copy named `value` (what
+    /// Bicep emits for a `for` in a module parameter).
     PassedEntry {
         entry: &'a Ast<'a>,
         env: Box<Env<'a>>,
         name: Rc<str>,
     },
-    /// The template's `defaultValue`, evaluated when first used.
-    Default(&'a Ast<'a>),
-    /// Neither: unknown (or null when the parameter is nullable).
-    Absent { nullable: bool },
+}
+
+impl<'a> Param<'a> {
+    /// A parameter the template does not declare, bound by a nested deployment.
+    pub fn undeclared(bound: Binding<'a>) -> Param<'a> {
+        Param {
+            declared: Declared::Undeclared,
+            bound: Some(bound),
+        }
+    }
+}
+
+/// The longest chain of `$ref`s followed to a parameter's type: definitions that
+/// refer to each other in a cycle must not loop.
+const MAX_REF_HOPS: usize = 64;
+
+/// Whether a parameter declaration (or the definition it reaches through `$ref`
+/// into the template's `definitions`) says `"nullable": true`.
+fn is_nullable(template: &Object<'_>, declaration: &Object<'_>) -> bool {
+    let mut current = declaration;
+    for _ in 0..MAX_REF_HOPS {
+        if find(current, "nullable").is_some_and(|v| matches!(v, Ast::BooleanLit(b) if b.value)) {
+            return true;
+        }
+        let Some(Ast::StringLit(target)) = find(current, "$ref") else {
+            return false;
+        };
+        let Some(name) = target.value.strip_prefix("#/definitions/") else {
+            return false;
+        };
+        let definition = match find(template, "definitions") {
+            Some(Ast::Object(defs)) => find(defs, name),
+            _ => None,
+        };
+        let Some(Ast::Object(next)) = definition else {
+            return false;
+        };
+        current = next;
+    }
+    false
 }
 
 /// One template's names: parameters, variables, functions and symbolic resources.
@@ -210,13 +264,15 @@ impl<'a> Scope<'a> {
                             Ast::Object(o) => Some(o),
                             _ => None,
                         };
-                        let default = def.and_then(|o| find(o, "defaultValue"));
-                        let nullable = def
-                            .and_then(|o| find(o, "nullable"))
-                            .is_some_and(|v| matches!(v, Ast::BooleanLit(b) if b.value));
-                        let param = match default {
-                            Some(d) => Param::Default(d),
-                            None => Param::Absent { nullable },
+                        let declared = match def.and_then(|o| find(o, "defaultValue")) {
+                            Some(d) => Declared::Default(d),
+                            None => Declared::NoDefault {
+                                nullable: def.is_some_and(|d| is_nullable(self.template, d)),
+                            },
+                        };
+                        let param = Param {
+                            declared,
+                            bound: None,
                         };
                         self.parameters.insert(Caseless(p.name.as_str()), param);
                     }
@@ -317,6 +373,9 @@ pub fn find<'o, 'a>(obj: &'o Object<'a>, key: &str) -> Option<&'o Ast<'a>> {
 pub struct CopyFrame {
     pub name: Rc<str>,
     pub index: i64,
+    /// A property or variable copy loop: `copyIndex()` without a loop name means the
+    /// resource's loop, not this one.
+    pub named_only: bool,
     pub parent: Option<Rc<CopyFrame>>,
 }
 
@@ -346,10 +405,20 @@ impl<'a> Env<'a> {
 
     /// This environment inside instance `index` of copy loop `name`.
     pub fn with_copy(&self, name: &str, index: i64) -> Env<'a> {
+        self.with_frame(name, index, false)
+    }
+
+    /// This environment inside instance `index` of property or variable copy `name`.
+    pub fn with_property_copy(&self, name: &str, index: i64) -> Env<'a> {
+        self.with_frame(name, index, true)
+    }
+
+    fn with_frame(&self, name: &str, index: i64, named_only: bool) -> Env<'a> {
         Env {
             copy: Some(Rc::new(CopyFrame {
                 name: Rc::from(name),
                 index,
+                named_only,
                 parent: self.copy.clone(),
             })),
             ..self.clone()
