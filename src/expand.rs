@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value as Json};
 use crate::parse::parse;
 use crate::report::display_path;
 use crate::source::SourceFile;
-use crate::template::{classify, DocumentKind, Resource, Template};
+use crate::template::{classify, Condition, DocumentKind, Resource, Template};
 
 /// Expands a template file; `parameters` overrides the conventional sibling file.
 pub fn expand(template_path: &Path, parameters: Option<&Path>) -> Result<Json, String> {
@@ -88,15 +88,23 @@ fn resource_json(r: &Resource<'_>, template: &Template<'_>) -> Json {
         }
         out.insert("copy".into(), copy);
     }
-    if let Some(c) = &r.condition {
-        let reason = c
-            .unknown_reason()
-            .map(|r| r.to_string())
-            .unwrap_or_else(|| "not a bool".to_owned());
-        out.insert(
-            "condition".into(),
-            json!({ "$unknown": reason, "expression": c.written_text() }),
-        );
+    // What deploying it depends on, when the template does not decide it.
+    if !r.conditions.is_empty() {
+        let each: Vec<Json> = r
+            .conditions
+            .iter()
+            .map(|c| match c {
+                Condition::Written(c) => {
+                    let reason = c
+                        .unknown_reason()
+                        .map(|r| r.to_string())
+                        .unwrap_or_else(|| "not a bool".to_owned());
+                    json!({ "$unknown": reason, "expression": c.written_text() })
+                }
+                Condition::ParentExists { parent } => json!({ "parentExists": parent }),
+            })
+            .collect();
+        out.insert("deployedOnlyIf".into(), json!(each));
     }
     for key in ["location", "kind", "sku", "identity", "properties"] {
         if let Some(v) = r.get(key) {

@@ -124,11 +124,11 @@ impl<'o> LintContext<'o> {
     /// Reports a finding about `resource`; qualifies the message when the resource is
     /// deployed only under a condition, and records its copy-loop instance.
     pub fn report(&mut self, resource: &Resource<'_>, mut diagnostic: Diagnostic) {
-        if let Some(condition) = &resource.condition {
-            diagnostic.message.push_str(&format!(
-                " (deployed only if `{}`)",
-                condition.written_text()
-            ));
+        if !resource.conditions.is_empty() {
+            let each: Vec<String> = resource.conditions.iter().map(|c| c.describe()).collect();
+            diagnostic
+                .message
+                .push_str(&format!(" (deployed only if {})", each.join(" and ")));
         }
         if let Some(copy) = &resource.copy {
             diagnostic.copies = Some(CopyInstances {

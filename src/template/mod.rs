@@ -156,8 +156,10 @@ pub struct Resource<'a> {
     /// holds this resource; `None` at the top level.
     pub deployment: Option<usize>,
     pub copy: Option<CopyInstance>,
-    /// The `condition`, when it could not be evaluated (it is deployed only if true).
-    pub condition: Option<ValueRef<'a>>,
+    /// What its deployment still depends on, when the template does not decide it:
+    /// its own `condition` or an enclosing deployment's, when they could not be
+    /// evaluated, or a parent the template does not deploy.
+    pub conditions: Vec<Condition<'a>>,
     /// Its position in [`Template::resources`].
     pub index: usize,
     /// [`Resource::literal_name`] and [`Resource::display_name`], evaluated once.
@@ -227,6 +229,31 @@ impl<'a> Resource<'a> {
                 parts.join("/")
             })
             .clone()
+    }
+}
+
+/// Something a resource is deployed only if.
+#[derive(Clone, Debug)]
+pub enum Condition<'a> {
+    /// A `condition` (the resource's own, or an enclosing deployment's) that could not
+    /// be evaluated: deployed only if it is true.
+    Written(ValueRef<'a>),
+    /// A nested child whose parent the template does not deploy (its `condition` is
+    /// false): ARM still deploys the child, which then needs the parent to exist.
+    ParentExists { parent: String },
+}
+
+impl Condition<'_> {
+    /// How a message says it: "deployed only if …".
+    pub fn describe(&self) -> String {
+        match self {
+            Condition::Written(c) => format!("`{}`", c.written_text()),
+            Condition::ParentExists { parent } => {
+                format!(
+                    "its parent `{parent}`, which this template does not deploy, already exists"
+                )
+            }
+        }
     }
 }
 
@@ -491,7 +518,10 @@ const MAX_RESOURCES: usize = 1_000_000;
 
 /// A parent's type and name parts, passed down to nested children.
 struct ParentInfo<'a> {
-    index: usize,
+    /// `None` when the template declares the parent but does not deploy it.
+    index: Option<usize>,
+    /// Set when the parent is not deployed: its children need it to exist already.
+    absent: Option<Condition<'a>>,
     full_type: String,
     name_parts: Vec<LazyValue<'a>>,
 }
@@ -558,6 +588,15 @@ impl<'a> Builder<'a> {
     ) {
         if let Some(existing) = find_prop(obj, "existing") {
             if ValueRef::new(&existing.value, env).as_bool() == Some(true) {
+                // Not deployed here, but children nested in it are (it exists).
+                let (full_type, name_parts) = type_and_name(obj, place, env);
+                let info = ParentInfo {
+                    index: None,
+                    absent: None,
+                    full_type,
+                    name_parts,
+                };
+                self.add_children(obj, &info, place, env);
                 return;
             }
         }
@@ -633,31 +672,35 @@ impl<'a> Builder<'a> {
             return;
         }
         let condition = find_prop(obj, "condition").map(|p| ValueRef::new(&p.value, env));
+        let (full_type, name_parts) = type_and_name(obj, place, env);
         if condition.as_ref().and_then(|c| c.as_bool()) == Some(false) {
+            // Conditions do not cascade: children nested in a resource that is not
+            // deployed still are (and need it to exist); a deployment's inline
+            // template is not deployed with it.
+            if !eq_ci(&full_type, "Microsoft.Resources/deployments") {
+                let parent = display_of(&name_parts);
+                let info = ParentInfo {
+                    index: None,
+                    absent: Some(Condition::ParentExists { parent }),
+                    full_type,
+                    name_parts,
+                };
+                self.add_children(obj, &info, place, env);
+            }
             return;
         }
-        let condition = condition.filter(|c| c.as_bool() != Some(true));
-
-        let written_type = find_prop(obj, "type")
-            .and_then(|p| match &p.value {
-                Ast::StringLit(s) => Some(s.value.as_ref()),
-                _ => None,
-            })
-            .unwrap_or("");
-        // A nested child written with its full type is also written with its full name
-        // (`Microsoft.Network/virtualNetworks/subnets` named `vnet/apim`): ARM joins
-        // the parent's type and name only to a short type (`subnets` named `apim`).
-        let short_child = place.parent.filter(|_| !is_full_type(written_type));
-        let full_type = match short_child {
-            Some(p) => format!("{}/{}", p.full_type, written_type),
-            None => written_type.to_owned(),
-        };
-        let mut name_parts = short_child
-            .map(|p| p.name_parts.clone())
+        // What deploying it depends on: the enclosing deployment's undecided
+        // conditions, a parent this template does not deploy, its own condition.
+        let mut conditions: Vec<Condition<'a>> = place
+            .deployment
+            .map(|d| self.resources[d].conditions.clone())
             .unwrap_or_default();
-        if let Some(name) = find_prop(obj, "name") {
-            name_parts.push(LazyValue::new(&name.value, env));
-        }
+        conditions.extend(place.parent.and_then(|p| p.absent.clone()));
+        conditions.extend(
+            condition
+                .filter(|c| c.as_bool() != Some(true))
+                .map(Condition::Written),
+        );
         let api_version = find_prop(obj, "apiVersion").and_then(|p| match &p.value {
             Ast::StringLit(s) => Some(s.value.as_ref()),
             _ => None,
@@ -672,44 +715,57 @@ impl<'a> Builder<'a> {
             symbolic_name: place.symbolic_name,
             api_version,
             pointer: place.pointer.clone(),
-            parent: place.parent.map(|p| p.index),
+            parent: place.parent.and_then(|p| p.index),
             deployment: place.deployment,
             copy,
-            condition,
+            conditions,
             index,
             literal: std::cell::OnceCell::new(),
             display: std::cell::OnceCell::new(),
         });
 
-        // Children nested in this resource.
-        if let Some(children) = find_prop(obj, "resources") {
-            if let Ast::Array(arr) = &children.value {
-                let info = ParentInfo {
-                    index,
-                    full_type: full_type.clone(),
-                    name_parts: name_parts.clone(),
-                };
-                let base = format!(
-                    "{}/{}",
-                    place.pointer,
-                    escape_pointer(children.name.as_str())
-                );
-                for (i, item) in arr.elements.iter().enumerate() {
-                    if let Ast::Object(child) = item {
-                        let child_place = Place {
-                            symbolic_name: None,
-                            pointer: format!("{base}/{i}"),
-                            parent: Some(&info),
-                            deployment: place.deployment,
-                        };
-                        self.add_resource(item, child, &child_place, env);
-                    }
-                }
-            }
+        let deployment = eq_ci(&full_type, "Microsoft.Resources/deployments");
+        let info = ParentInfo {
+            index: Some(index),
+            absent: None,
+            full_type,
+            name_parts,
+        };
+        self.add_children(obj, &info, place, env);
+        if deployment {
+            self.add_nested_deployment(obj, index, &place.pointer, &info.name_parts, env);
         }
+    }
 
-        if eq_ci(&full_type, "Microsoft.Resources/deployments") {
-            self.add_nested_deployment(obj, index, &place.pointer, &name_parts, env);
+    /// Adds the children nested in a resource's `resources`.
+    fn add_children(
+        &mut self,
+        obj: &'a Object<'a>,
+        info: &ParentInfo<'a>,
+        place: &Place<'_, 'a>,
+        env: &Env<'a>,
+    ) {
+        let Some(children) = find_prop(obj, "resources") else {
+            return;
+        };
+        let Ast::Array(arr) = &children.value else {
+            return;
+        };
+        let base = format!(
+            "{}/{}",
+            place.pointer,
+            escape_pointer(children.name.as_str())
+        );
+        for (i, item) in arr.elements.iter().enumerate() {
+            if let Ast::Object(child) = item {
+                let child_place = Place {
+                    symbolic_name: None,
+                    pointer: format!("{base}/{i}"),
+                    parent: Some(info),
+                    deployment: place.deployment,
+                };
+                self.add_resource(item, child, &child_place, env);
+            }
         }
     }
 
@@ -816,6 +872,41 @@ fn kind_name(ast: &Ast<'_>) -> &'static str {
 
 /// A nested child's type is relative (`networkRuleSets`) unless it names a provider
 /// namespace (`Microsoft.ServiceBus/namespaces/networkRuleSets`).
+/// A resource's full type and the parts of its full name: a nested child written with
+/// its full type is also written with its full name (`Microsoft.Network/
+/// virtualNetworks/subnets` named `vnet/apim`); ARM joins the parent's type and name
+/// only to a short type (`subnets` named `apim`).
+fn type_and_name<'a>(
+    obj: &'a Object<'a>,
+    place: &Place<'_, 'a>,
+    env: &Env<'a>,
+) -> (String, Vec<LazyValue<'a>>) {
+    let written_type = find_prop(obj, "type")
+        .and_then(|p| match &p.value {
+            Ast::StringLit(s) => Some(s.value.as_ref()),
+            _ => None,
+        })
+        .unwrap_or("");
+    let short_child = place.parent.filter(|_| !is_full_type(written_type));
+    let full_type = match short_child {
+        Some(p) => format!("{}/{}", p.full_type, written_type),
+        None => written_type.to_owned(),
+    };
+    let mut name_parts = short_child
+        .map(|p| p.name_parts.clone())
+        .unwrap_or_default();
+    if let Some(name) = find_prop(obj, "name") {
+        name_parts.push(LazyValue::new(&name.value, env));
+    }
+    (full_type, name_parts)
+}
+
+/// A name for messages from its parts (as [`Resource::display_name`]).
+fn display_of(parts: &[LazyValue<'_>]) -> String {
+    let shown: Vec<String> = parts.iter().map(|p| p.get().name_for_display()).collect();
+    shown.join("/")
+}
+
 fn is_full_type(t: &str) -> bool {
     t.split('/').next().is_some_and(|ns| ns.contains('.')) && t.contains('/')
 }
