@@ -70,11 +70,22 @@ pub fn trusted_bypass<'a>(resource: &Resource<'a>, bypass_path: &str) -> Setting
             label: format!("`{key}` admits trusted Microsoft services"),
             value: Some(v),
         },
-        None => Setting {
-            state: Tri::Yes,
-            span: nearest_existing(resource, bypass_path),
-            label: format!("no `{key}` here: the platform default `AzureServices` applies"),
-            value: None,
+        None => match resource.value.path_written(bypass_path) {
+            // Written as `null`: absent for the provider.
+            Some(null) => Setting {
+                state: Tri::Yes,
+                span: null.span(),
+                label: format!(
+                    "`{key}` is null here: the platform default `AzureServices` applies"
+                ),
+                value: None,
+            },
+            None => Setting {
+                state: Tri::Yes,
+                span: nearest_existing(resource, bypass_path),
+                label: format!("no `{key}` here: the platform default `AzureServices` applies"),
+                value: None,
+            },
         },
     }
 }
@@ -231,6 +242,8 @@ pub fn target_help(callers: Callers, line_of_sight: &str) -> String {
 pub struct TargetSpec {
     /// e.g. "storage account".
     pub noun: &'static str,
+    /// The provider's name in messages, e.g. "Storage".
+    pub provider: &'static str,
     pub bypass_path: &'static str,
     pub public_network_access_path: &'static str,
     pub default_action_path: &'static str,
@@ -240,6 +253,9 @@ pub struct TargetSpec {
     /// API Management's control plane may need this target's bypass (Key Vault and HSM
     /// for certificates and named values, Storage declared for backup/restore).
     pub control_plane_carve_out: bool,
+    /// The provider rejects the bypass written as `null` (Storage answers
+    /// `RequestIsNotValidJson`), where other providers read it as absent.
+    pub rejects_null_bypass: bool,
 }
 
 /// The whole check of a target whose bypass is a flag list (Storage, Key Vault,
@@ -252,6 +268,30 @@ pub fn check_bypass_target(
     level: Level,
     cx: &mut LintContext<'_>,
 ) {
+    if spec.rejects_null_bypass {
+        if let Some(null) = resource
+            .value
+            .path_written(spec.bypass_path)
+            .filter(|v| v.is_null())
+        {
+            let key = spec.bypass_path.rsplit('.').next().unwrap_or_default();
+            let diagnostic = Diagnostic::new(
+                Level::Note,
+                null.span(),
+                format!(
+                    "this deployment fails: the {} provider rejects `{key}: null` (`RequestIsNotValidJson`), so whether {} `{}` admits trusted Microsoft services is not decided here",
+                    spec.provider, spec.noun, resource.display_name()
+                ),
+            )
+            .with_label(format!("`{key}` is null here"))
+            .with_origin(null.origin())
+            .with_help(format!(
+                "omit `{key}` (the platform default `AzureServices` then applies) or write a value such as `None` or `AzureServices`"
+            ));
+            cx.report(resource, diagnostic);
+            return;
+        }
+    }
     let locked = locked_down(
         resource,
         spec.public_network_access_path,
@@ -291,9 +331,13 @@ pub fn check_bypass_target(
         Tri::Yes => {
             let admits = match &bypass.value {
                 Some(v) => format!("`{key}` is `{}`", v.display()),
-                None => {
-                    format!("`{key}` is absent, so the platform default `AzureServices` applies")
-                }
+                None => format!(
+                    "`{key}` is {}, so the platform default `AzureServices` applies",
+                    match resource.value.path_written(spec.bypass_path) {
+                        Some(_) => "null",
+                        None => "absent",
+                    }
+                ),
             };
             let callers = trusted_path_callers(template, resource);
             let relies = match callers {

@@ -186,11 +186,35 @@ impl<'a> ValueRef<'a> {
 
     /// A property of this object (case-insensitive). `None` when this is a known value
     /// without that property; an unknown value yields an unknown property.
+    ///
+    /// A property whose value is `null` is absent, as it is for the resource provider
+    /// (the platform default applies); [`ValueRef::get_written`] keeps it.
     pub fn get(&self, key: &str) -> Option<ValueRef<'a>> {
+        self.get_written(key).filter(|v| !v.is_null())
+    }
+
+    /// [`ValueRef::get`], keeping a property whose value is `null`. A property made by
+    /// a property copy (`"copy": [{ "name": key, … }]`) counts as written.
+    pub fn get_written(&self, key: &str) -> Option<ValueRef<'a>> {
         match &self.inner {
-            Inner::Written(Ast::Object(obj)) => {
-                find_prop(obj, key).map(|p| ValueRef::new(&p.value, &self.env))
-            }
+            Inner::Written(Ast::Object(obj)) => match find_prop(obj, key) {
+                Some(p) => Some(ValueRef::new(&p.value, &self.env)),
+                None => {
+                    let copies = find_prop(obj, "copy")?;
+                    let (expanded, def) = self.env.property_copy(&copies.value, key)?;
+                    // Findings about it point at the copy's `input`, which makes it.
+                    let anchor = find_prop(def, "input").map_or_else(
+                        || Span::new(def.range.start, def.range.end),
+                        |p| ast_span(&p.value),
+                    );
+                    Some(ValueRef {
+                        inner: Inner::Evaluated(expanded),
+                        anchor,
+                        expression: None,
+                        env: self.env.clone(),
+                    })
+                }
+            },
             Inner::Written(_) => None,
             Inner::Evaluated(v) => match &v.kind {
                 Kind::Object(_) => v.get(key).map(|child| self.evaluated(child.clone())),
@@ -205,6 +229,15 @@ impl<'a> ValueRef<'a> {
         dotted
             .split('.')
             .try_fold(self.clone(), |value, key| value.get(key))
+    }
+
+    /// [`ValueRef::path`] whose last property may be `null`.
+    pub fn path_written(&self, dotted: &str) -> Option<ValueRef<'a>> {
+        let (parent, last) = match dotted.rsplit_once('.') {
+            Some((parent, last)) => (self.path(parent)?, last),
+            None => (self.clone(), dotted),
+        };
+        parent.get_written(last)
     }
 
     /// The object's properties with their names, in written order; empty when not an object.

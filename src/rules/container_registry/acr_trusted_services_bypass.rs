@@ -21,6 +21,7 @@ pub static META: RuleMeta = RuleMeta {
 
 static SPEC: TargetSpec = TargetSpec {
     noun: "container registry",
+    provider: "Container Registry",
     bypass_path: "properties.networkRuleBypassOptions",
     public_network_access_path: "properties.publicNetworkAccess",
     default_action_path: "properties.networkRuleSet.defaultAction",
@@ -28,6 +29,7 @@ static SPEC: TargetSpec = TargetSpec {
     line_of_sight:
         "a private endpoint in the caller's virtual network, or a network security perimeter",
     control_plane_carve_out: false,
+    rejects_null_bypass: false,
 };
 
 impl Rule for AcrTrustedServicesBypass {

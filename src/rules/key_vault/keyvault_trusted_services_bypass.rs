@@ -20,12 +20,14 @@ pub static META: RuleMeta = RuleMeta {
 
 static SPEC: TargetSpec = TargetSpec {
     noun: "key vault",
+    provider: "Key Vault",
     bypass_path: "properties.networkAcls.bypass",
     public_network_access_path: "properties.publicNetworkAccess",
     default_action_path: "properties.networkAcls.defaultAction",
     callers: Callers::ApiManagementAndDataFactory,
     line_of_sight: "a private endpoint in the caller's virtual network, a `virtualNetworkRules` entry for its subnet with the `Microsoft.KeyVault` service endpoint, or a network security perimeter",
     control_plane_carve_out: true,
+    rejects_null_bypass: false,
 };
 
 impl Rule for KeyVaultTrustedServicesBypass {

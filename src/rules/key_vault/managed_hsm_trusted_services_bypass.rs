@@ -20,6 +20,7 @@ pub static META: RuleMeta = RuleMeta {
 
 static SPEC: TargetSpec = TargetSpec {
     noun: "managed HSM",
+    provider: "Key Vault",
     bypass_path: "properties.networkAcls.bypass",
     public_network_access_path: "properties.publicNetworkAccess",
     default_action_path: "properties.networkAcls.defaultAction",
@@ -27,6 +28,7 @@ static SPEC: TargetSpec = TargetSpec {
     line_of_sight:
         "a private endpoint in the caller's virtual network or a network security perimeter",
     control_plane_carve_out: true,
+    rejects_null_bypass: false,
 };
 
 impl Rule for ManagedHsmTrustedServicesBypass {

@@ -232,6 +232,31 @@ impl<'a> Env<'a> {
         self.copy.is_none() || charge_bytes(entries as u64 * ENTRY)
     }
 
+    /// The property `name` a property copy (`copies`, the value of a `copy` key)
+    /// makes, when it makes one, with the definition it comes from.
+    pub fn property_copy(
+        &self,
+        copies: &'a Ast<'a>,
+        name: &str,
+    ) -> Option<(Value, &'a Object<'a>)> {
+        let Ast::Array(defs) = copies else {
+            return None;
+        };
+        let def = defs.elements.iter().rev().find_map(|def| match def {
+            Ast::Object(def) => match find(def, "name") {
+                Some(Ast::StringLit(n)) if n.value.eq_ignore_ascii_case(name) => Some(def),
+                _ => None,
+            },
+            _ => None,
+        })?;
+        let label: Rc<str> = Rc::from(format!("in property copy `{name}`"));
+        let value = match (find(def, "count"), find(def, "input")) {
+            (Some(count), Some(input)) => self.copy_array(name, count, input, &label),
+            _ => Value::unknown(format!("property copy `{name}` lacks `count` or `input`")),
+        };
+        Some((value, def))
+    }
+
     /// Property iteration: `"copy": [{ "name": "rules", "count": 2, "input": {…} }]`
     /// inside an object becomes the property `rules` holding `count` evaluated inputs.
     fn property_copies(&self, ast: &'a Ast<'a>, label: &Rc<str>) -> Option<Vec<(Rc<str>, Value)>> {
