@@ -21,7 +21,7 @@ use jsonc_parser::ast::{Object, Value as Ast};
 
 use crate::source::Span;
 use expr::eval::copy_count;
-use expr::scope::{Binding, Caseless, Param};
+use expr::scope::{Binding, Caseless};
 pub use expr::{Env, Kind, Origin, Scope, Value};
 pub use graph::{endpoint_service, same_region};
 use value::{ast_span, find_prop};
@@ -796,77 +796,11 @@ impl<'a> Builder<'a> {
             escape_pointer(props_prop.name.as_str()),
             escape_pointer(tpl.name.as_str())
         );
-        let scope_is_inner = find_prop(props, "expressionEvaluationOptions")
-            .and_then(|o| match &o.value {
-                Ast::Object(o) => find_prop(o, "scope"),
-                _ => None,
-            })
-            .is_some_and(|s| matches!(&s.value, Ast::StringLit(v) if eq_ci(&v.value, "inner")));
-        if !scope_is_inner {
-            self.walk_template(inner, &ptr, Some(index), env);
-            return;
+        let name = name_parts.last().map(|n| (n.ast, n.env.clone()));
+        match Scope::of_deployment(props, inner, name, env) {
+            None => self.walk_template(inner, &ptr, Some(index), env),
+            Some(scope) => self.walk_template(inner, &ptr, Some(index), &Env::new(Rc::new(scope))),
         }
-        let mut scope = Scope::nested(inner, name_parts.last().map(|n| (n.ast, n.env.clone())));
-        if let Some(Ast::Object(params)) = find_prop(props, "parameters").map(|p| &p.value) {
-            for p in &params.properties {
-                let name = p.name.as_str();
-                let passed = |value| Binding::Passed {
-                    value,
-                    env: Box::new(env.clone()),
-                    name: Rc::from(name),
-                };
-                let entry = |entry| Binding::PassedEntry {
-                    entry,
-                    env: Box::new(env.clone()),
-                    name: Rc::from(name),
-                };
-                let binding = match &p.value {
-                    Ast::Object(def) => {
-                        match (
-                            find_prop(def, "value"),
-                            find_prop(def, "reference"),
-                            find_prop(def, "copy"),
-                        ) {
-                            (Some(v), _, _) => passed(&v.value),
-                            (None, Some(_), _) => Binding::Given(Value::unknown(format!(
-                            "parameter `{name}` is a Key Vault reference, read at deployment time"
-                        ))),
-                            // `{"copy": [{"name": "value", …}]}`: expanded, it has a `value`.
-                            (None, None, Some(_)) => entry(&p.value),
-                            (None, None, None) => Binding::Given(Value::unknown(format!(
-                                "parameter `{name}` of deployment `{}` has no `value`",
-                                scope.deployment_display()
-                            ))),
-                        }
-                    }
-                    written @ Ast::StringLit(_) => entry(written),
-                    other => Binding::Given(Value::unknown(format!(
-                        "parameter `{name}` is passed as {}, not an object with `value`",
-                        kind_name(other)
-                    ))),
-                };
-                match scope.parameters.get_mut(&Caseless(name)) {
-                    Some(param) => param.bound = Some(binding),
-                    None => {
-                        scope
-                            .parameters
-                            .insert(Caseless(name), Param::undeclared(binding));
-                    }
-                }
-            }
-        }
-        self.walk_template(inner, &ptr, Some(index), &Env::new(Rc::new(scope)));
-    }
-}
-
-fn kind_name(ast: &Ast<'_>) -> &'static str {
-    match ast {
-        Ast::StringLit(_) => "a string",
-        Ast::NumberLit(_) => "a number",
-        Ast::BooleanLit(_) => "a bool",
-        Ast::Object(_) => "an object",
-        Ast::Array(_) => "an array",
-        Ast::NullKeyword(_) => "null",
     }
 }
 

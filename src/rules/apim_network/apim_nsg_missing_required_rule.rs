@@ -4,7 +4,7 @@
 use crate::diagnostic::{Diagnostic, Level};
 use crate::rules::apim::APIM_SERVICE;
 use crate::rules::apim_network::nsg::{
-    default_rules, evaluate, user_rules, Direction, Requirement, Verdict,
+    default_rules, evaluate, narrower_client_allow, user_rules, Direction, Requirement, Verdict,
 };
 use crate::rules::apim_network::placement::Linked;
 use crate::rules::apim_network::{in_network, SERVICE_TYPES};
@@ -30,6 +30,7 @@ const fn inbound(port: u16, remote: &'static str, purpose: &'static str) -> Requ
         port,
         remote,
         purpose,
+        clients: false,
     }
 }
 const fn outbound(port: u16, remote: &'static str, purpose: &'static str) -> Requirement {
@@ -38,6 +39,7 @@ const fn outbound(port: u16, remote: &'static str, purpose: &'static str) -> Req
         port,
         remote,
         purpose,
+        clients: false,
     }
 }
 
@@ -56,17 +58,19 @@ fn requirements(sku: &str, vnet_type: &str, http_api: bool) -> Vec<Requirement> 
         ));
     }
     if eq_ci(vnet_type, "External") {
-        out.push(inbound(
-            443,
-            "Internet",
-            "client communication to the gateway",
-        ));
+        out.push(Requirement {
+            clients: true,
+            ..inbound(443, "Internet", "client communication to the gateway")
+        });
         if http_api {
-            out.push(inbound(
-                80,
-                "Internet",
-                "client communication over HTTP, which an API of the service allows",
-            ));
+            out.push(Requirement {
+                clients: true,
+                ..inbound(
+                    80,
+                    "Internet",
+                    "client communication over HTTP, which an API of the service allows",
+                )
+            });
         }
     }
     out.extend([
@@ -156,6 +160,17 @@ impl Rule for ApimNsgMissingRequiredRule {
                 ) else {
                     continue;
                 };
+                let clients_chosen = requirement.clients
+                    && narrower_client_allow(
+                        &rules,
+                        &requirement,
+                        subnet_range.as_deref(),
+                        rule.priority,
+                    )
+                    .is_some();
+                if clients_chosen {
+                    continue;
+                }
                 let mut diagnostic = Diagnostic::new(
                     META.default_level,
                     rule.span.unwrap_or(fallback_span),

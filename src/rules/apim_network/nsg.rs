@@ -31,6 +31,8 @@ pub struct Requirement {
     pub port: u16,
     pub remote: &'static str,
     pub purpose: &'static str,
+    /// Client traffic: the owner chooses its sources (see [`narrower_client_allow`]).
+    pub clients: bool,
 }
 
 impl Requirement {
@@ -304,6 +306,47 @@ fn cidr_contains(outer: (u32, u8), inner: (u32, u8)) -> bool {
     (outer.0 & mask) == (inner.0 & mask)
 }
 
+/// For client traffic, whose sources the owner chooses: the first user rule, before
+/// `before` in priority order, that allows the requirement's port from a narrower public
+/// source than `Internet` — a service tag such as `AzureFrontDoor.Backend`, or address
+/// ranges — to the subnet. Such a rule restricts who the clients are (a Front Door
+/// as the only client) rather than breaking the service.
+pub fn narrower_client_allow<'r>(
+    rules: &'r [SecurityRule],
+    requirement: &Requirement,
+    subnet_range: Option<&str>,
+    before: Option<i64>,
+) -> Option<&'r SecurityRule> {
+    let broad = |p: &str| {
+        let p = p.trim();
+        p == "*"
+            || ["Internet", "VirtualNetwork", "AzureLoadBalancer"]
+                .iter()
+                .any(|t| eq_ci(p, t))
+    };
+    rules
+        .iter()
+        .filter(|r| r.span.is_some() && r.priority.is_some())
+        .filter(|r| before.is_none_or(|b| r.priority.is_some_and(|p| p < b)))
+        .find(|r| {
+            r.direction == Some(requirement.direction)
+                && r.allow == Some(true)
+                && r.protocol
+                    .as_deref()
+                    .is_some_and(|p| p == "*" || eq_ci(p, "Tcp"))
+                && r.destination_ports
+                    .as_deref()
+                    .is_some_and(|ports| ports_match(ports, requirement.port))
+                && r.source_ports.as_deref().is_some_and(covers_all_ports)
+                && r.destinations
+                    .as_deref()
+                    .is_some_and(|d| d.iter().any(|p| local_matches(p, subnet_range)))
+                && r.sources
+                    .as_deref()
+                    .is_some_and(|s| !s.is_empty() && s.iter().all(|p| !broad(p)))
+        })
+}
+
 /// Evaluates a requirement against the rules (the user's and the defaults), in
 /// priority order. `region` is the service's region, for regional service tags.
 pub fn evaluate<'r>(
@@ -404,12 +447,14 @@ mod tests {
         port: 443,
         remote: "Storage",
         purpose: "",
+        clients: false,
     };
     const MANAGEMENT: Requirement = Requirement {
         direction: Direction::Inbound,
         port: 3443,
         remote: "ApiManagement",
         purpose: "",
+        clients: false,
     };
 
     fn decided_by(verdict: Verdict<'_>) -> (bool, String) {

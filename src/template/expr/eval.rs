@@ -275,7 +275,8 @@ impl<'a> Env<'a> {
         Some(out)
     }
 
-    /// `count` instances of `input` with `copyIndex(name)` bound.
+    /// `count` instances of `input` with `copyIndex(name)` bound: a property or
+    /// variable copy.
     pub fn copy_array(
         &self,
         name: &str,
@@ -283,12 +284,40 @@ impl<'a> Env<'a> {
         input: &'a Ast<'a>,
         label: &Rc<str>,
     ) -> Value {
+        self.copy_instances(name, count, input, label, true)
+    }
+
+    /// An output's copy: `copyIndex()` without a name counts its instances.
+    pub fn copy_output(
+        &self,
+        name: &str,
+        count: &'a Ast<'a>,
+        input: &'a Ast<'a>,
+        label: &Rc<str>,
+    ) -> Value {
+        self.copy_instances(name, count, input, label, false)
+    }
+
+    fn copy_instances(
+        &self,
+        name: &str,
+        count: &'a Ast<'a>,
+        input: &'a Ast<'a>,
+        label: &Rc<str>,
+        named_only: bool,
+    ) -> Value {
         let count_value = self.eval_json(count, label);
         match copy_count(&count_value) {
             Ok(n) if !charge_bytes(n as u64 * ENTRY) => too_large(),
             Ok(n) => Value::array(
                 (0..n)
-                    .map(|i| self.with_property_copy(name, i).eval_json(input, label))
+                    .map(|i| {
+                        let env = match named_only {
+                            true => self.with_property_copy(name, i),
+                            false => self.with_copy(name, i),
+                        };
+                        env.eval_json(input, label)
+                    })
                     .collect(),
             ),
             Err(reason) => Value::unknown(format!("copy `{name}`: {reason}")),

@@ -1283,12 +1283,24 @@ fn reference(env: &Env<'_>, values: &[Value]) -> Value {
             "`reference('{target}')` reads the deployed state of a resource outside this template"
         ));
     };
-    if full_type.eq_ignore_ascii_case("Microsoft.Resources/deployments") {
+    let existing = matches!(
+        super::scope::find(resource, "existing"),
+        Some(jsonc_parser::ast::Value::BooleanLit(b)) if b.value
+    );
+    if existing {
+        // Never guess deployed state from a declaration.
         return Value::unknown(format!(
-            "the outputs of deployment `{name}` are known only after it is deployed"
+            "`reference('{target}')` reads the deployed state of existing resource `{name}`"
         ));
     }
     let key = super::scope::Memo::of(super::scope::Memo::Reference, resource);
+    if full_type.eq_ignore_ascii_case("Microsoft.Resources/deployments") {
+        let describe = || format!("the outputs of deployment `{name}`");
+        return env
+            .scope
+            .memoized(key, describe, || deployment_outputs(env, resource, &name))
+            .unwrap_or_else(Value::unknown);
+    }
     let describe = || format!("`reference()` of `{name}`");
     let properties = env.scope.memoized(key, describe, || {
         let declared = match super::scope::find(resource, "properties") {
@@ -1317,6 +1329,71 @@ fn reference(env: &Env<'_>, values: &[Value]) -> Value {
 
 /// Finds a resource declared in this template by symbolic name, resource ID or plain
 /// name; returns its declaration, full type and evaluated name.
+/// `reference()` of a nested deployment in this template: `{ "outputs": { name:
+/// { "type", "value" } } }`, evaluated from its inline template as ARM would after
+/// deploying it (a linked template's outputs stay unknown).
+fn deployment_outputs<'a>(
+    env: &Env<'a>,
+    deployment: &'a jsonc_parser::ast::Object<'a>,
+    name: &str,
+) -> Value {
+    use super::scope::find;
+    use jsonc_parser::ast::Value as Ast;
+    let later = || {
+        Value::unknown(format!(
+            "the outputs of deployment `{name}` are known only after it is deployed"
+        ))
+    };
+    let Some(Ast::Object(props)) = find(deployment, "properties") else {
+        return later();
+    };
+    let Some(Ast::Object(inner)) = find(props, "template") else {
+        return later();
+    };
+    let written = find(deployment, "name").map(|n| (n, Env::new(env.scope.clone())));
+    let inner_env =
+        match super::Scope::of_deployment(props, inner, written, &Env::new(env.scope.clone())) {
+            Some(scope) => Env::new(Rc::new(scope)),
+            None => Env::new(env.scope.clone()),
+        };
+    let Some(Ast::Object(outputs)) = find(inner, "outputs") else {
+        return Value::object(vec![(Rc::from("outputs"), Value::object(Vec::new()))]);
+    };
+    let entries = outputs
+        .properties
+        .iter()
+        .map(|o| {
+            let output_name = o.name.as_str();
+            let label: Rc<str> = Rc::from(format!("output `{output_name}` of deployment `{name}`"));
+            let Ast::Object(def) = &o.value else {
+                return (
+                    Rc::from(output_name),
+                    Value::unknown("the output is not an object"),
+                );
+            };
+            let value = match (find(def, "value"), find(def, "copy")) {
+                (Some(v), _) => inner_env.eval_json(v, &label),
+                (None, Some(Ast::Object(copy))) => match (find(copy, "count"), find(copy, "input"))
+                {
+                    (Some(count), Some(input)) => {
+                        inner_env.copy_output(output_name, count, input, &label)
+                    }
+                    _ => Value::unknown(format!(
+                        "output `{output_name}` has a copy without `count` or `input`"
+                    )),
+                },
+                _ => Value::unknown(format!("output `{output_name}` has no `value`")),
+            };
+            let mut entry = vec![(Rc::from("value"), value)];
+            if let Some(Ast::StringLit(t)) = find(def, "type") {
+                entry.insert(0, (Rc::from("type"), Value::str(t.value.as_ref())));
+            }
+            (Rc::from(output_name), Value::object(entry))
+        })
+        .collect();
+    Value::object(vec![(Rc::from("outputs"), Value::object(entries))])
+}
+
 fn find_declaration<'a>(
     env: &Env<'a>,
     target: &str,

@@ -180,6 +180,77 @@ impl<'a> Scope<'a> {
         Scope::with_deployment_name(template, lazy)
     }
 
+    /// The scope a nested deployment's inline template `inner` is evaluated in, when
+    /// its `properties` (`props`) say `expressionEvaluationOptions.scope` `inner`: its own
+    /// names, with the parameters the deployment passes bound (evaluated in `env`, the
+    /// parent's environment, when first used). `None` for the default `outer` scope,
+    /// where the inner template reads the parent's names.
+    pub fn of_deployment(
+        props: &'a Object<'a>,
+        inner: &'a Object<'a>,
+        name: Option<(&'a Ast<'a>, Env<'a>)>,
+        env: &Env<'a>,
+    ) -> Option<Scope<'a>> {
+        let scope_is_inner = match find(props, "expressionEvaluationOptions") {
+            Some(Ast::Object(o)) => {
+                matches!(find(o, "scope"), Some(Ast::StringLit(v)) if v.value.eq_ignore_ascii_case("inner"))
+            }
+            _ => false,
+        };
+        if !scope_is_inner {
+            return None;
+        }
+        let mut scope = Scope::nested(inner, name);
+        let Some(Ast::Object(params)) = find(props, "parameters") else {
+            return Some(scope);
+        };
+        for p in &params.properties {
+            let name = p.name.as_str();
+            let passed = |value| Binding::Passed {
+                value,
+                env: Box::new(env.clone()),
+                name: Rc::from(name),
+            };
+            let entry = |entry| Binding::PassedEntry {
+                entry,
+                env: Box::new(env.clone()),
+                name: Rc::from(name),
+            };
+            let binding = match &p.value {
+                Ast::Object(def) => match (
+                    find(def, "value"),
+                    find(def, "reference"),
+                    find(def, "copy"),
+                ) {
+                    (Some(v), _, _) => passed(v),
+                    (None, Some(_), _) => Binding::Given(Value::unknown(format!(
+                        "parameter `{name}` is a Key Vault reference, read at deployment time"
+                    ))),
+                    // `{"copy": [{"name": "value", …}]}`: expanded, it has a `value`.
+                    (None, None, Some(_)) => entry(&p.value),
+                    (None, None, None) => Binding::Given(Value::unknown(format!(
+                        "parameter `{name}` of deployment `{}` has no `value`",
+                        scope.deployment_display()
+                    ))),
+                },
+                written @ Ast::StringLit(_) => entry(written),
+                other => Binding::Given(Value::unknown(format!(
+                    "parameter `{name}` is passed as {}, not an object with `value`",
+                    kind_name(other)
+                ))),
+            };
+            match scope.parameters.get_mut(&Caseless(name)) {
+                Some(param) => param.bound = Some(binding),
+                None => {
+                    scope
+                        .parameters
+                        .insert(Caseless(name), Param::undeclared(binding));
+                }
+            }
+        }
+        Some(scope)
+    }
+
     /// `deployment().name`.
     pub fn deployment_name(&self) -> Value {
         let d = &self.deployment_name;
@@ -440,6 +511,18 @@ pub fn origin_here(span: Span, label: String) -> Option<Rc<Origin>> {
         label,
         file: None,
     }))
+}
+
+/// How a message names the JSON kind of a written value.
+fn kind_name(ast: &Ast<'_>) -> &'static str {
+    match ast {
+        Ast::StringLit(_) => "a string",
+        Ast::NumberLit(_) => "a number",
+        Ast::BooleanLit(_) => "a bool",
+        Ast::Object(_) => "an object",
+        Ast::Array(_) => "an array",
+        Ast::NullKeyword(_) => "null",
+    }
 }
 
 #[cfg(test)]

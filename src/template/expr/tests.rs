@@ -332,6 +332,11 @@ fn reference_to_a_declared_resource_knows_its_endpoints() {
     .get("$unknown")
     .is_some());
     assert!(eval("[reference(resourceId('Microsoft.Storage/storageAccounts', 'elsewhere')).primaryEndpoints.blob]").get("$unknown").is_some());
+    // An existing resource's state is never guessed from its declaration.
+    assert_eq!(
+        eval("[reference('kv-shared').vaultUri]"),
+        json!({"$unknown": "`reference('kv-shared')` reads the deployed state of existing resource `kv-shared`"})
+    );
 }
 
 #[test]
