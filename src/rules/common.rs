@@ -214,9 +214,13 @@ fn callers_phrase(callers: Callers, as_of: Date) -> String {
 /// values a parameters file could supply, a template Azure rejects, or a template too
 /// costly to evaluate.
 pub fn undecided_help(reason: &str) -> &'static str {
-    use crate::template::expr::eval::{INVALID, OVER_BUDGET};
+    use crate::template::expr::eval::{FAILS, INVALID, OVER_BUDGET, REJECTED};
     if reason.contains(INVALID) {
         "fix the template: Azure rejects it as written"
+    } else if reason.contains(REJECTED) {
+        "fix the parameters file: Azure rejects the deployment with these values"
+    } else if reason.contains(FAILS) {
+        "the template stops this deployment with `fail()` for these values: check the values it is given"
     } else if reason.contains(OVER_BUDGET) {
         "simplify how this value is computed, or check the deployed resource"
     } else {

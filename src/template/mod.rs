@@ -363,7 +363,11 @@ impl<'a> Template<'a> {
         if !given.is_empty() {
             for (name, param) in scope.parameters.iter_mut() {
                 if let Some(value) = given.get(name) {
-                    param.bound = Some(Binding::Given((*value).clone()));
+                    let value = match param.type_mismatch(name.0, value, "the parameters file") {
+                        Some(reason) => Value::unknown(reason),
+                        None => (*value).clone(),
+                    };
+                    param.bound = Some(Binding::Given(value));
                 }
             }
         }

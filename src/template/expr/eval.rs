@@ -30,6 +30,10 @@ pub const BYTE_BUDGET: u64 = 64 << 20;
 /// to evaluate. Rules do not advise `--parameters` for them.
 pub const INVALID: &str = "the template is invalid: ";
 pub const OVER_BUDGET: &str = "evaluation budget exceeded: ";
+/// A value Azure rejects for a parameter (its type contradicts the declaration).
+pub const REJECTED: &str = "Azure rejects this deployment: ";
+/// A `fail()` the template reaches with these values.
+pub const FAILS: &str = "the deployment fails: ";
 
 /// One template's evaluation budget. A template is built and evaluated on one thread
 /// (its values are `Rc`), so the budget is kept per thread and reset per template.

@@ -182,7 +182,7 @@ pub fn call(env: &Env<'_>, name: &str, args: &[Expr]) -> Value {
             .and_then(data_uri_to_string)
             .map(Value::str),
         "flatten" => one(&values).and_then(flatten),
-        "fail" => one_str(&values).map(|m| Value::unknown(format!("the deployment fails: {m}"))),
+        "fail" => one_str(&values).map(|m| Value::unknown(format!("{}{m}", super::eval::FAILS))),
         "parsecidr" => one_str(&values)
             .and_then(super::cidr::parse_cidr)
             .map(|fields| {

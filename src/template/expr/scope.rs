@@ -17,6 +17,8 @@ use crate::source::Span;
 /// A parameter: what the template declares, and what the deployment binds to it.
 pub struct Param<'a> {
     pub declared: Declared<'a>,
+    /// The declared `type` (`string`, `secureObject`, …), through `$ref` when needed.
+    pub ty: Option<&'a str>,
     pub bound: Option<Binding<'a>>,
 }
 
@@ -59,8 +61,52 @@ impl<'a> Param<'a> {
     pub fn undeclared(bound: Binding<'a>) -> Param<'a> {
         Param {
             declared: Declared::Undeclared,
+            ty: None,
             bound: Some(bound),
         }
+    }
+
+    /// Why Azure rejects `value` for this parameter, when its JSON type contradicts the
+    /// declared `type` ("parameter `acl` is a string, the parameters file gives an
+    /// array"). `null` is not checked: it means "not given".
+    pub fn type_mismatch(&self, name: &str, value: &Value, source: &str) -> Option<String> {
+        use super::value::Kind;
+        let ty = self.ty?.to_ascii_lowercase();
+        let fits = match (&value.kind, ty.as_str()) {
+            (Kind::Null | Kind::Unknown(_) | Kind::Placeholder(_), _) => true,
+            (Kind::Str(_), "string" | "securestring") => true,
+            (Kind::Int(_), "int") => true,
+            (Kind::Bool(_), "bool") => true,
+            (Kind::Object(_), "object" | "secureobject") => true,
+            (Kind::Array(_), "array") => true,
+            (
+                _,
+                "string" | "securestring" | "int" | "bool" | "object" | "secureobject" | "array",
+            ) => false,
+            // A type trustlint does not know: Azure decides.
+            _ => true,
+        };
+        let article = |t: &str| match t {
+            "int" => "an int",
+            "array" => "an array",
+            "object" | "secureobject" => "an object",
+            "bool" => "a bool",
+            _ => "a string",
+        };
+        (!fits).then(|| {
+            format!(
+                "{}parameter `{name}` is {}, {source} gives {}",
+                super::eval::REJECTED,
+                article(&ty),
+                match &value.kind {
+                    Kind::Str(_) => "a string",
+                    Kind::Int(_) | Kind::Float(_) => "a number",
+                    Kind::Bool(_) => "a bool",
+                    Kind::Array(_) => "an array",
+                    _ => "an object",
+                }
+            )
+        })
     }
 }
 
@@ -68,30 +114,42 @@ impl<'a> Param<'a> {
 /// refer to each other in a cycle must not loop.
 const MAX_REF_HOPS: usize = 64;
 
-/// Whether a parameter declaration (or the definition it reaches through `$ref`
-/// into the template's `definitions`) says `"nullable": true`.
-fn is_nullable(template: &Object<'_>, declaration: &Object<'_>) -> bool {
-    let mut current = declaration;
-    for _ in 0..MAX_REF_HOPS {
-        if find(current, "nullable").is_some_and(|v| matches!(v, Ast::BooleanLit(b) if b.value)) {
-            return true;
-        }
+/// A parameter declaration and the definitions it reaches through `$ref` into the
+/// template's `definitions`, nearest first.
+fn declaration_chain<'a>(
+    template: &'a Object<'a>,
+    declaration: &'a Object<'a>,
+) -> impl Iterator<Item = &'a Object<'a>> {
+    std::iter::successors(Some(declaration), move |current| {
         let Some(Ast::StringLit(target)) = find(current, "$ref") else {
-            return false;
+            return None;
         };
-        let Some(name) = target.value.strip_prefix("#/definitions/") else {
-            return false;
-        };
-        let definition = match find(template, "definitions") {
-            Some(Ast::Object(defs)) => find(defs, name),
+        let name = target.value.strip_prefix("#/definitions/")?;
+        match find(template, "definitions") {
+            Some(Ast::Object(defs)) => match find(defs, name) {
+                Some(Ast::Object(next)) => Some(next),
+                _ => None,
+            },
             _ => None,
-        };
-        let Some(Ast::Object(next)) = definition else {
-            return false;
-        };
-        current = next;
-    }
-    false
+        }
+    })
+    .take(MAX_REF_HOPS)
+}
+
+/// Whether a parameter declaration (or a definition it reaches through `$ref`) says
+/// `"nullable": true`.
+fn is_nullable(template: &Object<'_>, declaration: &Object<'_>) -> bool {
+    declaration_chain(template, declaration)
+        .any(|d| find(d, "nullable").is_some_and(|v| matches!(v, Ast::BooleanLit(b) if b.value)))
+}
+
+/// The declared `type` of a parameter, from the nearest of its declaration and the
+/// definitions it reaches through `$ref` that says one.
+fn declared_type<'a>(template: &'a Object<'a>, declaration: &'a Object<'a>) -> Option<&'a str> {
+    declaration_chain(template, declaration).find_map(|d| match find(d, "type") {
+        Some(Ast::StringLit(t)) => Some(t.value.as_ref()),
+        _ => None,
+    })
 }
 
 /// One template's names: parameters, variables, functions and symbolic resources.
@@ -343,6 +401,7 @@ impl<'a> Scope<'a> {
                         };
                         let param = Param {
                             declared,
+                            ty: def.and_then(|d| declared_type(self.template, d)),
                             bound: None,
                         };
                         self.parameters.insert(Caseless(p.name.as_str()), param);

@@ -411,3 +411,45 @@ fn functions_added_for_real_templates_evaluate_as_documented() {
         json!({"$unknown": "the deployment fails: the region is not supported"})
     );
 }
+
+#[test]
+fn parameters_file_values_of_the_wrong_type_are_rejected_as_azure_does() {
+    let text = r##"{
+      "definitions": { "acl": { "type": "object", "nullable": true } },
+      "parameters": {
+        "acls": { "$ref": "#/definitions/acl" },
+        "name": { "type": "string" },
+        "count": { "type": "int", "defaultValue": 1 }
+      },
+      "resources": []
+    }"##;
+    let ast = crate::parse::parse(text).unwrap().unwrap();
+    let Ast::Object(obj) = &ast else {
+        unreachable!()
+    };
+    // Bound as `Template::build` binds a parameters file's values.
+    let mut scope = Scope::new(obj, Value::str("main"));
+    for (name, param) in scope.parameters.iter_mut() {
+        let value = match name.0 {
+            "acls" => Value::array(vec![]),
+            "name" => Value::str("st1"),
+            _ => Value::null(),
+        };
+        let value = match param.type_mismatch(name.0, &value, "the parameters file") {
+            Some(reason) => Value::unknown(reason),
+            None => value,
+        };
+        param.bound = Some(super::scope::Binding::Given(value));
+    }
+    let env = Env::new(Rc::new(scope));
+    assert_eq!(
+        env.eval_string("[parameters('acls')]").to_json(),
+        json!({"$unknown": "Azure rejects this deployment: parameter `acls` is an object, the parameters file gives an array"})
+    );
+    assert_eq!(
+        env.eval_string("[parameters('name')]").to_json(),
+        json!("st1")
+    );
+    // Given null: the default applies.
+    assert_eq!(env.eval_string("[parameters('count')]").to_json(), json!(1));
+}
