@@ -710,6 +710,13 @@ impl<'a> Builder<'a> {
             _ => None,
         });
 
+        // A resource of a module in a copy loop is one instance of that loop: its
+        // findings are reported once per place, naming the instances.
+        let copy = copy.or_else(|| {
+            place
+                .deployment
+                .and_then(|d| self.resources[d].copy.clone())
+        });
         let index = self.resources.len();
         self.resources.push(Resource {
             object: obj,

@@ -401,7 +401,10 @@ impl<'a> ValueRef<'a> {
 
     /// A name for messages: the evaluated text when known, else the expression as written.
     pub fn name_for_display(&self) -> String {
-        self.name_text().unwrap_or_else(|| self.written_text())
+        // An empty name says nothing: show how it is written.
+        self.name_text()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| self.written_text())
     }
 }
 
