@@ -104,13 +104,36 @@ fn report<'s>(d: &'s Diagnostic, source: &'s SourceFile, name: &str) -> Report<'
             <= NEARBY_LINES
     };
     let mut spans = vec![d.span];
-    let mut nearby = Vec::new();
+    // Label texts by span: the primary's first; a related span that is the same as one
+    // already labelled adds its text to that label.
+    let mut texts: Vec<String> = vec![non_empty(&d.label).unwrap_or_default()];
     let mut related = Vec::new();
+    // A label inside another one (a literal inside the expression the finding points
+    // at) cannot be drawn on the same line: it gets a snippet of its own.
+    let line_of = |at: u32| source.line_col(at as usize).0;
+    let one_line = |s: Span| line_of(s.start) == line_of(s.end);
+    let overlaps = |spans: &[Span], span: Span| {
+        one_line(span)
+            && spans.iter().any(|s| {
+                one_line(*s)
+                    && line_of(s.start) == line_of(span.start)
+                    && s.start < span.end
+                    && span.start < s.end
+            })
+    };
     for r in &d.related {
+        let same = spans.iter().position(|s| *s == r.span);
         match &r.file {
-            None if near(r.span) => {
+            None if same.is_some() => {
+                let text = &mut texts[same.unwrap_or_default()];
+                if !text.is_empty() {
+                    text.push_str("; ");
+                }
+                text.push_str(&r.label);
+            }
+            None if near(r.span) && !overlaps(&spans, r.span) => {
                 spans.push(r.span);
-                nearby.push(r);
+                texts.push(r.label.clone());
             }
             None => related.push(secondary(&r.label, r.span, name.to_owned(), source)),
             Some(other) => {
@@ -124,15 +147,15 @@ fn report<'s>(d: &'s Diagnostic, source: &'s SourceFile, name: &str) -> Report<'
         }
     }
     let snippet = Snippet::new(name.to_owned(), source, &spans);
-    let mut labels = vec![LabeledSpan::new_primary_with_span(
-        non_empty(&d.label),
-        snippet.span(d.span),
-    )];
-    labels.extend(
-        nearby
-            .iter()
-            .map(|r| LabeledSpan::new_with_span(non_empty(&r.label), snippet.span(r.span))),
-    );
+    let labels = spans
+        .iter()
+        .zip(&texts)
+        .enumerate()
+        .map(|(i, (span, text))| match i {
+            0 => LabeledSpan::new_primary_with_span(non_empty(text), snippet.span(*span)),
+            _ => LabeledSpan::new_with_span(non_empty(text), snippet.span(*span)),
+        })
+        .collect();
     let mut help = d.help.clone().unwrap_or_default();
     if !help.is_empty() {
         help.push('\n');

@@ -118,7 +118,7 @@ impl<'a> ValueRef<'a> {
         let anchor = ast_span(value);
         match value {
             Ast::StringLit(s) if is_expression(&s.value) => ValueRef {
-                inner: Inner::Evaluated(env.eval_string(&s.value)),
+                inner: Inner::Evaluated(env.eval_written(s, &Rc::from("the value, written here"))),
                 anchor,
                 expression: Some(cow_str(&s.value)),
                 env: env.clone(),

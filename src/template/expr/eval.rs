@@ -1,14 +1,18 @@
 //! Evaluating template JSON and expressions to [`Value`]s.
 
+use std::borrow::Cow;
 use std::rc::Rc;
 
-use jsonc_parser::ast::{Object, Value as Ast};
+use jsonc_parser::ast::{Object, StringLit, Value as Ast};
 use rustc_hash::FxHashMap;
 
 use super::functions;
-use super::parse::{parse_template_string, Expr, Template};
-use super::scope::{find, origin_here, Binding, Caseless, Declared, Env, Locals, Memo, Param};
+use super::parse::{is_expression, parse_template_string, At, Expr, Template};
+use super::scope::{
+    find, origin_here, Binding, Caseless, Declared, Env, Locals, Memo, Param, WrittenString,
+};
 use super::value::{Kind, Origin, Value};
+use crate::source::Span;
 use crate::template::value::ast_span;
 
 /// How deep evaluation may nest — JSON values, calls, and the variables, parameters and
@@ -186,7 +190,7 @@ impl<'a> Env<'a> {
         let origin = || origin_here(ast_span(ast), label.to_string());
         match ast {
             Ast::StringLit(s) => {
-                let v = self.eval_string(&s.value);
+                let v = self.eval_written(s, label);
                 if v.origin.is_none() && !crate::template::expr::parse::is_expression(&s.value) {
                     v.with_origin(origin())
                 } else {
@@ -328,6 +332,35 @@ impl<'a> Env<'a> {
         }
     }
 
+    /// Evaluates a string written in the template, so that the string literals of an
+    /// expression in it carry where they are written (labelled `label`).
+    pub fn eval_written(&self, lit: &'a StringLit<'a>, label: &Rc<str>) -> Value {
+        // Only a string without JSON escapes has its characters where its value's are;
+        // literals of an escaped one keep no origin of their own.
+        let located = matches!(lit.value, Cow::Borrowed(_)) && is_expression(&lit.value);
+        if !located {
+            return self.eval_string(&lit.value);
+        }
+        let env = Env {
+            written: Some(Rc::new(WrittenString {
+                start: lit.range.start + 1,
+                label: label.clone(),
+            })),
+            ..self.clone()
+        };
+        env.eval_string(&lit.value)
+    }
+
+    /// The origin of a string literal written at `at` of the string being evaluated.
+    fn literal_origin(&self, at: At) -> Option<Rc<Origin>> {
+        let written = self.written.as_ref()?;
+        let span = Span::new(
+            written.start + at.start as usize,
+            written.start + at.end as usize,
+        );
+        origin_here(span, written.label.to_string())
+    }
+
     /// Evaluates a string as ARM reads it: a literal, a `[[` escape, or an expression
     /// (unknown when it cannot be parsed: `EXPR001` reports that).
     pub fn eval_string(&self, s: &str) -> Value {
@@ -346,7 +379,7 @@ impl<'a> Env<'a> {
             return too_deep();
         };
         match expr {
-            Expr::Str(s) => Value::str(s.as_str()),
+            Expr::Str(s, at) => Value::str(s.as_str()).with_origin(self.literal_origin(*at)),
             Expr::Int(i) => Value::int(*i),
             Expr::Bool(b) => Value::bool(*b),
             Expr::Null => Value::null(),
@@ -366,6 +399,15 @@ impl<'a> Env<'a> {
                 }
             }
             Expr::Property(target, name) => {
+                // `reference(<module>).outputs.<name>`: that output only.
+                if let Expr::Property(call, outputs) = target.as_ref() {
+                    let output = functions::reference_call(call)
+                        .filter(|_| outputs.eq_ignore_ascii_case("outputs"))
+                        .and_then(|args| functions::deployment_output(self, args, name));
+                    if let Some(output) = output {
+                        return output;
+                    }
+                }
                 member(self.eval(target), &Value::str(name.as_str()), true)
             }
             Expr::Index(target, index) => {

@@ -23,6 +23,24 @@ pub fn call(env: &Env<'_>, name: &str, args: &[Expr]) -> Value {
         "lambda" => return Value::unknown("a lambda can only be an argument of filter, map, reduce, sort, toObject, mapValues or groupBy"),
         _ => {}
     }
+    // `tryGet(reference(<module>), 'outputs', '<name>', …)`: that output only.
+    if lower == "tryget" {
+        if let [target, Expr::Str(outputs, _), output, rest @ ..] = args {
+            if let Some(reference_args) =
+                reference_call(target).filter(|_| outputs.eq_ignore_ascii_case("outputs"))
+            {
+                let output = env.eval(output);
+                if let Some(found) = output
+                    .as_text()
+                    .and_then(|o| deployment_output(env, reference_args, o))
+                {
+                    let mut values = vec![found];
+                    values.extend(rest.iter().map(|a| env.eval(a)));
+                    return try_get(&values).unwrap_or_else(Value::unknown);
+                }
+            }
+        }
+    }
     let values: Vec<Value> = args.iter().map(|a| env.eval(a)).collect();
     // A hash of deployment-time values is itself known only at deployment time: show
     // the call (equal calls still give equal names within a template).
@@ -382,7 +400,7 @@ fn lambda_function(env: &Env<'_>, name: &str, args: &[Expr]) -> Value {
         let names = names
             .iter()
             .map(|n| match n {
-                Expr::Str(s) => Some(Rc::from(s.as_str())),
+                Expr::Str(s, _) => Some(Rc::from(s.as_str())),
                 _ => None,
             })
             .collect::<Option<Vec<_>>>()?;
@@ -1337,61 +1355,121 @@ fn deployment_outputs<'a>(
     deployment: &'a jsonc_parser::ast::Object<'a>,
     name: &str,
 ) -> Value {
-    use super::scope::find;
-    use jsonc_parser::ast::Value as Ast;
-    let later = || {
-        Value::unknown(format!(
-            "the outputs of deployment `{name}` are known only after it is deployed"
-        ))
-    };
-    let Some(Ast::Object(props)) = find(deployment, "properties") else {
-        return later();
-    };
-    let Some(Ast::Object(inner)) = find(props, "template") else {
-        return later();
-    };
-    let written = find(deployment, "name").map(|n| (n, Env::new(env.scope.clone())));
-    let inner_env =
-        match super::Scope::of_deployment(props, inner, written, &Env::new(env.scope.clone())) {
-            Some(scope) => Env::new(Rc::new(scope)),
-            None => Env::new(env.scope.clone()),
-        };
-    let Some(Ast::Object(outputs)) = find(inner, "outputs") else {
-        return Value::object(vec![(Rc::from("outputs"), Value::object(Vec::new()))]);
+    let Some((inner_env, outputs)) = deployment_template(env, deployment) else {
+        return outputs_later(name);
     };
     let entries = outputs
-        .properties
+        .map(|o| o.properties.as_slice())
+        .unwrap_or_default()
         .iter()
-        .map(|o| {
-            let output_name = o.name.as_str();
-            let label: Rc<str> = Rc::from(format!("output `{output_name}` of deployment `{name}`"));
-            let Ast::Object(def) = &o.value else {
-                return (
-                    Rc::from(output_name),
-                    Value::unknown("the output is not an object"),
-                );
-            };
-            let value = match (find(def, "value"), find(def, "copy")) {
-                (Some(v), _) => inner_env.eval_json(v, &label),
-                (None, Some(Ast::Object(copy))) => match (find(copy, "count"), find(copy, "input"))
-                {
-                    (Some(count), Some(input)) => {
-                        inner_env.copy_output(output_name, count, input, &label)
-                    }
-                    _ => Value::unknown(format!(
-                        "output `{output_name}` has a copy without `count` or `input`"
-                    )),
-                },
-                _ => Value::unknown(format!("output `{output_name}` has no `value`")),
-            };
-            let mut entry = vec![(Rc::from("value"), value)];
-            if let Some(Ast::StringLit(t)) = find(def, "type") {
-                entry.insert(0, (Rc::from("type"), Value::str(t.value.as_ref())));
-            }
-            (Rc::from(output_name), Value::object(entry))
-        })
+        .map(|o| (Rc::from(o.name.as_str()), output_value(&inner_env, o, name)))
         .collect();
     Value::object(vec![(Rc::from("outputs"), Value::object(entries))])
+}
+
+fn outputs_later(name: &str) -> Value {
+    Value::unknown(format!(
+        "the outputs of deployment `{name}` are known only after it is deployed"
+    ))
+}
+
+/// The environment a nested deployment's inline template is evaluated in, and its
+/// `outputs`; `None` for a linked template.
+fn deployment_template<'a>(
+    env: &Env<'a>,
+    deployment: &'a jsonc_parser::ast::Object<'a>,
+) -> Option<(Env<'a>, Option<&'a jsonc_parser::ast::Object<'a>>)> {
+    use super::scope::find;
+    use jsonc_parser::ast::Value as Ast;
+    let Some(Ast::Object(props)) = find(deployment, "properties") else {
+        return None;
+    };
+    let Some(Ast::Object(inner)) = find(props, "template") else {
+        return None;
+    };
+    let parent = Env::new(env.scope.clone());
+    let written = find(deployment, "name").map(|n| (n, parent.clone()));
+    let inner_env = match super::Scope::of_deployment(props, inner, written, &parent) {
+        Some(scope) => Env::new(Rc::new(scope)),
+        None => parent,
+    };
+    let outputs = match find(inner, "outputs") {
+        Some(Ast::Object(o)) => Some(o),
+        _ => None,
+    };
+    Some((inner_env, outputs))
+}
+
+/// One output, `{ "type", "value" }`, evaluated in the deployment's environment.
+fn output_value<'a>(
+    inner_env: &Env<'a>,
+    output: &'a jsonc_parser::ast::ObjectProp<'a>,
+    deployment: &str,
+) -> Value {
+    use super::scope::find;
+    use jsonc_parser::ast::Value as Ast;
+    let output_name = output.name.as_str();
+    let label: Rc<str> = Rc::from(format!(
+        "output `{output_name}` of deployment `{deployment}`"
+    ));
+    let Ast::Object(def) = &output.value else {
+        return Value::unknown("the output is not an object");
+    };
+    let value = match (find(def, "value"), find(def, "copy")) {
+        (Some(v), _) => inner_env.eval_json(v, &label),
+        (None, Some(Ast::Object(copy))) => match (find(copy, "count"), find(copy, "input")) {
+            (Some(count), Some(input)) => inner_env.copy_output(output_name, count, input, &label),
+            _ => Value::unknown(format!(
+                "output `{output_name}` has a copy without `count` or `input`"
+            )),
+        },
+        _ => Value::unknown(format!("output `{output_name}` has no `value`")),
+    };
+    let mut entry = vec![(Rc::from("value"), value)];
+    if let Some(Ast::StringLit(t)) = find(def, "type") {
+        entry.insert(0, (Rc::from("type"), Value::str(t.value.as_ref())));
+    }
+    Value::object(entry)
+}
+
+/// `reference(<deployment>).outputs.<output>` evaluating only that output (compiled
+/// Bicep reads a module's outputs one at a time, and most are never needed). `None`
+/// when the target is not a nested deployment of this template.
+pub fn deployment_output(env: &Env<'_>, reference_args: &[Expr], output: &str) -> Option<Value> {
+    let target = reference_args.first().map(|a| env.eval(a))?;
+    let target = target.as_text()?;
+    let (deployment, full_type, name) = find_declaration(env, target)?;
+    if !full_type.eq_ignore_ascii_case("Microsoft.Resources/deployments") {
+        return None;
+    }
+    let Some((inner_env, outputs)) = deployment_template(env, deployment) else {
+        return Some(outputs_later(&name));
+    };
+    let Some(def) = outputs.and_then(|o| {
+        o.properties
+            .iter()
+            .rev()
+            .find(|p| p.name.as_str().eq_ignore_ascii_case(output))
+    }) else {
+        return Some(Value::unknown(format!(
+            "deployment `{name}` has no output `{output}`"
+        )));
+    };
+    let key = super::scope::Memo::of(super::scope::Memo::Output, def);
+    let describe = || format!("output `{output}` of deployment `{name}`");
+    Some(
+        env.scope
+            .memoized(key, describe, || output_value(&inner_env, def, &name))
+            .unwrap_or_else(Value::unknown),
+    )
+}
+
+/// Is `e` a call of `reference()`? Its arguments.
+pub fn reference_call(e: &Expr) -> Option<&[Expr]> {
+    match e {
+        Expr::Call { name, args } if name.eq_ignore_ascii_case("reference") => Some(args),
+        _ => None,
+    }
 }
 
 fn find_declaration<'a>(

@@ -13,9 +13,25 @@ use std::borrow::Cow;
 use std::fmt;
 
 /// A parsed expression.
+/// Where a string literal is written in its template string, quotes included: byte
+/// offsets from the string's first character (the `[`). Two expressions that differ
+/// only in where their literals sit are the same expression.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct At {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl PartialEq for At {
+    fn eq(&self, _: &At) -> bool {
+        true
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
-    Str(String),
+    /// A string literal and where it is written.
+    Str(String, At),
     Int(i64),
     Bool(bool),
     Null,
@@ -34,7 +50,7 @@ impl fmt::Display for Expr {
     /// Writes the expression back in template syntax (without the outer brackets).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Expr::Str(s) => write!(f, "'{}'", s.replace('\'', "''")),
+            Expr::Str(s, _) => write!(f, "'{}'", s.replace('\'', "''")),
             Expr::Int(i) => write!(f, "{i}"),
             Expr::Bool(b) => write!(f, "{b}"),
             Expr::Null => f.write_str("null()"),
@@ -301,7 +317,8 @@ fn parse_inner<B: Builder>(inner: &str, builder: &mut B) -> Result<B::Node, Expr
 /// checking.
 trait Builder {
     type Node;
-    fn string(&mut self, s: Cow<'_, str>) -> Self::Node;
+    /// A string literal written at `start..end` of the expression (quotes included).
+    fn string(&mut self, s: Cow<'_, str>, start: usize, end: usize) -> Self::Node;
     fn int(&mut self, i: i64) -> Self::Node;
     fn boolean(&mut self, b: bool) -> Self::Node;
     fn null(&mut self) -> Self::Node;
@@ -314,8 +331,16 @@ struct Build;
 
 impl Builder for Build {
     type Node = Expr;
-    fn string(&mut self, s: Cow<'_, str>) -> Expr {
-        Expr::Str(s.into_owned())
+    fn string(&mut self, s: Cow<'_, str>, start: usize, end: usize) -> Expr {
+        // Offsets within the template string: one more for the `[` before the expression.
+        let offset = |i: usize| u32::try_from(i + 1).unwrap_or(u32::MAX);
+        Expr::Str(
+            s.into_owned(),
+            At {
+                start: offset(start),
+                end: offset(end),
+            },
+        )
     }
     fn int(&mut self, i: i64) -> Expr {
         Expr::Int(i)
@@ -346,7 +371,7 @@ struct Check;
 
 impl Builder for Check {
     type Node = ();
-    fn string(&mut self, _: Cow<'_, str>) {}
+    fn string(&mut self, _: Cow<'_, str>, _: usize, _: usize) {}
     fn int(&mut self, _: i64) {}
     fn boolean(&mut self, _: bool) {}
     fn null(&mut self) {}
@@ -561,7 +586,7 @@ impl<'s, B: Builder> Parser<'s, '_, B> {
                     }
                     None => Cow::Borrowed(&self.src[body_start..end]),
                 };
-                return Ok(self.builder.string(text));
+                return Ok(self.builder.string(text, start, self.pos));
             }
         }
     }
@@ -664,7 +689,7 @@ mod tests {
             parse_template_string(" [x]").unwrap(),
             Template::Literal(" [x]".into())
         );
-        assert_eq!(expr("['it''s']"), Expr::Str("it's".into()));
+        assert_eq!(expr("['it''s']"), Expr::Str("it's".into(), At::default()));
         assert_eq!(expr("[-12]"), Expr::Int(-12));
     }
 
@@ -675,21 +700,30 @@ mod tests {
             Expr::Index(
                 Box::new(Expr::Index(
                     Box::new(Expr::Property(
-                        Box::new(call("parameters", vec![Expr::Str("a".into())])),
+                        Box::new(call(
+                            "parameters",
+                            vec![Expr::Str("a".into(), At::default())]
+                        )),
                         "b".into()
                     )),
                     Box::new(Expr::Int(0))
                 )),
-                Box::new(Expr::Str("c".into()))
+                Box::new(Expr::Str("c".into(), At::default()))
             )
         );
         assert_eq!(
             expr("[ concat( 'a' , 'b' ) ]"),
-            call("concat", vec![Expr::Str("a".into()), Expr::Str("b".into())])
+            call(
+                "concat",
+                vec![
+                    Expr::Str("a".into(), At::default()),
+                    Expr::Str("b".into(), At::default())
+                ]
+            )
         );
         assert_eq!(
             expr("[utils.name('x')]"),
-            call("utils.name", vec![Expr::Str("x".into())])
+            call("utils.name", vec![Expr::Str("x".into(), At::default())])
         );
         assert_eq!(
             expr("[resourceGroup().location]"),

@@ -209,6 +209,8 @@ pub(crate) enum Memo {
     Parameter(usize),
     Variable(usize),
     Reference(usize),
+    /// One output of a nested deployment, by its declaration.
+    Output(usize),
 }
 
 impl Memo {
@@ -522,6 +524,19 @@ pub struct Env<'a> {
     pub scope: Rc<Scope<'a>>,
     pub copy: Option<Rc<CopyFrame>>,
     pub locals: Option<Rc<Locals>>,
+    /// The template string being evaluated, when literals in it can be located.
+    pub written: Option<Rc<WrittenString>>,
+}
+
+/// Where the expression string being evaluated is written, so that a string literal
+/// in it gets an origin that covers exactly its characters (compiled Bicep writes
+/// whole `properties` objects as one long expression).
+#[derive(Debug)]
+pub struct WrittenString {
+    /// The file offset of the string's first character (after the opening quote).
+    pub start: usize,
+    /// How a value from it is labelled where it is used.
+    pub label: Rc<str>,
 }
 
 impl<'a> Env<'a> {
@@ -530,6 +545,7 @@ impl<'a> Env<'a> {
             scope,
             copy: None,
             locals: None,
+            written: None,
         }
     }
 
