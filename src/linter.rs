@@ -229,7 +229,13 @@ fn lint_bytes_inner(path: &Path, bytes: Vec<u8>, options: &LintOptions) -> FileR
                 }
             };
             let suppressions = if evaluate {
-                let template = Template::build(obj, given);
+                // Modules that declare nothing a rule reads are not walked.
+                let template = Template::build_for(obj, given, &|namespace| {
+                    options.concerns(namespace)
+                        || crate::rules::CONTEXT_NAMESPACES
+                            .iter()
+                            .any(|n| n.eq_ignore_ascii_case(namespace))
+                });
                 found.extend(run_rules(&template, options));
                 match mentions_suppression {
                     true => crate::suppress::collect(&source.text, &root, &template),

@@ -18,6 +18,12 @@ pub mod messaging;
 pub mod storage;
 pub mod tool;
 
+/// Provider namespaces rules read for context without reporting on them: virtual
+/// networks, subnets, network security groups, route tables, public IP addresses and
+/// private endpoints (line of sight, API Management's network). A nested deployment
+/// that declares nothing in these or in an enabled rule's `namespaces` is not walked.
+pub const CONTEXT_NAMESPACES: &[&str] = &["Microsoft.Network"];
+
 /// A rule's fixed description: what SARIF, `trustlint rules` and the docs show.
 #[derive(Debug)]
 pub struct RuleMeta {

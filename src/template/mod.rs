@@ -354,6 +354,26 @@ impl<'a> Template<'a> {
     /// Builds the model of `root` (already classified as a template), with parameter
     /// values from a parameters file (`given`, by parameter name).
     pub fn build(root: &'a Object<'a>, given: HashMap<String, Value>) -> Template<'a> {
+        Template::build_with(root, given, None)
+    }
+
+    /// [`Template::build`], leaving out the inline templates of nested deployments that
+    /// declare no resource in a provider namespace `wanted` accepts (see
+    /// [`declares_namespace`]): no rule could read anything in them. Their outputs are
+    /// still evaluated when `reference()` reads them.
+    pub fn build_for(
+        root: &'a Object<'a>,
+        given: HashMap<String, Value>,
+        wanted: &dyn Fn(&str) -> bool,
+    ) -> Template<'a> {
+        Template::build_with(root, given, Some(wanted))
+    }
+
+    fn build_with(
+        root: &'a Object<'a>,
+        given: HashMap<String, Value>,
+        wanted: Option<&dyn Fn(&str) -> bool>,
+    ) -> Template<'a> {
         expr::eval::reset_budget();
         let mut scope = Scope::new(root, Value::placeholder("{deployment().name}"));
         // A value for a parameter the template does not declare is left out: Azure
@@ -374,6 +394,7 @@ impl<'a> Template<'a> {
         let scope = Rc::new(scope);
         let mut builder = Builder {
             resources: Vec::new(),
+            wanted,
         };
         builder.walk_template(root, "", None, &Env::new(scope));
         Template {
@@ -508,8 +529,11 @@ fn is_symbolic(template: &Object<'_>) -> bool {
     )
 }
 
-struct Builder<'a> {
+struct Builder<'a, 'w> {
     resources: Vec<Resource<'a>>,
+    /// Which provider namespaces the inline template of a nested deployment must
+    /// declare to be walked (`None`: every one is).
+    wanted: Option<&'w dyn Fn(&str) -> bool>,
 }
 
 /// Resource instances a template may expand to before further copy loops are checked at
@@ -538,7 +562,7 @@ struct Place<'p, 'a> {
     deployment: Option<usize>,
 }
 
-impl<'a> Builder<'a> {
+impl<'a> Builder<'a, '_> {
     fn walk_template(
         &mut self,
         template: &'a Object<'a>,
@@ -802,6 +826,12 @@ impl<'a> Builder<'a> {
         let Ast::Object(inner) = &tpl.value else {
             return;
         };
+        if self
+            .wanted
+            .is_some_and(|wanted| !declares_namespace(inner, wanted))
+        {
+            return;
+        }
         let ptr = format!(
             "{pointer}/{}/{}",
             escape_pointer(props_prop.name.as_str()),
@@ -898,6 +928,40 @@ mod tests {
             unreachable!()
         };
         super::declares_namespace(root, &|n| n.eq_ignore_ascii_case("microsoft.storage"))
+    }
+
+    #[test]
+    fn build_for_leaves_out_modules_that_declare_nothing_wanted() {
+        let text = r#"{ "resources": [
+            { "type": "Microsoft.Storage/storageAccounts", "name": "st" },
+            { "type": "Microsoft.Resources/deployments", "name": "web", "properties": { "template": {
+                "resources": [ { "type": "Microsoft.Web/sites", "name": "app" } ] } } },
+            { "type": "Microsoft.Resources/deployments", "name": "net", "properties": { "template": {
+                "resources": [ { "type": "Microsoft.Network/virtualNetworks", "name": "vnet" } ] } } }
+        ] }"#;
+        let ast = crate::parse::parse(text).unwrap().unwrap();
+        let Ast::Object(root) = &ast else {
+            unreachable!()
+        };
+        let wanted = |n: &str| {
+            n.eq_ignore_ascii_case("microsoft.storage")
+                || n.eq_ignore_ascii_case("microsoft.network")
+        };
+        let types = |t: &Template<'_>| -> Vec<String> {
+            t.resources.iter().map(|r| r.full_type.clone()).collect()
+        };
+        let some = Template::build_for(root, HashMap::new(), &wanted);
+        assert_eq!(
+            types(&some),
+            [
+                "Microsoft.Storage/storageAccounts",
+                "Microsoft.Resources/deployments",
+                "Microsoft.Resources/deployments",
+                "Microsoft.Network/virtualNetworks"
+            ]
+        );
+        let all = Template::build(root, HashMap::new());
+        assert!(types(&all).iter().any(|t| t == "Microsoft.Web/sites"));
     }
 
     #[test]
