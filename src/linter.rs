@@ -47,14 +47,16 @@ impl LintOptions {
 }
 
 impl LintOptions {
-    /// Is some enabled rule about resources of this provider namespace?
-    fn concerns(&self, namespace: &str) -> bool {
-        self.rules.iter().any(|r| {
-            r.meta()
-                .namespaces
-                .iter()
-                .any(|n| n.eq_ignore_ascii_case(namespace))
-        })
+    /// The provider namespaces the enabled rules are about, each once.
+    fn namespaces(&self) -> Vec<&'static str> {
+        let mut all: Vec<&'static str> = self
+            .rules
+            .iter()
+            .flat_map(|r| r.meta().namespaces.iter().copied())
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
     }
 
     fn enabled(&self, id: &str) -> bool {
@@ -213,10 +215,11 @@ fn lint_bytes_inner(path: &Path, bytes: Vec<u8>, options: &LintOptions) -> FileR
             // suppression, can get no finding from the model: it is not evaluated (three
             // in four templates of a typical estate).
             let mentions_suppression = crate::suppress::mentioned(&source.text);
-            let evaluate = mentions_suppression
-                || crate::template::declares_namespace(obj, &|namespace| {
-                    options.concerns(namespace)
-                });
+            let namespaces = options.namespaces();
+            let concerns =
+                |namespace: &str| namespaces.iter().any(|n| n.eq_ignore_ascii_case(namespace));
+            let evaluate =
+                mentions_suppression || crate::template::declares_namespace(obj, &concerns);
             let given = match parameters_for(path, options, evaluate) {
                 Ok(Some((params_path, values))) => {
                     r.parameters_file = Some(params_path);
@@ -231,7 +234,7 @@ fn lint_bytes_inner(path: &Path, bytes: Vec<u8>, options: &LintOptions) -> FileR
             let suppressions = if evaluate {
                 // Modules that declare nothing a rule reads are not walked.
                 let template = Template::build_for(obj, given, &|namespace| {
-                    options.concerns(namespace)
+                    concerns(namespace)
                         || crate::rules::CONTEXT_NAMESPACES
                             .iter()
                             .any(|n| n.eq_ignore_ascii_case(namespace))
