@@ -165,7 +165,7 @@ impl Diagnostic {
             if !duplicate {
                 self.related.push(Related {
                     span: o.span,
-                    label: o.label.clone(),
+                    label: o.label.to_string(),
                     file: o.file.clone(),
                 });
             }

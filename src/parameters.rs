@@ -93,7 +93,7 @@ pub fn load(path: &Path) -> Result<ParameterValues, String> {
                 let name = p.name.as_str();
                 let value = match &p.value {
                     Ast::Object(def) => match (find(def, "value"), find(def, "reference")) {
-                        (Some(v), _) => literal(v, &format!("value of parameter `{name}` in `{display}`"), &file),
+                        (Some(v), _) => literal(v, &Rc::from(format!("value of parameter `{name}` in `{display}`")), &file),
                         (None, Some(_)) => Value::unknown(format!("parameter `{name}` is a Key Vault reference in `{display}`, read at deployment time")),
                         (None, None) => continue,
                     },
@@ -108,10 +108,10 @@ pub fn load(path: &Path) -> Result<ParameterValues, String> {
 }
 
 /// Converts a literal JSON value, giving every node its origin in `file`.
-fn literal(ast: &Ast<'_>, label: &str, file: &Arc<SourceFile>) -> Value {
+fn literal(ast: &Ast<'_>, label: &Rc<str>, file: &Arc<SourceFile>) -> Value {
     let origin = Some(Rc::new(Origin {
         span: span_of(ast),
-        label: label.to_owned(),
+        label: label.clone(),
         file: Some(file.clone()),
     }));
     let kind = match ast {

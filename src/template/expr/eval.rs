@@ -187,7 +187,7 @@ impl<'a> Env<'a> {
         let Some(_level) = enter() else {
             return too_deep();
         };
-        let origin = || origin_here(ast_span(ast), label.to_string());
+        let origin = || origin_here(ast_span(ast), label.clone());
         match ast {
             Ast::StringLit(s) => {
                 let v = self.eval_written(s, label);
@@ -358,7 +358,7 @@ impl<'a> Env<'a> {
             written.start + at.start as usize,
             written.start + at.end as usize,
         );
-        origin_here(span, written.label.to_string())
+        origin_here(span, written.label.clone())
     }
 
     /// Evaluates a string as ARM reads it: a literal, a `[[` escape, or an expression
@@ -644,7 +644,7 @@ pub fn relabel(origin: &Option<Rc<Origin>>, label: &str) -> Option<Rc<Origin>> {
     origin.as_ref().map(|o| {
         Rc::new(Origin {
             span: o.span,
-            label: label.to_owned(),
+            label: Rc::from(label),
             file: o.file.clone(),
         })
     })

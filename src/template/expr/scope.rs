@@ -580,7 +580,7 @@ impl<'a> Env<'a> {
 }
 
 /// An [`Origin`] in the template file.
-pub fn origin_here(span: Span, label: String) -> Option<Rc<Origin>> {
+pub fn origin_here(span: Span, label: Rc<str>) -> Option<Rc<Origin>> {
     Some(Rc::new(Origin {
         span,
         label,

@@ -12,7 +12,8 @@ use crate::source::{SourceFile, Span};
 #[derive(Debug, Clone)]
 pub struct Origin {
     pub span: Span,
-    pub label: String,
+    /// Shared by every value from the same place (one per evaluated literal otherwise).
+    pub label: Rc<str>,
     pub file: Option<Arc<SourceFile>>,
 }
 
