@@ -233,7 +233,7 @@ fn lint_bytes_inner(path: &Path, bytes: Vec<u8>, options: &LintOptions) -> FileR
             };
             let suppressions = if evaluate {
                 // Modules that declare nothing a rule reads are not walked.
-                let template = Template::build_for(obj, given, &|namespace| {
+                let template = Template::build_for(obj, &source.text, given, &|namespace| {
                     concerns(namespace)
                         || crate::rules::CONTEXT_NAMESPACES
                             .iter()

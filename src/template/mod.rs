@@ -354,28 +354,32 @@ impl<'a> Template<'a> {
     /// Builds the model of `root` (already classified as a template), with parameter
     /// values from a parameters file (`given`, by parameter name).
     pub fn build(root: &'a Object<'a>, given: HashMap<String, Value>) -> Template<'a> {
-        Template::build_with(root, given, None)
+        Template::build_with(root, None, given, None)
     }
 
-    /// [`Template::build`], leaving out the inline templates of nested deployments that
-    /// declare no resource in a provider namespace `wanted` accepts (see
-    /// [`declares_namespace`]): no rule could read anything in them. Their outputs are
-    /// still evaluated when `reference()` reads them.
+    /// [`Template::build`] for linting: `source` is the file's text (literals inside
+    /// strings with JSON escapes are located through it), and the inline templates of
+    /// nested deployments that declare no resource in a provider namespace `wanted`
+    /// accepts (see [`declares_namespace`]) are left out: no rule could read anything
+    /// in them. Their outputs are still evaluated when `reference()` reads them.
     pub fn build_for(
         root: &'a Object<'a>,
+        source: &'a str,
         given: HashMap<String, Value>,
         wanted: &dyn Fn(&str) -> bool,
     ) -> Template<'a> {
-        Template::build_with(root, given, Some(wanted))
+        Template::build_with(root, Some(source), given, Some(wanted))
     }
 
     fn build_with(
         root: &'a Object<'a>,
+        source: Option<&'a str>,
         given: HashMap<String, Value>,
         wanted: Option<&dyn Fn(&str) -> bool>,
     ) -> Template<'a> {
         expr::eval::reset_budget();
         let mut scope = Scope::new(root, Value::placeholder("{deployment().name}"));
+        scope.source = source;
         // A value for a parameter the template does not declare is left out: Azure
         // rejects such a deployment, and no expression can read it.
         let given: rustc_hash::FxHashMap<Caseless<'_>, &Value> =
@@ -950,7 +954,7 @@ mod tests {
         let types = |t: &Template<'_>| -> Vec<String> {
             t.resources.iter().map(|r| r.full_type.clone()).collect()
         };
-        let some = Template::build_for(root, HashMap::new(), &wanted);
+        let some = Template::build_for(root, text, HashMap::new(), &wanted);
         assert_eq!(
             types(&some),
             [

@@ -12,7 +12,6 @@ use super::scope::{
     find, origin_here, Binding, Caseless, Declared, Env, Locals, Memo, Param, WrittenString,
 };
 use super::value::{Kind, Origin, Value};
-use crate::source::Span;
 use crate::template::value::ast_span;
 
 /// How deep evaluation may nest — JSON values, calls, and the variables, parameters and
@@ -335,16 +334,29 @@ impl<'a> Env<'a> {
     /// Evaluates a string written in the template, so that the string literals of an
     /// expression in it carry where they are written (labelled `label`).
     pub fn eval_written(&self, lit: &'a StringLit<'a>, label: &Rc<str>) -> Value {
-        // Only a string without JSON escapes has its characters where its value's are;
-        // literals of an escaped one keep no origin of their own.
-        let located = matches!(lit.value, Cow::Borrowed(_)) && is_expression(&lit.value);
-        if !located {
+        if !is_expression(&lit.value) {
             return self.eval_string(&lit.value);
         }
+        let start = lit.range.start + 1;
+        // A string with JSON escapes has its value's characters elsewhere than the
+        // file's: literals are located through the text as written, when it is known.
+        let escaped = match &lit.value {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(_) => match self
+                .scope
+                .source
+                .and_then(|text| text.get(start..lit.range.end.saturating_sub(1)))
+            {
+                Some(written) => Some(written),
+                None => return self.eval_string(&lit.value),
+            },
+        };
         let env = Env {
             written: Some(Rc::new(WrittenString {
-                start: lit.range.start + 1,
+                start,
                 label: label.clone(),
+                escaped,
+                offsets: std::cell::OnceCell::new(),
             })),
             ..self.clone()
         };
@@ -354,10 +366,7 @@ impl<'a> Env<'a> {
     /// The origin of a string literal written at `at` of the string being evaluated.
     fn literal_origin(&self, at: At) -> Option<Rc<Origin>> {
         let written = self.written.as_ref()?;
-        let span = Span::new(
-            written.start + at.start as usize,
-            written.start + at.end as usize,
-        );
+        let span = written.span_of(at.start as usize, at.end as usize)?;
         origin_here(span, written.label.clone())
     }
 

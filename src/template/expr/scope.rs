@@ -165,6 +165,9 @@ pub struct Scope<'a> {
     pub symbols: FxHashMap<Caseless<'a>, &'a Object<'a>>,
     /// Every top-level resource declaration, for `reference()` by resource ID or name.
     pub declarations: Vec<&'a Object<'a>>,
+    /// The text of the file, when known: where the characters of a string with JSON
+    /// escapes are (see [`WrittenString`]).
+    pub source: Option<&'a str>,
     /// The deployment's name, for `deployment().name` and labels: evaluated when
     /// first asked for (most templates never ask).
     deployment_name: DeploymentName<'a>,
@@ -232,12 +235,16 @@ impl<'a> Scope<'a> {
     /// The scope of a nested deployment's inner template, named by `name` (as written
     /// in the parent, evaluated in the parent's environment).
     pub fn nested(template: &'a Object<'a>, name: Option<(&'a Ast<'a>, Env<'a>)>) -> Scope<'a> {
+        let source = name.as_ref().and_then(|(_, env)| env.scope.source);
         let lazy = DeploymentName {
             written: name,
             value: std::cell::OnceCell::new(),
             display: std::cell::OnceCell::new(),
         };
-        Scope::with_deployment_name(template, lazy)
+        Scope {
+            source,
+            ..Scope::with_deployment_name(template, lazy)
+        }
     }
 
     /// The scope a nested deployment's inline template `inner` is evaluated in, when
@@ -261,6 +268,7 @@ impl<'a> Scope<'a> {
             return None;
         }
         let mut scope = Scope::nested(inner, name);
+        scope.source = env.scope.source;
         let Some(Ast::Object(params)) = find(props, "parameters") else {
             return Some(scope);
         };
@@ -348,6 +356,7 @@ impl<'a> Scope<'a> {
             functions: FxHashMap::default(),
             symbols: FxHashMap::default(),
             declarations: Vec::new(),
+            source: None,
             deployment_name,
             cache: RefCell::new(FxHashMap::default()),
             in_progress: RefCell::new(Vec::new()),
@@ -525,18 +534,75 @@ pub struct Env<'a> {
     pub copy: Option<Rc<CopyFrame>>,
     pub locals: Option<Rc<Locals>>,
     /// The template string being evaluated, when literals in it can be located.
-    pub written: Option<Rc<WrittenString>>,
+    pub written: Option<Rc<WrittenString<'a>>>,
 }
 
 /// Where the expression string being evaluated is written, so that a string literal
 /// in it gets an origin that covers exactly its characters (compiled Bicep writes
 /// whole `properties` objects as one long expression).
 #[derive(Debug)]
-pub struct WrittenString {
+pub struct WrittenString<'a> {
     /// The file offset of the string's first character (after the opening quote).
     pub start: usize,
     /// How a value from it is labelled where it is used.
     pub label: Rc<str>,
+    /// The string as written, when it has JSON escapes: its value's characters are
+    /// then not where the file's are.
+    pub escaped: Option<&'a str>,
+    /// For an escaped string: the offset in `escaped` of each byte of the value (and
+    /// of its end), made when a literal first needs it.
+    pub offsets: std::cell::OnceCell<Option<Vec<u32>>>,
+}
+
+impl WrittenString<'_> {
+    /// The file span of the value's bytes `start..end`.
+    pub fn span_of(&self, start: usize, end: usize) -> Option<Span> {
+        let Some(escaped) = self.escaped else {
+            return Some(Span::new(self.start + start, self.start + end));
+        };
+        let offsets = self.offsets.get_or_init(|| value_offsets(escaped));
+        let offsets = offsets.as_ref()?;
+        let at = |i: usize| offsets.get(i).map(|o| self.start + *o as usize);
+        Some(Span::new(at(start)?, at(end)?))
+    }
+}
+
+/// Where each byte of a JSON string's value comes from in the string as written
+/// (`\"` is one byte from two, `\u00e9` two from six, a surrogate pair four from
+/// twelve), with one more entry for the end. `None` for text that is not a valid
+/// string body (nothing is pointed at then).
+fn value_offsets(escaped: &str) -> Option<Vec<u32>> {
+    let b = escaped.as_bytes();
+    let hex = |i: usize| {
+        b.get(i..i + 4)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+    };
+    let mut offsets = Vec::with_capacity(b.len() + 1);
+    let mut i = 0;
+    while i < b.len() {
+        let (written, value) = match (b[i], b.get(i + 1)) {
+            (b'\\', Some(b'u')) => {
+                let unit = hex(i + 2)?;
+                let low = (b.get(i + 6) == Some(&b'\\') && b.get(i + 7) == Some(&b'u'))
+                    .then(|| hex(i + 8))
+                    .flatten()
+                    .filter(|l| (0xDC00..0xE000).contains(l));
+                match (unit, low) {
+                    (0xD800..=0xDBFF, Some(_)) => (12, 4),
+                    // A lone surrogate reads as U+FFFD, three bytes.
+                    (0xD800..=0xDFFF, _) => (6, 3),
+                    (u, _) => (6, char::from_u32(u)?.len_utf8()),
+                }
+            }
+            (b'\\', Some(_)) => (2, 1),
+            _ => (1, 1),
+        };
+        offsets.extend(std::iter::repeat_n(u32::try_from(i).ok()?, value));
+        i += written;
+    }
+    offsets.push(u32::try_from(i).ok()?);
+    Some(offsets)
 }
 
 impl<'a> Env<'a> {
@@ -603,6 +669,26 @@ fn kind_name(ast: &Ast<'_>) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn value_bytes_map_to_where_they_are_written_through_json_escapes() {
+        // `a\"b` is the value `a"b`; `\u00e9` is `é` (two bytes); a surrogate pair is four.
+        let offsets = value_offsets(r#"a\"b\u00e9\ud83d\ude00c\ud800"#).unwrap();
+        assert_eq!(offsets, [0, 1, 3, 4, 4, 10, 10, 10, 10, 22, 23, 23, 23, 29]);
+        assert!(
+            value_offsets(r#"\u12"#).is_none(),
+            "a cut escape points at nothing"
+        );
+        let written = WrittenString {
+            start: 100,
+            label: Rc::from("x"),
+            escaped: Some(r#"[concat('\"', 'AzureServices')]"#),
+            offsets: std::cell::OnceCell::new(),
+        };
+        // The value is `[concat('"', 'AzureServices')]`; its `'AzureServices'` is at 13..28,
+        // written one byte later.
+        assert_eq!(written.span_of(13, 28), Some(Span::new(114, 129)));
+    }
 
     #[test]
     fn caseless_names_are_one_key_whatever_their_case_and_length() {
