@@ -174,7 +174,7 @@ impl<'a> ValueRef<'a> {
     pub fn unknown_reason(&self) -> Option<Arc<str>> {
         match &self.inner {
             Inner::Evaluated(v) => match &v.kind {
-                Kind::Unknown(r) => Some(Arc::from(r.as_ref())),
+                Kind::Unknown(r) | Kind::Partial { rest: r, .. } => Some(Arc::from(r.as_ref())),
                 Kind::Placeholder(p) => {
                     Some(Arc::from(format!("`{p}` is known only at deployment time")))
                 }
@@ -218,6 +218,7 @@ impl<'a> ValueRef<'a> {
             Inner::Written(_) => None,
             Inner::Evaluated(v) => match &v.kind {
                 Kind::Object(_) => v.get(key).map(|child| self.evaluated(child.clone())),
+                Kind::Partial { .. } => v.partial_get(key).map(|child| self.evaluated(child)),
                 Kind::Unknown(_) | Kind::Placeholder(_) => Some(self.clone()),
                 _ => None,
             },
@@ -385,7 +386,7 @@ impl<'a> ValueRef<'a> {
             Inner::Evaluated(v) => match &v.kind {
                 Kind::Object(_) => "{…}".to_owned(),
                 Kind::Array(_) => "[…]".to_owned(),
-                Kind::Unknown(_) => "(unknown)".to_owned(),
+                Kind::Unknown(_) | Kind::Partial { .. } => "(unknown)".to_owned(),
                 _ => truncate(&v.to_string(), 80).into_owned(),
             },
         }

@@ -174,7 +174,9 @@ pub fn shallow_size(v: &Value) -> u64 {
     match &v.kind {
         Kind::Str(s) | Kind::Placeholder(s) => s.len() as u64,
         Kind::Array(items) => items.len() as u64 * ENTRY,
-        Kind::Object(entries) => entries.iter().map(|(k, _)| ENTRY + k.len() as u64).sum(),
+        Kind::Object(entries) | Kind::Partial { known: entries, .. } => {
+            entries.iter().map(|(k, _)| ENTRY + k.len() as u64).sum()
+        }
         _ => 0,
     }
 }
@@ -456,6 +458,9 @@ impl<'a> Env<'a> {
                 }
                 Binding::PassedEntry { entry, env, name } => {
                     let whole = env.eval_json(entry, &self.passed_label(name));
+                    if let Some(value) = whole.partial_get("value") {
+                        return value;
+                    }
                     match (&whole.kind, whole.get("value"), whole.get("reference")) {
                         (Kind::Unknown(_), _, _) => whole,
                         (_, Some(v), _) => v.clone(),
@@ -617,6 +622,9 @@ pub fn copy_count(count: &Value) -> Result<i64, String> {
 
 /// `target.name` / `target[index]`: properties case-insensitively, array elements by index.
 fn member(target: Value, index: &Value, dotted: bool) -> Value {
+    if let (Kind::Partial { .. }, Kind::Str(key)) = (&target.kind, &index.kind) {
+        return target.partial_get(key).unwrap_or_else(Value::null);
+    }
     if let Some(r) = target.unknown_reason() {
         return Value::unknown(r.clone());
     }

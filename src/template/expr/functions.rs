@@ -60,6 +60,9 @@ pub fn call(env: &Env<'_>, name: &str, args: &[Expr]) -> Value {
     match lower.as_str() {
         "createobject" => return create_object(&values).unwrap_or_else(Value::unknown),
         "createarray" => return Value::array(values),
+        "union" => return union(&values).unwrap_or_else(Value::unknown),
+        // Reads the known part of an object known in part.
+        "tryget" => return try_get(&values).unwrap_or_else(Value::unknown),
         _ => {}
     }
     // Functions whose answer needs no argument values, or tolerates unknown ones.
@@ -128,7 +131,6 @@ pub fn call(env: &Env<'_>, name: &str, args: &[Expr]) -> Value {
             })
         }),
         "contains" => two(&values).and_then(|(c, item)| contains(c, item)),
-        "union" => union(&values),
         "intersection" => intersection(&values),
         "array" => one(&values).map(|v| match v.kind {
             Kind::Array(_) => v.clone(),
@@ -177,7 +179,6 @@ pub fn call(env: &Env<'_>, name: &str, args: &[Expr]) -> Value {
         }),
         "add" | "sub" | "mul" | "div" | "mod" => arithmetic(&lower, &values),
         "greater" | "less" | "greaterorequals" | "lessorequals" => compare(&lower, &values),
-        "tryget" => try_get(&values),
         "shallowmerge" => one(&values).and_then(shallow_merge),
         "objectkeys" => one(&values).and_then(|v| match &v.kind {
             Kind::Object(o) => Ok(Value::array(
@@ -256,10 +257,7 @@ pub fn call(env: &Env<'_>, name: &str, args: &[Expr]) -> Value {
 type R = Result<Value, String>;
 
 fn first_unknown(values: &[Value]) -> Option<Value> {
-    values
-        .iter()
-        .find(|v| v.is_unknown())
-        .map(|v| Value::new(v.kind.clone()))
+    values.iter().find_map(Value::as_unknown)
 }
 
 fn undecided_comparison(a: &Value, b: &Value) -> String {
@@ -664,13 +662,23 @@ fn contains(container: &Value, item: &Value) -> R {
     }
 }
 
+/// `union`: objects merged recursively (a later argument wins), arrays without
+/// duplicates. Among objects, an unknown argument could set any property: the
+/// properties later arguments set stay known, the others become unknown.
 fn union(values: &[Value]) -> R {
-    if values.iter().all(|v| matches!(v.kind, Kind::Object(_))) {
+    let objectish = |v: &Value| matches!(v.kind, Kind::Object(_) | Kind::Partial { .. });
+    let mergeable = values
+        .iter()
+        .all(|v| objectish(v) || matches!(v.kind, Kind::Unknown(_)));
+    if mergeable && values.iter().any(objectish) {
         let mut out: Value = Value::object(Vec::new());
         for v in values {
             out = merge_objects(&out, v);
         }
         return Ok(out);
+    }
+    if let Some(unknown) = first_unknown(values) {
+        return Ok(unknown);
     }
     if values.iter().all(|v| matches!(v.kind, Kind::Array(_))) {
         let mut out: Vec<Value> = Vec::new();
@@ -689,56 +697,90 @@ fn union(values: &[Value]) -> R {
     Err("`union` needs all objects or all arrays".to_owned())
 }
 
-/// Merges `b` into `a`; nested objects are merged recursively, as `union` does.
+/// An object's properties, in written order.
+type Entries = [(Rc<str>, Value)];
+
+/// The known properties of an object (all of them) or of an object known in part, and
+/// why the others are not known; `None` for other values.
+fn object_parts(v: &Value) -> Option<(&Entries, Option<&Rc<str>>)> {
+    match &v.kind {
+        Kind::Object(entries) => Some((entries.as_slice(), None)),
+        Kind::Partial { known, rest } => Some((known.as_slice(), Some(rest))),
+        Kind::Unknown(rest) => Some((&[], Some(rest))),
+        _ => None,
+    }
+}
+
+/// Merges `b` into `a` as `union` does: nested objects recursively, anything else
+/// replaced. Either may be unknown, or known only in part: a property `b` may hold
+/// without saying so replaces whatever `a` knew of it.
 fn merge_objects(a: &Value, b: &Value) -> Value {
-    let (Kind::Object(ea), Kind::Object(eb)) = (&a.kind, &b.kind) else {
+    let (Some((ea, a_rest)), Some((eb, b_rest))) = (object_parts(a), object_parts(b)) else {
         return b.clone();
     };
-    let mut entries: Vec<(Rc<str>, Value)> = ea.as_ref().clone();
+    let is_object = |v: &Value| matches!(v.kind, Kind::Object(_) | Kind::Partial { .. });
+    // What `a` contributes: all of it, unless `b`'s unknown part may replace it.
+    let mut entries: Vec<(Rc<str>, Value)> = match b_rest {
+        None => ea.to_vec(),
+        Some(_) => Vec::new(),
+    };
     for (k, v) in eb.iter() {
         if let Err(reason) = spend(entries.len()) {
             return Value::unknown(reason);
         }
+        let before = ea.iter().rev().find(|(ek, _)| ek.eq_ignore_ascii_case(k));
+        let merged = match (before, a_rest) {
+            (Some((_, old)), _) if is_object(old) && is_object(v) => merge_objects(old, v),
+            // `a` may hold this property in its unknown part, as an object to merge.
+            (None, Some(rest)) if is_object(v) => merge_objects(&Value::unknown(rest.clone()), v),
+            _ => v.clone(),
+        };
         match entries
             .iter_mut()
             .find(|(ek, _)| ek.eq_ignore_ascii_case(k))
         {
-            Some((_, existing))
-                if matches!(existing.kind, Kind::Object(_))
-                    && matches!(v.kind, Kind::Object(_)) =>
-            {
-                *existing = merge_objects(existing, v);
-            }
-            Some((_, existing)) => *existing = v.clone(),
-            None => entries.push((k.clone(), v.clone())),
+            Some((_, existing)) => *existing = merged,
+            None => entries.push((k.clone(), merged)),
         }
     }
-    Value::object(entries).with_origin(b.origin.clone().or_else(|| a.origin.clone()))
+    let origin = b.origin.clone().or_else(|| a.origin.clone());
+    match b_rest.or(a_rest) {
+        None => Value::object(entries).with_origin(origin),
+        Some(rest) => Value::partial(entries, rest.clone()).with_origin(origin),
+    }
 }
 
+/// `shallowMerge`: objects merged one level deep, a later one winning. An unknown
+/// element could set any property: only what later elements set stays known.
 fn shallow_merge(v: &Value) -> R {
     let Kind::Array(items) = &v.kind else {
         return Err("`shallowMerge` needs an array of objects".to_owned());
     };
     let mut entries: Vec<(Rc<str>, Value)> = Vec::new();
+    let mut rest: Option<Rc<str>> = None;
     for item in items.iter() {
-        match &item.kind {
-            Kind::Object(o) => {
-                for (k, v) in o.iter() {
-                    match entries
-                        .iter_mut()
-                        .find(|(ek, _)| ek.eq_ignore_ascii_case(k))
-                    {
-                        Some((_, existing)) => *existing = v.clone(),
-                        None => entries.push((k.clone(), v.clone())),
-                    }
-                }
+        let Some((known, unknown)) = object_parts(item) else {
+            return Err("`shallowMerge` needs an array of objects".to_owned());
+        };
+        if let Some(reason) = unknown {
+            entries.clear();
+            rest = Some(reason.clone());
+        }
+        for (k, v) in known.iter() {
+            spend(entries.len())?;
+            match entries
+                .iter_mut()
+                .find(|(ek, _)| ek.eq_ignore_ascii_case(k))
+            {
+                Some((_, existing)) => *existing = v.clone(),
+                None => entries.push((k.clone(), v.clone())),
             }
-            Kind::Unknown(r) => return Err(r.to_string()),
-            _ => return Err("`shallowMerge` needs an array of objects".to_owned()),
         }
     }
-    Ok(Value::object(entries))
+    Ok(match rest {
+        None => Value::object(entries),
+        Some(rest) => Value::partial(entries, rest),
+    })
 }
 
 fn intersection(values: &[Value]) -> R {
@@ -783,7 +825,7 @@ fn create_object(values: &[Value]) -> R {
     // Known parts stay known: an unknown value makes only its entry unknown, but an
     // unknown key could be any key, so the whole object is unknown.
     if let Some(key) = values.iter().step_by(2).find(|k| k.is_unknown()) {
-        return Ok(Value::new(key.kind.clone()));
+        return Ok(key.as_unknown().unwrap_or_else(Value::null));
     }
     let mut entries = Vec::new();
     for pair in values.chunks(2) {
@@ -1118,6 +1160,16 @@ fn try_get(values: &[Value]) -> R {
     let (target, keys) = values.split_first().ok_or("`tryGet` needs arguments")?;
     let mut current = target.clone();
     for key in keys {
+        if let Some(unknown) = key.as_unknown() {
+            return Ok(unknown);
+        }
+        if let (Some(part), Kind::Str(k)) = (current.as_partial(), &key.kind) {
+            current = part.partial_get(k).unwrap_or_else(Value::null);
+            continue;
+        }
+        if let Some(unknown) = current.as_unknown() {
+            return Ok(unknown);
+        }
         current = match (&current.kind, &key.kind) {
             (Kind::Object(_), Kind::Str(k)) => current.get(k).cloned().unwrap_or_else(Value::null),
             (Kind::Array(a), Kind::Int(i)) => usize::try_from(*i)
@@ -1814,7 +1866,7 @@ fn flatten(v: &Value) -> R {
     for inner in outer.iter() {
         match &inner.kind {
             Kind::Array(items) => out.extend(items.iter().cloned()),
-            Kind::Unknown(_) => return Ok(Value::new(inner.kind.clone())),
+            Kind::Unknown(r) => return Ok(Value::unknown(r.clone())),
             _ => {
                 return Err(format!(
                     "`flatten` needs an array of arrays, got an array holding a {}",

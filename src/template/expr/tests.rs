@@ -453,3 +453,42 @@ fn parameters_file_values_of_the_wrong_type_are_rejected_as_azure_does() {
     // Given null: the default applies.
     assert_eq!(env.eval_string("[parameters('count')]").to_json(), json!(1));
 }
+
+#[test]
+fn objects_known_in_part_keep_what_later_arguments_set() {
+    let cases: &[(&str, Json)] = &[
+        // A later argument's properties are known whatever the unknown one holds.
+        ("[union(parameters('secret'), createObject('bypass', 'None')).bypass]", json!("None")),
+        ("[tryGet(union(parameters('secret'), createObject('bypass', 'None')), 'bypass')]", json!("None")),
+        ("[shallowMerge(createArray(parameters('secret'), createObject('bypass', 'None'))).bypass]", json!("None")),
+        // Nested objects merge: the unknown argument may add to `acls`, not replace
+        // what a later argument sets in it.
+        ("[union(parameters('secret'), createObject('acls', createObject('bypass', 'None'))).acls.bypass]", json!("None")),
+        // Known objects only: as before.
+        ("[union(createObject('a', 1), createObject('b', 2))]", json!({"a": 1, "b": 2})),
+    ];
+    for (expr, expected) in cases {
+        assert_eq!(&eval(expr), expected, "{expr}");
+    }
+    for expr in [
+        // An unknown later argument may replace anything earlier.
+        "[union(createObject('bypass', 'AzureServices'), parameters('secret')).bypass]",
+        "[shallowMerge(createArray(createObject('bypass', 'None'), parameters('secret'))).bypass]",
+        // What the unknown argument alone holds.
+        "[union(parameters('secret'), createObject('bypass', 'None')).defaultAction]",
+        // Anything that needs the whole object.
+        "[length(union(parameters('secret'), createObject('bypass', 'None')))]",
+        "[string(union(parameters('secret'), createObject('bypass', 'None')))]",
+        "[equals(union(parameters('secret'), createObject('a', 1)), createObject('a', 1))]",
+    ] {
+        assert!(
+            unknown(expr),
+            "{expr} should be unknown, got {}",
+            eval(expr)
+        );
+    }
+    assert_eq!(
+        eval("[union(parameters('secret'), createObject('bypass', 'None'))]"),
+        json!({"bypass": "None", "$unknown": "its other properties: parameter `secret` has no default value and no parameters file gives it one"})
+    );
+}

@@ -43,6 +43,13 @@ pub enum Kind {
     Placeholder(Rc<str>),
     Array(Rc<Vec<Value>>),
     Object(Rc<Vec<(Rc<str>, Value)>>),
+    /// An object whose `known` properties are known and whose other properties are not
+    /// (`union(<unknown>, {bypass: 'None'})` has a known `bypass`), with the reason.
+    /// Anything that needs the whole object treats it as unknown.
+    Partial {
+        known: Rc<Vec<(Rc<str>, Value)>>,
+        rest: Rc<str>,
+    },
     /// Not knowable offline, with the reason.
     Unknown(Rc<str>),
 }
@@ -91,15 +98,56 @@ impl Value {
         self
     }
 
+    /// An object known only in part, or (when nothing of it is known) unknown.
+    pub fn partial(known: Vec<(Rc<str>, Value)>, rest: Rc<str>) -> Value {
+        if known.is_empty() {
+            return Value::new(Kind::Unknown(rest));
+        }
+        Value::new(Kind::Partial {
+            known: Rc::new(known),
+            rest,
+        })
+    }
+
+    /// Not known as a whole (an object known in part counts).
     pub fn is_unknown(&self) -> bool {
-        matches!(self.kind, Kind::Unknown(_))
+        matches!(self.kind, Kind::Unknown(_) | Kind::Partial { .. })
     }
 
     pub fn unknown_reason(&self) -> Option<&Rc<str>> {
         match &self.kind {
-            Kind::Unknown(r) => Some(r),
+            Kind::Unknown(r) | Kind::Partial { rest: r, .. } => Some(r),
             _ => None,
         }
+    }
+
+    /// The value as unknown as a whole (an object known in part loses its parts).
+    pub fn as_unknown(&self) -> Option<Value> {
+        self.unknown_reason().map(|r| Value::unknown(r.clone()))
+    }
+
+    /// This value, when it is an object known in part.
+    pub fn as_partial(&self) -> Option<&Value> {
+        matches!(self.kind, Kind::Partial { .. }).then_some(self)
+    }
+
+    /// Property `key` of an object known in part: its value, or unknown when it is not
+    /// among the known properties. `None` for other values.
+    pub fn partial_get(&self, key: &str) -> Option<Value> {
+        let Kind::Partial { known, rest } = &self.kind else {
+            return None;
+        };
+        let exact = known.iter().rev().find(|(k, _)| **k == *key);
+        let any_case = || {
+            known
+                .iter()
+                .rev()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        };
+        Some(match exact.or_else(any_case) {
+            Some((_, v)) => v.clone(),
+            None => Value::unknown(rest.clone()),
+        })
     }
 
     pub fn as_str(&self) -> Option<&str> {
@@ -145,7 +193,7 @@ impl Value {
             Kind::Str(_) | Kind::Placeholder(_) => "string",
             Kind::Array(_) => "array",
             Kind::Object(_) => "object",
-            Kind::Unknown(_) => "unknown",
+            Kind::Partial { .. } | Kind::Unknown(_) => "unknown",
         }
     }
 
@@ -192,6 +240,17 @@ impl Value {
                 }
                 J::Object(map)
             }
+            Kind::Partial { known, rest } => {
+                let mut map = serde_json::Map::new();
+                for (k, v) in known.iter() {
+                    map.insert(k.to_string(), v.json_within(allowance, depth + 1));
+                }
+                map.insert(
+                    "$unknown".to_owned(),
+                    J::String(format!("its other properties: {rest}")),
+                );
+                J::Object(map)
+            }
             Kind::Unknown(r) => serde_json::json!({ "$unknown": r.to_string() }),
         }
     }
@@ -210,7 +269,7 @@ impl Value {
             }
             steps -= 1;
             match &v.kind {
-                Kind::Unknown(r) => return Some(r.clone()),
+                Kind::Unknown(r) | Kind::Partial { rest: r, .. } => return Some(r.clone()),
                 Kind::Array(items) => pending.extend(items.iter().map(|i| (i, depth + 1))),
                 Kind::Object(entries) => {
                     pending.extend(entries.iter().map(|(_, e)| (e, depth + 1)))
@@ -240,7 +299,8 @@ impl Value {
         }
         *steps -= 1;
         match (&self.kind, &other.kind) {
-            (Kind::Unknown(_), _) | (_, Kind::Unknown(_)) => None,
+            (Kind::Unknown(_) | Kind::Partial { .. }, _)
+            | (_, Kind::Unknown(_) | Kind::Partial { .. }) => None,
             (Kind::Placeholder(a), Kind::Placeholder(b)) => Some(a == b),
             (Kind::Placeholder(_), _) | (_, Kind::Placeholder(_)) => None,
             (Kind::Null, Kind::Null) => Some(true),
@@ -309,7 +369,7 @@ fn take_children(kind: &mut Kind, pending: &mut Vec<Value>) {
                 pending.append(items);
             }
         }
-        Kind::Object(entries) => {
+        Kind::Object(entries) | Kind::Partial { known: entries, .. } => {
             if let Some(entries) = Rc::get_mut(entries) {
                 pending.extend(entries.drain(..).map(|(_, v)| v));
             }
@@ -322,7 +382,7 @@ impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             Kind::Str(s) | Kind::Placeholder(s) => f.write_str(s),
-            Kind::Unknown(r) => write!(f, "(unknown: {r})"),
+            Kind::Unknown(r) | Kind::Partial { rest: r, .. } => write!(f, "(unknown: {r})"),
             _ => f.write_str(&self.to_json().to_string()),
         }
     }
