@@ -30,6 +30,9 @@ pub struct LintOptions {
     pub walked: crate::discover::PathSet,
     /// The config file's level overrides and suppressions.
     pub config: Config,
+    /// [`LintOptions::namespaces`], listed once per run (the rules are not changed
+    /// once linting starts).
+    namespaces: std::sync::OnceLock<Vec<&'static str>>,
 }
 
 impl LintOptions {
@@ -42,21 +45,24 @@ impl LintOptions {
             sibling_parameters: true,
             walked: crate::discover::PathSet::default(),
             config: Config::empty(),
+            namespaces: std::sync::OnceLock::new(),
         }
     }
 }
 
 impl LintOptions {
     /// The provider namespaces the enabled rules are about, each once.
-    fn namespaces(&self) -> Vec<&'static str> {
-        let mut all: Vec<&'static str> = self
-            .rules
-            .iter()
-            .flat_map(|r| r.meta().namespaces.iter().copied())
-            .collect();
-        all.sort_unstable();
-        all.dedup();
-        all
+    fn namespaces(&self) -> &[&'static str] {
+        self.namespaces.get_or_init(|| {
+            let mut all: Vec<&'static str> = self
+                .rules
+                .iter()
+                .flat_map(|r| r.meta().namespaces.iter().copied())
+                .collect();
+            all.sort_unstable();
+            all.dedup();
+            all
+        })
     }
 
     fn enabled(&self, id: &str) -> bool {
