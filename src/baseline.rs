@@ -10,85 +10,13 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use jsonc_parser::ast::Value as Ast;
 use serde_json::json;
 
-use crate::diagnostic::{stable_hash, BaselineState, Diagnostic};
+use crate::diagnostic::BaselineState;
 use crate::linter::FileReport;
-use crate::source::Span;
 
 /// The baseline file format version; a file with another version is rejected.
 const VERSION: u64 = 1;
-
-/// The fingerprint of a finding in a parsed file (`root`), or in a file that did not
-/// parse (`None`: then the message stands in for the path).
-pub fn fingerprint(root: Option<&Ast<'_>>, d: &Diagnostic) -> String {
-    let path = match root {
-        Some(root) => json_path(root, d.span),
-        None => d.message.clone(),
-    };
-    let within = match &d.resource {
-        Some(r) => match path.strip_prefix(r.pointer.as_str()) {
-            Some(rest) => format!(
-                "{}|{}|{}",
-                r.full_type.to_ascii_lowercase(),
-                r.name.to_ascii_lowercase(),
-                rest.to_ascii_lowercase()
-            ),
-            None => format!("{}|{}|{path}", r.full_type.to_ascii_lowercase(), r.name),
-        },
-        None => path,
-    };
-    stable_hash(&[d.rule, &within])
-}
-
-/// The JSON pointer of the innermost value or property enclosing `span`.
-fn json_path(root: &Ast<'_>, span: Span) -> String {
-    let mut path = String::new();
-    let mut node = root;
-    loop {
-        // Children are in source order and do not overlap: the only one that can
-        // enclose the span is the last that starts at or before it (a binary search,
-        // not a scan: a template may hold 200,000 resources).
-        let next = match node {
-            Ast::Object(o) => {
-                let i = o
-                    .properties
-                    .partition_point(|p| p.range.start <= span.start as usize);
-                i.checked_sub(1).and_then(|i| {
-                    let p = &o.properties[i];
-                    let value = crate::template::span_of(&p.value);
-                    let whole = Span::new(p.range.start, p.range.end);
-                    whole
-                        .encloses(span)
-                        .then(|| (p.name.as_str().to_owned(), &p.value, value))
-                })
-            }
-            Ast::Array(a) => {
-                let i = a
-                    .elements
-                    .partition_point(|e| crate::template::span_of(e).start <= span.start);
-                i.checked_sub(1).and_then(|i| {
-                    let e = &a.elements[i];
-                    let value = crate::template::span_of(e);
-                    value.encloses(span).then(|| (i.to_string(), e, value))
-                })
-            }
-            _ => None,
-        };
-        match next {
-            Some((token, child, child_span)) => {
-                path.push('/');
-                path.push_str(&token.replace('~', "~0").replace('/', "~1"));
-                if child_span == span || !child_span.encloses(span) {
-                    return path;
-                }
-                node = child;
-            }
-            None => return path,
-        }
-    }
-}
 
 /// Findings recorded in a baseline file, counted by (rule, file, fingerprint).
 #[derive(Debug, Default)]
@@ -200,7 +128,7 @@ pub fn write(
 
 /// The directory a baseline's paths are relative to: its own.
 fn base_dir(baseline: &Path) -> PathBuf {
-    crate::config::absolute(baseline)
+    crate::paths::absolute(baseline)
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default()
@@ -208,7 +136,7 @@ fn base_dir(baseline: &Path) -> PathBuf {
 
 /// `file` relative to `base` with forward slashes (`../` where it is outside).
 fn relative_to(base: &Path, file: &Path) -> String {
-    let file = crate::config::absolute(file);
+    let file = crate::paths::absolute(file);
     let base_parts: Vec<_> = base.components().collect();
     let file_parts: Vec<_> = file.components().collect();
     let common = base_parts
@@ -228,52 +156,6 @@ fn relative_to(base: &Path, file: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnostic::{Level, ResourceInfo};
-
-    fn path_of(text: &str, needle: &str) -> String {
-        let root = crate::parse::parse(text).unwrap().unwrap();
-        let start = text.find(needle).unwrap();
-        json_path(&root, Span::new(start, start + needle.len()))
-    }
-
-    #[test]
-    fn paths_name_the_value() {
-        let text = r#"{"resources": [{"properties": {"a": {"b": "x"}}}]}"#;
-        assert_eq!(path_of(text, "\"x\""), "/resources/0/properties/a/b");
-        assert_eq!(path_of(text, "{\"b\": \"x\"}"), "/resources/0/properties/a");
-    }
-
-    #[test]
-    fn fingerprints_ignore_line_shifts_but_not_renames() {
-        let finding = |text: &str, name: &str| {
-            let root = crate::parse::parse(text).unwrap().unwrap();
-            let start = text.find("\"AzureServices\"").unwrap();
-            let mut d = Diagnostic::new(Level::Warning, Span::new(start, start + 15), "m");
-            d.rule = "STG001";
-            d.resource = Some(ResourceInfo {
-                full_type: "Microsoft.Storage/storageAccounts".into(),
-                name: name.into(),
-                pointer: "/resources/0".into(),
-            });
-            fingerprint(Some(&root), &d)
-        };
-        let a = finding(
-            r#"{"resources": [{"properties": {"bypass": "AzureServices"}}]}"#,
-            "st",
-        );
-        let b = finding(
-            "{\n\n\n  \"resources\": [\n {\n \"properties\": {\"bypass\": \"AzureServices\"}}]}",
-            "st",
-        );
-        assert_eq!(a, b);
-        assert_ne!(
-            a,
-            finding(
-                r#"{"resources": [{"properties": {"bypass": "AzureServices"}}]}"#,
-                "other"
-            )
-        );
-    }
 
     #[test]
     fn relative_paths_walk_up() {

@@ -3,7 +3,7 @@
 //! with a suggestion), and overridden by command-line flags. See docs/configuration.md.
 
 use std::collections::HashMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
@@ -12,7 +12,8 @@ use toml::Spanned;
 
 use crate::cli::{FailOn, Format};
 use crate::date::Date;
-use crate::diagnostic::{Diagnostic, Level};
+use crate::diagnostic::{Diagnostic, Level, RuleLevel};
+use crate::paths::{absolute, current_dir};
 use crate::rules::{self, Rule};
 use crate::source::{Encoding, SourceFile};
 
@@ -32,13 +33,6 @@ const TOP_LEVEL_KEYS: &[&str] = &[
 ];
 const SUPPRESS_KEYS: &[&str] = &["rules", "files", "resources", "reason"];
 const LEVELS: &[&str] = &["error", "warning", "note", "off"];
-
-/// A rule's level set in the config file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RuleLevel {
-    Off,
-    Level(Level),
-}
 
 /// A `[[suppress]]` entry: findings of these rules, in these files, on these resources.
 #[derive(Debug)]
@@ -127,8 +121,8 @@ impl Config {
     pub fn relative(&self, path: &Path) -> String {
         let absolute = absolute(path);
         match absolute.strip_prefix(&self.root) {
-            Ok(inside) => crate::report::display_path(inside),
-            Err(_) => crate::report::display_path(path),
+            Ok(inside) => crate::paths::display_path(inside),
+            Err(_) => crate::paths::display_path(path),
         }
     }
 
@@ -402,31 +396,6 @@ fn suppressions(value: &Spanned<DeValue<'_>>) -> Result<Vec<ConfigSuppression>, 
 /// 1-based line and code-point column of a byte offset, as diagnostics count them.
 fn position(text: &str, offset: usize) -> (usize, usize) {
     SourceFile::from_text(PathBuf::new(), text.to_owned(), Encoding::Utf8).line_col(offset)
-}
-
-fn current_dir() -> PathBuf {
-    std::env::current_dir().unwrap_or_default()
-}
-
-/// The absolute form of `path`, with `.` and `..` resolved lexically (no symlinks
-/// followed, so it works for paths that do not exist).
-pub fn absolute(path: &Path) -> PathBuf {
-    let joined = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        current_dir().join(path)
-    };
-    let mut out = PathBuf::new();
-    for c in joined.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
 }
 
 /// The rules a run uses after `select`, `ignore` and levels set to `off`.

@@ -235,3 +235,10 @@ pub fn stable_hash(parts: &[&str]) -> String {
     }
     format!("{hash:016x}")
 }
+
+/// A rule's level set in the config file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleLevel {
+    Off,
+    Level(Level),
+}

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use jsonc_parser::ast::Value as Ast;
 use rayon::prelude::*;
 
-use crate::config::{Config, RuleLevel};
+use crate::config::Config;
+use crate::diagnostic::RuleLevel;
 use crate::diagnostic::{Diagnostic, Level, Suppressed, SuppressionKind};
 use crate::parse::parse;
 use crate::rules::{self, LintContext, Rule, RuleOptions};
@@ -328,12 +329,7 @@ fn parameters_for(
     if let Some(given) = given {
         return crate::parameters::load(given)
             .map(|p| Some((given.clone(), p.values)))
-            .map_err(|e| {
-                format!(
-                    "parameters file {}: {e}",
-                    crate::report::display_path(given)
-                )
-            });
+            .map_err(|e| format!("parameters file {}: {e}", crate::paths::display_path(given)));
     }
     if !options.sibling_parameters || !evaluated {
         return Ok(None);
@@ -441,7 +437,7 @@ fn finish(
         }
     }
     for d in &mut diagnostics {
-        d.fingerprint = crate::baseline::fingerprint(root, d);
+        d.fingerprint = crate::fingerprint::fingerprint(root, d);
         d.escape_controls();
     }
     diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));

@@ -88,7 +88,7 @@ pub fn load(path: &Path) -> Result<ParameterValues, String> {
         };
         let mut values = HashMap::new();
         if let Some(Ast::Object(params)) = find(obj, "parameters") {
-            let display = crate::report::display_path(path);
+            let display = crate::paths::display_path(path);
             for p in &params.properties {
                 let name = p.name.as_str();
                 let value = match &p.value {

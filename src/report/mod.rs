@@ -8,11 +8,12 @@ pub mod sarif;
 pub mod snippet;
 
 use std::collections::HashMap;
-use std::path::{Component, Path};
 use std::time::Duration;
 
-use crate::config::RuleLevel;
+pub use crate::paths::display_path;
+
 use crate::date::Date;
+use crate::diagnostic::RuleLevel;
 use crate::diagnostic::{Diagnostic, Level};
 use crate::discover::PathError;
 use crate::linter::{FileOutcome, FileReport};
@@ -43,40 +44,6 @@ impl Run<'_> {
 /// Where the documentation of a rule lives online.
 pub fn rule_url(id: &str) -> String {
     format!("{}/blob/main/rules/{id}.md", env!("CARGO_PKG_REPOSITORY"))
-}
-
-/// A path for display and SARIF: relative when it was given relative, forward slashes.
-pub fn display_path(path: &Path) -> String {
-    // Most paths are already in that form: forward slashes, no `.` components, no
-    // control characters, no doubled or trailing separators.
-    if let Some(text) = path.to_str() {
-        let plain = std::path::MAIN_SEPARATOR == '/'
-            && !text.is_empty()
-            && !text.starts_with("./")
-            && !text.contains("/./")
-            && !text.contains("//")
-            && !text.ends_with('/')
-            && !text.ends_with("/.")
-            && text != "."
-            && !text.chars().any(crate::diagnostic::is_control);
-        if plain {
-            return text.to_owned();
-        }
-    }
-    let mut out = Vec::new();
-    for c in path.components() {
-        match c {
-            Component::CurDir => {}
-            Component::RootDir => out.push(String::new()),
-            other => out.push(other.as_os_str().to_string_lossy().into_owned()),
-        }
-    }
-    if out.len() == 1 && out[0].is_empty() {
-        return "/".to_owned();
-    }
-    let mut joined = out.join("/");
-    crate::diagnostic::escape_in_place(&mut joined);
-    joined
 }
 
 /// A span resolved to 1-based lines and code-point columns (end exclusive), and raw
@@ -215,20 +182,4 @@ pub fn summary_line(run: &Run<'_>) -> String {
     }
     line.push_str(&format!(" in {:.2}s", run.elapsed.as_secs_f64()));
     line
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn display_paths_use_forward_slashes_without_dot() {
-        assert_eq!(display_path(Path::new("./a/b.json")), "a/b.json");
-        assert_eq!(display_path(Path::new("a/./b.json")), "a/b.json");
-        assert_eq!(display_path(Path::new("/tmp/x.json")), "/tmp/x.json");
-        assert_eq!(display_path(Path::new("a//b/")), "a/b");
-        assert_eq!(display_path(Path::new("a/.")), "a");
-        assert_eq!(display_path(Path::new("/")), "/");
-        assert_eq!(display_path(Path::new("a\u{1b}.json")), "a\\u{1b}.json");
-    }
 }
