@@ -135,15 +135,14 @@ fn report<'s>(d: &'s Diagnostic, source: &'s SourceFile, name: &str) -> Report<'
                 spans.push(r.span);
                 texts.push(r.label.clone());
             }
-            None => related.push(secondary(&r.label, r.span, name.to_owned(), source)),
-            Some(other) => {
-                related.push(secondary(
-                    &r.label,
-                    r.span,
-                    display_path(&other.path),
-                    other,
-                ));
-            }
+            None => add_secondary(&mut related, &r.label, r.span, name, source),
+            Some(other) => add_secondary(
+                &mut related,
+                &r.label,
+                r.span,
+                &display_path(&other.path),
+                other,
+            ),
         }
     }
     let snippet = Snippet::new(name.to_owned(), source, &spans);
@@ -167,22 +166,72 @@ fn report<'s>(d: &'s Diagnostic, source: &'s SourceFile, name: &str) -> Report<'
         source: snippet,
         labels,
         help: Some(help),
-        related,
+        related: related.into_iter().map(Secondary::report).collect(),
     }
 }
 
-fn secondary<'s>(label: &str, span: Span, name: String, source: &'s SourceFile) -> Report<'s> {
-    let snippet = Snippet::new(name, source, &[span]);
-    Report {
-        title: format!("related: {label}"),
-        severity: Severity::Advice,
-        labels: vec![LabeledSpan::new_primary_with_span(
-            Some("here".to_owned()),
-            snippet.span(span),
-        )],
-        source: snippet,
-        help: None,
-        related: Vec::new(),
+/// A related span drawn in a snippet of its own, or — when another related span with
+/// the same text in the same file was drawn just before (the literals a value passed to
+/// a module is built from) — beside it in that snippet.
+fn add_secondary<'s>(
+    related: &mut Vec<Secondary<'s>>,
+    label: &str,
+    span: Span,
+    name: &str,
+    source: &'s SourceFile,
+) {
+    match related.last_mut() {
+        Some(last)
+            if last.label == label
+                && last.name == name
+                && std::ptr::eq(last.source, source)
+                && !last
+                    .spans
+                    .iter()
+                    .any(|s| s.start < span.end && span.start < s.end) =>
+        {
+            last.spans.push(span)
+        }
+        _ => related.push(Secondary {
+            label: label.to_owned(),
+            name: name.to_owned(),
+            source,
+            spans: vec![span],
+        }),
+    }
+}
+
+/// Related spans drawn together, under one title.
+struct Secondary<'s> {
+    label: String,
+    name: String,
+    source: &'s SourceFile,
+    spans: Vec<Span>,
+}
+
+impl<'s> Secondary<'s> {
+    fn report(self) -> Report<'s> {
+        let snippet = Snippet::new(self.name, self.source, &self.spans);
+        let labels = self
+            .spans
+            .iter()
+            .enumerate()
+            .map(|(i, span)| {
+                let here = Some("here".to_owned());
+                match i {
+                    0 => LabeledSpan::new_primary_with_span(here, snippet.span(*span)),
+                    _ => LabeledSpan::new_with_span(here, snippet.span(*span)),
+                }
+            })
+            .collect();
+        Report {
+            title: format!("related: {}", self.label),
+            severity: Severity::Advice,
+            labels,
+            source: snippet,
+            help: None,
+            related: Vec::new(),
+        }
     }
 }
 
