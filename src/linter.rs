@@ -240,12 +240,8 @@ fn lint_bytes_inner(path: &Path, bytes: Vec<u8>, options: &LintOptions) -> FileR
             };
             let suppressions = if evaluate {
                 // Modules that declare nothing a rule reads are not walked.
-                let template = Template::build_for(obj, &source.text, given, &|namespace| {
-                    concerns(namespace)
-                        || crate::rules::CONTEXT_NAMESPACES
-                            .iter()
-                            .any(|n| n.eq_ignore_ascii_case(namespace))
-                });
+                let template =
+                    Template::build_for(obj, &source.text, given, &crate::rules::walks_namespace);
                 found.extend(run_rules(&template, options));
                 match mentions_suppression {
                     true => crate::suppress::collect(&source.text, &root, &template),

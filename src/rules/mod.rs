@@ -20,9 +20,26 @@ pub mod tool;
 
 /// Provider namespaces rules read for context without reporting on them: virtual
 /// networks, subnets, network security groups, route tables, public IP addresses and
-/// private endpoints (line of sight, API Management's network). A nested deployment
-/// that declares nothing in these or in an enabled rule's `namespaces` is not walked.
+/// private endpoints (line of sight, API Management's network). See [`walks_namespace`].
 pub const CONTEXT_NAMESPACES: &[&str] = &["Microsoft.Network"];
+
+/// Whether a nested deployment declaring a resource in `namespace` is walked: one any
+/// rule is about (enabled or not — a rule reads targets and callers of other rules'
+/// namespaces) or one read for context.
+pub fn walks_namespace(namespace: &str) -> bool {
+    static ALL_NAMESPACES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    let all = ALL_NAMESPACES.get_or_init(|| {
+        let mut all: Vec<&'static str> = ALL
+            .iter()
+            .flat_map(|r| r.meta().namespaces.iter().copied())
+            .chain(CONTEXT_NAMESPACES.iter().copied())
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    });
+    all.iter().any(|n| n.eq_ignore_ascii_case(namespace))
+}
 
 /// A rule's fixed description: what SARIF, `trustlint rules` and the docs show.
 #[derive(Debug)]

@@ -849,8 +849,6 @@ impl<'a> Builder<'a, '_> {
     }
 }
 
-/// A nested child's type is relative (`networkRuleSets`) unless it names a provider
-/// namespace (`Microsoft.ServiceBus/namespaces/networkRuleSets`).
 /// A resource's full type and the parts of its full name: a nested child written with
 /// its full type is also written with its full name (`Microsoft.Network/
 /// virtualNetworks/subnets` named `vnet/apim`); ARM joins the parent's type and name
@@ -886,6 +884,8 @@ fn display_of(parts: &[LazyValue<'_>]) -> String {
     shown.join("/")
 }
 
+/// A nested child's type is relative (`networkRuleSets`) unless it names a provider
+/// namespace (`Microsoft.ServiceBus/namespaces/networkRuleSets`).
 fn is_full_type(t: &str) -> bool {
     t.split('/').next().is_some_and(|ns| ns.contains('.')) && t.contains('/')
 }

@@ -120,7 +120,9 @@ pub fn cidr_host(s: &str, index: i64) -> Result<String, String> {
     let n = Network::parse(s)?;
     let index = u128::try_from(index).map_err(|_| format!("host index {index} is negative"))?;
     // IPv4 keeps the last address for broadcast.
-    let usable = n.host_count_minus_one() - u128::from(n.bits == 32);
+    let usable = n
+        .host_count_minus_one()
+        .saturating_sub(u128::from(n.bits == 32));
     if index >= usable {
         return Err(format!("`{s}` has no usable host number {index}"));
     }

@@ -5,7 +5,7 @@
 
 use std::rc::Rc;
 
-use super::eval::MAX_COPIES;
+use super::eval::{INVALID, MAX_COPIES};
 use super::parse::Expr;
 use super::scope::{Env, Locals};
 use super::value::{Kind, Value};
@@ -32,8 +32,10 @@ pub fn call(env: &Env<'_>, name: &str, args: &[Expr]) -> Value {
                 let output = env.eval(output);
                 if let Some(found) = output
                     .as_text()
-                    .and_then(|o| deployment_output(env, reference_args, o))
+                    .and_then(|o| module_output(env, reference_args, o))
                 {
+                    // `tryGet` of an output the module does not have is null.
+                    let found = found.unwrap_or_else(|_| Value::null());
                     let mut values = vec![found];
                     values.extend(rest.iter().map(|a| env.eval(a)));
                     return try_get(&values).unwrap_or_else(Value::unknown);
@@ -486,21 +488,18 @@ fn lambda_function(env: &Env<'_>, name: &str, args: &[Expr]) -> Value {
             )
         }
         "sort" => {
-            let mut sorted = items.clone();
-            let mut unknown = None;
-            sorted.sort_by(
-                |a, b| match apply(&first, vec![a.clone(), b.clone()]).kind {
-                    Kind::Bool(true) => std::cmp::Ordering::Less,
-                    Kind::Bool(false) => std::cmp::Ordering::Greater,
-                    _ => {
-                        unknown = Some(());
-                        std::cmp::Ordering::Equal
-                    }
-                },
-            );
-            match unknown {
-                Some(()) => Value::unknown("the `sort` lambda's result is not known"),
-                None => Value::array(sorted),
+            // The lambda says whether its first argument goes first. A template may
+            // give one that is no order at all (`lambda('a', 'b', true())`): a merge
+            // sort of our own takes any answers without panicking, as the standard
+            // sorts may.
+            let mut before =
+                |a: &Value, b: &Value| match apply(&first, vec![a.clone(), b.clone()]).kind {
+                    Kind::Bool(b) => Some(b),
+                    _ => None,
+                };
+            match merge_sort(items.to_vec(), &mut before) {
+                Some(sorted) => Value::array(sorted),
+                None => Value::unknown("the `sort` lambda's result is not known"),
             }
         }
         "toobject" => {
@@ -589,6 +588,17 @@ fn to_int(v: &Value) -> R {
 }
 
 /// `string()`: strings as they are, booleans as `True`/`False`, others as compact JSON.
+/// The text `string()` gives for a value, or why it is not known (an array or object
+/// with an unknown part has no known text).
+fn text_of(v: &Value) -> Result<String, String> {
+    let t = to_string_value(v);
+    match (t.as_text(), t.unknown_reason()) {
+        (Some(text), _) => Ok(text.to_owned()),
+        (None, Some(reason)) => Err(reason.to_string()),
+        (None, None) => Ok(String::new()),
+    }
+}
+
 pub fn to_string_value(v: &Value) -> Value {
     match &v.kind {
         Kind::Str(_) | Kind::Placeholder(_) => v.clone(),
@@ -686,7 +696,7 @@ fn union(values: &[Value]) -> R {
             if let Kind::Array(items) = &v.kind {
                 for i in items.iter() {
                     spend(out.len())?;
-                    if !out.iter().any(|o| o.equals(i) == Some(true)) {
+                    if !contains_equal(&out, i)? {
                         out.push(i.clone());
                     }
                 }
@@ -715,6 +725,20 @@ fn object_parts(v: &Value) -> Option<(&Entries, Option<&Rc<str>>)> {
 /// replaced. Either may be unknown, or known only in part: a property `b` may hold
 /// without saying so replaces whatever `a` knew of it.
 fn merge_objects(a: &Value, b: &Value) -> Value {
+    merge_objects_within(a, b, 0)
+}
+
+/// Objects nest at most this deep where `union` merges them (values built by a
+/// `reduce` can nest deeper than the stack allows).
+const MAX_MERGE_DEPTH: u32 = 512;
+
+fn merge_objects_within(a: &Value, b: &Value, depth: u32) -> Value {
+    if depth > MAX_MERGE_DEPTH {
+        return Value::unknown(format!(
+            "{}`union` merges objects nested deeper than {MAX_MERGE_DEPTH} levels",
+            super::eval::OVER_BUDGET
+        ));
+    }
     let (Some((ea, a_rest)), Some((eb, b_rest))) = (object_parts(a), object_parts(b)) else {
         return b.clone();
     };
@@ -730,9 +754,13 @@ fn merge_objects(a: &Value, b: &Value) -> Value {
         }
         let before = ea.iter().rev().find(|(ek, _)| ek.eq_ignore_ascii_case(k));
         let merged = match (before, a_rest) {
-            (Some((_, old)), _) if is_object(old) && is_object(v) => merge_objects(old, v),
+            (Some((_, old)), _) if is_object(old) && is_object(v) => {
+                merge_objects_within(old, v, depth + 1)
+            }
             // `a` may hold this property in its unknown part, as an object to merge.
-            (None, Some(rest)) if is_object(v) => merge_objects(&Value::unknown(rest.clone()), v),
+            (None, Some(rest)) if is_object(v) => {
+                merge_objects_within(&Value::unknown(rest.clone()), v, depth + 1)
+            }
             _ => v.clone(),
         };
         match entries
@@ -783,6 +811,57 @@ fn shallow_merge(v: &Value) -> R {
     })
 }
 
+/// A stable merge sort by `before(a, b)` ("a goes first"); `None` as soon as an answer
+/// is not known. Any answers are taken, consistent or not.
+fn merge_sort(
+    items: Vec<Value>,
+    before: &mut dyn FnMut(&Value, &Value) -> Option<bool>,
+) -> Option<Vec<Value>> {
+    if items.len() <= 1 {
+        return Some(items);
+    }
+    let mut left = items;
+    let right = left.split_off(left.len() / 2);
+    let left = merge_sort(left, before)?;
+    let right = merge_sort(right, before)?;
+    let mut out = Vec::with_capacity(left.len() + right.len());
+    let (mut l, mut r) = (left.into_iter().peekable(), right.into_iter().peekable());
+    while let (Some(a), Some(b)) = (l.peek(), r.peek()) {
+        // Stable: an element of the right half goes first only if it must.
+        if before(b, a)? {
+            out.extend(r.next());
+        } else {
+            out.extend(l.next());
+        }
+    }
+    out.extend(l);
+    out.extend(r);
+    Some(out)
+}
+
+/// Whether `items` holds an element equal to `item`; an error when that depends on an
+/// unknown part (functions that compare elements cannot tell what it equals).
+fn contains_equal(items: &[Value], item: &Value) -> Result<bool, String> {
+    let mut undecided = false;
+    for other in items {
+        match other.equals(item) {
+            Some(true) => return Ok(true),
+            Some(false) => {}
+            None => undecided = true,
+        }
+    }
+    match undecided {
+        true => Err(item
+            .unknown_within()
+            .or_else(|| items.iter().find_map(Value::unknown_within))
+            .map_or_else(
+                || "an element's value is not known".to_owned(),
+                |r| r.to_string(),
+            )),
+        false => Ok(false),
+    }
+}
+
 fn intersection(values: &[Value]) -> R {
     let (first, rest) = values
         .split_first()
@@ -794,26 +873,39 @@ fn intersection(values: &[Value]) -> R {
     };
     spend(size(first).saturating_mul(rest.iter().map(size).sum::<usize>().max(1)))?;
     match &first.kind {
-        Kind::Object(o) => Ok(Value::object(
-            o.iter()
-                .filter(|(k, v)| {
-                    rest.iter()
-                        .all(|r| r.get(k).is_some_and(|w| w.equals(v) == Some(true)))
-                })
-                .cloned()
-                .collect(),
-        )),
-        Kind::Array(a) => Ok(Value::array(
-            a.iter()
-                .filter(|v| {
-                    rest.iter().all(|r| match &r.kind {
-                        Kind::Array(b) => b.iter().any(|w| w.equals(v) == Some(true)),
+        Kind::Object(o) => {
+            let mut kept = Vec::new();
+            for (k, v) in o.iter() {
+                let mut everywhere = true;
+                for r in rest {
+                    let same = match r.get(k) {
+                        Some(w) => contains_equal(std::slice::from_ref(w), v)?,
+                        None => false,
+                    };
+                    everywhere &= same;
+                }
+                if everywhere {
+                    kept.push((k.clone(), v.clone()));
+                }
+            }
+            Ok(Value::object(kept))
+        }
+        Kind::Array(a) => {
+            let mut kept = Vec::new();
+            for v in a.iter() {
+                let mut everywhere = true;
+                for r in rest {
+                    everywhere &= match &r.kind {
+                        Kind::Array(b) => contains_equal(b, v)?,
                         _ => false,
-                    })
-                })
-                .cloned()
-                .collect(),
-        )),
+                    };
+                }
+                if everywhere {
+                    kept.push(v.clone());
+                }
+            }
+            Ok(Value::array(kept))
+        }
         _ => Err("`intersection` needs objects or arrays".to_owned()),
     }
 }
@@ -991,10 +1083,7 @@ fn format_arg(arg: &Value, spec: &str) -> Result<String, String> {
             _ => i.to_string(),
         });
     }
-    Ok(to_string_value(arg)
-        .as_text()
-        .map(str::to_owned)
-        .unwrap_or_default())
+    text_of(arg)
 }
 
 fn split(values: &[Value]) -> R {
@@ -1047,14 +1136,18 @@ fn index_of(values: &[Value], first: bool) -> R {
     let (hay, needle) = two(values)?;
     match &hay.kind {
         Kind::Array(items) => {
-            let pos: Vec<usize> = items
-                .iter()
-                .enumerate()
-                .filter(|(_, v)| v.equals(needle) == Some(true))
-                .map(|(i, _)| i)
-                .collect();
-            let found = if first { pos.first() } else { pos.last() };
-            Ok(Value::int(found.map_or(-1, |i| *i as i64)))
+            // The first (or last) element equal to the needle; an element before it whose
+            // equality is not known could be the one.
+            let mut order: Vec<(usize, &Value)> = items.iter().enumerate().collect();
+            if !first {
+                order.reverse();
+            }
+            for (i, v) in order {
+                if contains_equal(std::slice::from_ref(v), needle)? {
+                    return Ok(Value::int(i as i64));
+                }
+            }
+            Ok(Value::int(-1))
         }
         _ => {
             let (h, n) = (text(hay)?.to_lowercase(), text(needle)?.to_lowercase());
@@ -1209,7 +1302,7 @@ fn pad_left(values: &[Value]) -> R {
         [v, w, p] => (v, int_arg(w)?, text(p)?.to_owned()),
         _ => return Err("`padLeft` takes 2 or 3 arguments".to_owned()),
     };
-    let s = to_string_value(v).as_text().unwrap_or_default().to_owned();
+    let s = text_of(v)?;
     let missing = usize::try_from(width)
         .unwrap_or(0)
         .saturating_sub(s.chars().count());
@@ -1226,8 +1319,8 @@ fn hashed(values: &[Value], render: impl Fn(u64) -> String) -> R {
         if matches!(v.kind, Kind::Placeholder(_)) {
             placeholder = true;
         }
-        let t = to_string_value(v);
-        for b in t.as_text().unwrap_or_default().bytes().chain([0xff]) {
+        let t = text_of(v)?;
+        for b in t.bytes().chain([0xff]) {
             hash ^= u64::from(b);
             hash = hash.wrapping_mul(0x0100_0000_01b3);
         }
@@ -1291,7 +1384,11 @@ fn resource_id(values: &[Value], scope: Scope) -> R {
     let (ty, names) = rest
         .split_first()
         .ok_or("`resourceId` needs a resource type")?;
-    let type_segments: Vec<&str> = ty.0.split('/').collect();
+    // ARM reads `Microsoft.Network/routeTables/` as `Microsoft.Network/routeTables`.
+    let type_segments: Vec<&str> = ty.0.trim_end_matches('/').split('/').collect();
+    if type_segments.len() < 2 {
+        return Err(format!("`{}` is not a resource type", ty.0));
+    }
     if names.len() + 1 != type_segments.len() {
         return Err(format!(
             "`resourceId` of `{}` needs {} names, got {}",
@@ -1397,8 +1494,6 @@ fn reference(env: &Env<'_>, values: &[Value]) -> Value {
     }
 }
 
-/// Finds a resource declared in this template by symbolic name, resource ID or plain
-/// name; returns its declaration, full type and evaluated name.
 /// `reference()` of a nested deployment in this template: `{ "outputs": { name:
 /// { "type", "value" } } }`, evaluated from its inline template as ARM would after
 /// deploying it (a linked template's outputs stay unknown).
@@ -1467,6 +1562,13 @@ fn output_value<'a>(
     let Ast::Object(def) = &output.value else {
         return Value::unknown("the output is not an object");
     };
+    let secure = matches!(find(def, "type"), Some(Ast::StringLit(t))
+        if t.value.eq_ignore_ascii_case("securestring") || t.value.eq_ignore_ascii_case("secureObject"));
+    if secure {
+        return Value::unknown(format!(
+            "output `{output_name}` of deployment `{deployment}` is secure: its value is not returned"
+        ));
+    }
     let value = match (find(def, "value"), find(def, "copy")) {
         (Some(v), _) => inner_env.eval_json(v, &label),
         (None, Some(Ast::Object(copy))) => match (find(copy, "count"), find(copy, "input")) {
@@ -1488,6 +1590,16 @@ fn output_value<'a>(
 /// Bicep reads a module's outputs one at a time, and most are never needed). `None`
 /// when the target is not a nested deployment of this template.
 pub fn deployment_output(env: &Env<'_>, reference_args: &[Expr], output: &str) -> Option<Value> {
+    module_output(env, reference_args, output)
+        .map(|found| found.unwrap_or_else(|missing| Value::unknown(format!("{INVALID}{missing}"))))
+}
+
+/// [`deployment_output`], saying apart an output the module does not have (`Err`).
+fn module_output(
+    env: &Env<'_>,
+    reference_args: &[Expr],
+    output: &str,
+) -> Option<Result<Value, String>> {
     let target = reference_args.first().map(|a| env.eval(a))?;
     let target = target.as_text()?;
     let (deployment, full_type, name) = find_declaration(env, target)?;
@@ -1495,7 +1607,7 @@ pub fn deployment_output(env: &Env<'_>, reference_args: &[Expr], output: &str) -
         return None;
     }
     let Some((inner_env, outputs)) = deployment_template(env, deployment) else {
-        return Some(outputs_later(&name));
+        return Some(Ok(outputs_later(&name)));
     };
     let Some(def) = outputs.and_then(|o| {
         o.properties
@@ -1503,17 +1615,14 @@ pub fn deployment_output(env: &Env<'_>, reference_args: &[Expr], output: &str) -
             .rev()
             .find(|p| p.name.as_str().eq_ignore_ascii_case(output))
     }) else {
-        return Some(Value::unknown(format!(
-            "deployment `{name}` has no output `{output}`"
-        )));
+        return Some(Err(format!("deployment `{name}` has no output `{output}`")));
     };
     let key = super::scope::Memo::of(super::scope::Memo::Output, def);
     let describe = || format!("output `{output}` of deployment `{name}`");
-    Some(
-        env.scope
-            .memoized(key, describe, || output_value(&inner_env, def, &name))
-            .unwrap_or_else(Value::unknown),
-    )
+    Some(Ok(env
+        .scope
+        .memoized(key, describe, || output_value(&inner_env, def, &name))
+        .unwrap_or_else(Value::unknown)))
 }
 
 /// Is `e` a call of `reference()`? Its arguments.
@@ -1524,6 +1633,8 @@ pub fn reference_call(e: &Expr) -> Option<&[Expr]> {
     }
 }
 
+/// Finds a resource declared in this template by symbolic name, resource ID or plain
+/// name; returns its declaration, full type and evaluated name.
 fn find_declaration<'a>(
     env: &Env<'a>,
     target: &str,

@@ -12,7 +12,6 @@
 use std::borrow::Cow;
 use std::fmt;
 
-/// A parsed expression.
 /// Where a string literal is written in its template string, quotes included: byte
 /// offsets from the string's first character (the `[`). Two expressions that differ
 /// only in where their literals sit are the same expression.
@@ -28,6 +27,7 @@ impl PartialEq for At {
     }
 }
 
+/// A parsed expression.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
     /// A string literal and where it is written.

@@ -485,3 +485,83 @@ fn objects_known_in_part_keep_what_later_arguments_set() {
         json!({"bypass": "None", "$unknown": "its other properties: parameter `secret` has no default value and no parameters file gives it one"})
     );
 }
+
+#[test]
+fn functions_that_need_whole_values_do_not_mistake_unknown_parts() {
+    for expr in [
+        "[format('{0}', createObject('bypass', parameters('secret')))]",
+        "[padLeft(createArray(parameters('secret')), 3)]",
+        "[uniqueString(string(createArray(parameters('secret'))))]",
+        "[indexOf(createArray(parameters('secret'), 'a'), 'a')]",
+        "[intersection(createArray(parameters('secret')), createArray('a'))]",
+        "[length(union(createArray(parameters('secret')), createArray('a')))]",
+        "[resourceId('Microsoft.Network/')]",
+        "[resourceId('Microsoft.Network//')]",
+    ] {
+        assert!(
+            unknown(expr),
+            "{expr} should be unknown, got {}",
+            eval(expr)
+        );
+    }
+}
+
+#[test]
+fn known_elements_stay_known_beside_unknown_ones() {
+    assert_cases(&[
+        // Objects that differ in a known property are different, whatever else they hold.
+        ("[length(union(createArray(createObject('n', 'a', 'x', parameters('secret'))), createArray(createObject('n', 'b'))))]", json!(2)),
+        ("[indexOf(createArray('a', parameters('secret')), 'a')]", json!(0)),
+        ("[resourceId('Microsoft.Network/routeTables/', 'rt')]", json!("/subscriptions/{subscription().subscriptionId}/resourceGroups/{resourceGroup().name}/providers/Microsoft.Network/routeTables/rt")),
+    ]);
+}
+
+#[test]
+fn sort_takes_any_lambda_without_panicking() {
+    // Not an order at all: every pair says "first goes first".
+    let always = eval("[length(sort(range(0, 100), lambda('a', 'b', true())))]");
+    assert_eq!(always, json!(100));
+    let equal = eval("[sort(createArray(3, 1, 2, 1), lambda('a', 'b', less(lambdaVariables('a'), lambdaVariables('b'))))]");
+    assert_eq!(equal, json!([1, 1, 2, 3]));
+}
+
+#[test]
+fn module_outputs_as_arm_returns_them() {
+    let text = r#"{
+      "resources": [
+        { "type": "Microsoft.Resources/deployments", "name": "m", "properties": {
+          "expressionEvaluationOptions": { "scope": "inner" },
+          "template": {
+            "resources": [],
+            "outputs": {
+              "id": { "type": "string", "value": "abc" },
+              "key": { "type": "securestring", "value": "s3cret" }
+            }
+          } } }
+      ]
+    }"#;
+    let ast = crate::parse::parse(text).unwrap().unwrap();
+    let Ast::Object(obj) = &ast else {
+        unreachable!()
+    };
+    let env = Env::new(Rc::new(Scope::new(obj, Value::str("main"))));
+    let eval = |e: &str| env.eval_string(e).to_json();
+    assert_eq!(eval("[reference('m').outputs.id.value]"), json!("abc"));
+    assert_eq!(
+        eval("[tryGet(reference('m'), 'outputs', 'missing', 'value')]"),
+        Json::Null
+    );
+    assert_eq!(
+        eval("[coalesce(tryGet(reference('m'), 'outputs', 'missing', 'value'), 'Deny')]"),
+        json!("Deny")
+    );
+    assert!(eval("[reference('m').outputs.missing.value]")
+        .get("$unknown")
+        .is_some());
+    assert!(
+        eval("[reference('m').outputs.key.value]")
+            .get("$unknown")
+            .is_some(),
+        "secure outputs are not returned"
+    );
+}

@@ -165,9 +165,8 @@ impl Value {
         }
     }
 
-    /// A property, compared case-insensitively as ARM does (last duplicate wins).
-    /// The property `key`: the one spelled exactly so, else one spelled in another case
-    /// (ARM reads `{"True": 1, "true": 2}['true']` as 2 and `['TRUE']` as one of them).
+    /// The property `key`: the last one spelled exactly so, else the last one spelled
+    /// in another case (`{"True": 1, "true": 2}['true']` is 2, `['True']` is 1).
     pub fn get(&self, key: &str) -> Option<&Value> {
         match &self.kind {
             Kind::Object(entries) => entries
