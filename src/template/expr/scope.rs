@@ -124,14 +124,14 @@ fn declaration_chain<'a>(
         let Some(Ast::StringLit(target)) = find(current, "$ref") else {
             return None;
         };
-        let name = target.value.strip_prefix("#/definitions/")?;
-        match find(template, "definitions") {
-            Some(Ast::Object(defs)) => match find(defs, name) {
+        // `#/definitions/t`, or a path below it (`#/definitions/t/properties/p`, as
+        // Bicep writes for a property of a user-defined type).
+        let path = target.value.strip_prefix("#/")?;
+        path.split('/')
+            .try_fold(template, |object, key| match find(object, key) {
                 Some(Ast::Object(next)) => Some(next),
                 _ => None,
-            },
-            _ => None,
-        }
+            })
     })
     .take(MAX_REF_HOPS)
 }

@@ -565,3 +565,28 @@ fn module_outputs_as_arm_returns_them() {
         "secure outputs are not returned"
     );
 }
+
+#[test]
+fn nullable_is_followed_through_a_ref_below_a_definition() {
+    let text = r##"{
+      "definitions": {
+        "settings": { "type": "object", "properties": {
+          "acls": { "type": "object", "nullable": true },
+          "alias": { "$ref": "#/definitions/settings/properties/acls" }
+        } }
+      },
+      "parameters": {
+        "acls": { "$ref": "#/definitions/settings/properties/alias" }
+      },
+      "resources": []
+    }"##;
+    let ast = crate::parse::parse(text).unwrap().unwrap();
+    let Ast::Object(obj) = &ast else {
+        unreachable!()
+    };
+    let env = Env::new(Rc::new(Scope::new(obj, Value::str("main"))));
+    assert_eq!(
+        env.eval_string("[parameters('acls')]").to_json(),
+        Json::Null
+    );
+}
