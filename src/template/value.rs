@@ -323,12 +323,13 @@ impl<'a> ValueRef<'a> {
         )
     }
 
+    /// An object, also one known only in part.
     pub fn is_object(&self) -> bool {
         matches!(
             &self.inner,
             Inner::Written(Ast::Object(_))
                 | Inner::Evaluated(Value {
-                    kind: Kind::Object(_),
+                    kind: Kind::Object(_) | Kind::Partial { .. },
                     ..
                 })
         )

@@ -37,11 +37,12 @@ pub fn disable_setting<'a>(service: &Resource<'a>) -> DisableSetting<'a> {
             _ => DisableSetting::Absent,
         };
     };
-    if custom.unknown_reason().is_some() {
-        return DisableSetting::Unknown(custom);
-    }
+    // Known in part: the key may still be among the known properties.
     match custom.get(DISABLE_KEY) {
-        Some(v) => DisableSetting::Present(v),
-        None => DisableSetting::Absent,
+        Some(v) if v.unknown_reason().is_none() || custom.unknown_reason().is_none() => {
+            DisableSetting::Present(v)
+        }
+        _ if custom.unknown_reason().is_some() => DisableSetting::Unknown(custom),
+        _ => DisableSetting::Absent,
     }
 }

@@ -63,6 +63,20 @@ pub fn call(env: &Env<'_>, name: &str, args: &[Expr]) -> Value {
         "createobject" => return create_object(&values).unwrap_or_else(Value::unknown),
         "createarray" => return Value::array(values),
         "union" => return union(&values).unwrap_or_else(Value::unknown),
+        // An object known in part: not empty when a property is known, and holding a
+        // key that is among the known ones.
+        "empty" if matches!(values.as_slice(), [v] if v.as_partial().is_some()) => {
+            return Value::bool(false)
+        }
+        "contains" => {
+            if let [target, key] = values.as_slice() {
+                if let (Kind::Partial { known, .. }, Some(k)) = (&target.kind, key.as_str()) {
+                    if known.iter().any(|(name, _)| name.eq_ignore_ascii_case(k)) {
+                        return Value::bool(true);
+                    }
+                }
+            }
+        }
         // Reads the known part of an object known in part.
         "tryget" => return try_get(&values).unwrap_or_else(Value::unknown),
         _ => {}
@@ -339,7 +353,7 @@ fn if_(env: &Env<'_>, args: &[Expr]) -> Value {
     match &c.kind {
         Kind::Bool(true) => env.eval(yes),
         Kind::Bool(false) => env.eval(no),
-        Kind::Unknown(r) => Value::unknown(r.clone()),
+        Kind::Unknown(r) | Kind::Partial { rest: r, .. } => Value::unknown(r.clone()),
         _ => Value::unknown(format!(
             "`if` needs a bool condition, got {}",
             c.type_name()
@@ -354,7 +368,9 @@ fn logical(env: &Env<'_>, args: &[Expr], is_or: bool) -> Value {
         match &v.kind {
             Kind::Bool(b) if *b == is_or => return Value::bool(is_or),
             Kind::Bool(_) => {}
-            Kind::Unknown(r) => unknown = unknown.or(Some(r.clone())),
+            Kind::Unknown(r) | Kind::Partial { rest: r, .. } => {
+                unknown = unknown.or(Some(r.clone()))
+            }
             _ => {
                 return Value::unknown(format!(
                     "`{}` needs bools, got {}",
@@ -1115,6 +1131,9 @@ fn join(values: &[Value]) -> R {
         return Err("`join` needs an array".to_owned());
     };
     let parts: Vec<Value> = items.iter().map(to_string_value).collect();
+    if let Some(unknown) = first_unknown(&parts) {
+        return Ok(unknown);
+    }
     concat(&itertools_intersperse(parts, Value::str(text(delim)?)))
 }
 
@@ -1201,6 +1220,12 @@ fn take_skip(values: &[Value], take: bool) -> R {
 }
 
 fn min_max(values: &[Value], min: bool) -> R {
+    // An unknown element keeps its reason (it could be the smallest or the largest).
+    if let [v] = values {
+        if let Some(reason) = v.unknown_within() {
+            return Err(reason.to_string());
+        }
+    }
     let ints: Vec<i64> = match values {
         [v] if matches!(v.kind, Kind::Array(_)) => {
             let Kind::Array(a) = &v.kind else {
@@ -1910,7 +1935,10 @@ fn uri_component_to_string(s: &str) -> String {
         let mut decoded = Vec::new();
         let mut j = i;
         while j + 3 <= bytes.len() && bytes[j] == b'%' {
-            let hex = std::str::from_utf8(&bytes[j + 1..j + 3]).ok();
+            // Two hex digits exactly (`from_str_radix` would take a sign: `%+A`).
+            let hex = std::str::from_utf8(&bytes[j + 1..j + 3])
+                .ok()
+                .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
             match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                 Some(b) => decoded.push(b),
                 None => break,

@@ -461,6 +461,8 @@ fn objects_known_in_part_keep_what_later_arguments_set() {
         ("[union(parameters('secret'), createObject('acls', createObject('bypass', 'None'))).acls.bypass]", json!("None")),
         // Known objects only: as before.
         ("[union(createObject('a', 1), createObject('b', 2))]", json!({"a": 1, "b": 2})),
+        ("[empty(union(parameters('secret'), createObject('bypass', 'None')))]", json!(false)),
+        ("[contains(union(parameters('secret'), createObject('bypass', 'None')), 'BYPASS')]", json!(true)),
     ];
     assert_cases(cases);
     for expr in [
@@ -469,6 +471,8 @@ fn objects_known_in_part_keep_what_later_arguments_set() {
         "[shallowMerge(createArray(createObject('bypass', 'None'), parameters('secret'))).bypass]",
         // What the unknown argument alone holds.
         "[union(parameters('secret'), createObject('bypass', 'None')).defaultAction]",
+        "[contains(union(parameters('secret'), createObject('bypass', 'None')), 'defaultAction')]",
+        "[if(union(parameters('secret'), createObject('a', 1)), 'x', 'y')]",
         // Anything that needs the whole object.
         "[length(union(parameters('secret'), createObject('bypass', 'None')))]",
         "[string(union(parameters('secret'), createObject('bypass', 'None')))]",
@@ -496,6 +500,8 @@ fn functions_that_need_whole_values_do_not_mistake_unknown_parts() {
         "[intersection(createArray(parameters('secret')), createArray('a'))]",
         "[length(union(createArray(parameters('secret')), createArray('a')))]",
         "[resourceId('Microsoft.Network/')]",
+        "[join(createArray('a', parameters('secret')), ',')]",
+        "[max(createArray(1, parameters('secret')))]",
         "[resourceId('Microsoft.Network//')]",
     ] {
         assert!(
@@ -508,6 +514,12 @@ fn functions_that_need_whole_values_do_not_mistake_unknown_parts() {
 
 #[test]
 fn known_elements_stay_known_beside_unknown_ones() {
+    assert_eq!(
+        eval("[join(createArray('a', parameters('secret')), ',')]"),
+        json!({"$unknown": "parameter `secret` has no default value and no parameters file gives it one"}),
+        "the reason is kept"
+    );
+    assert_eq!(eval("[uriComponentToString('%+A')]"), json!("%+A"));
     assert_cases(&[
         // Objects that differ in a known property are different, whatever else they hold.
         ("[length(union(createArray(createObject('n', 'a', 'x', parameters('secret'))), createArray(createObject('n', 'b'))))]", json!(2)),
