@@ -764,9 +764,16 @@ impl<'a> Builder<'a, '_> {
         });
 
         let deployment = eq_ci(&full_type, "Microsoft.Resources/deployments");
+        // A child deployed under a parent this template does not deploy passes that on:
+        // its own children need the same parent to exist.
+        let absent = self.resources[index]
+            .conditions
+            .iter()
+            .find(|c| matches!(c, Condition::ParentExists { .. }))
+            .cloned();
         let info = ParentInfo {
             index: Some(index),
-            absent: None,
+            absent,
             full_type,
             name_parts,
         };
@@ -932,6 +939,37 @@ mod tests {
             unreachable!()
         };
         super::declares_namespace(root, &|n| n.eq_ignore_ascii_case("microsoft.storage"))
+    }
+
+    #[test]
+    fn children_of_a_parent_not_deployed_need_it_down_the_tree() {
+        let text = r#"{ "resources": [
+            { "type": "Microsoft.Network/virtualNetworks", "name": "vnet", "condition": false, "resources": [
+                { "type": "subnets", "name": "a", "resources": [ { "type": "things", "name": "t" } ] } ] }
+        ] }"#;
+        let ast = crate::parse::parse(text).unwrap().unwrap();
+        let Ast::Object(root) = &ast else {
+            unreachable!()
+        };
+        let template = Template::build(root, HashMap::new());
+        let described: Vec<(String, Vec<String>)> = template
+            .resources
+            .iter()
+            .map(|r| {
+                (
+                    r.display_name(),
+                    r.conditions.iter().map(|c| c.describe()).collect(),
+                )
+            })
+            .collect();
+        let needs_vnet = "its parent `vnet`, which this template does not deploy, already exists";
+        assert_eq!(
+            described,
+            [
+                ("vnet/a".to_owned(), vec![needs_vnet.to_owned()]),
+                ("vnet/a/t".to_owned(), vec![needs_vnet.to_owned()]),
+            ]
+        );
     }
 
     #[test]
