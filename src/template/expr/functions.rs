@@ -1486,12 +1486,22 @@ fn reference(env: &Env<'_>, values: &[Value]) -> Value {
         ));
     }
     let key = super::scope::Memo::of(super::scope::Memo::Reference, resource);
+    let full = values
+        .get(2)
+        .and_then(|v| v.as_str())
+        .is_some_and(|s| s.eq_ignore_ascii_case("Full"));
+    // `'Full'` puts the properties under `properties`, as ARM does.
+    let shaped = |properties: Value| match full {
+        true => Value::object(vec![(Rc::from("properties"), properties)]),
+        false => properties,
+    };
     if full_type.eq_ignore_ascii_case("Microsoft.Resources/deployments") {
         let describe = || format!("the outputs of deployment `{name}`");
-        return env
-            .scope
-            .memoized(key, describe, || deployment_outputs(env, resource, &name))
-            .unwrap_or_else(Value::unknown);
+        return shaped(
+            env.scope
+                .memoized(key, describe, || deployment_outputs(env, resource, &name))
+                .unwrap_or_else(Value::unknown),
+        );
     }
     let describe = || format!("`reference()` of `{name}`");
     let properties = env.scope.memoized(key, describe, || {
@@ -1504,18 +1514,9 @@ fn reference(env: &Env<'_>, values: &[Value]) -> Value {
         };
         with_runtime_endpoints(declared, &full_type, &name)
     });
-    let properties = match properties {
-        Ok(p) => p,
-        Err(cycle) => return Value::unknown(cycle),
-    };
-    let full = values
-        .get(2)
-        .and_then(|v| v.as_str())
-        .is_some_and(|s| s.eq_ignore_ascii_case("Full"));
-    if full {
-        Value::object(vec![(Rc::from("properties"), properties)])
-    } else {
-        properties
+    match properties {
+        Ok(p) => shaped(p),
+        Err(cycle) => Value::unknown(cycle),
     }
 }
 

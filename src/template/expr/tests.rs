@@ -560,6 +560,10 @@ fn module_outputs_as_arm_returns_them() {
     let eval = |e: &str| env.eval_string(e).to_json();
     assert_eq!(eval("[reference('m').outputs.id.value]"), json!("abc"));
     assert_eq!(
+        eval("[reference('m', '2022-09-01', 'Full').properties.outputs.id.value]"),
+        json!("abc")
+    );
+    assert_eq!(
         eval("[tryGet(reference('m'), 'outputs', 'missing', 'value')]"),
         Json::Null
     );
