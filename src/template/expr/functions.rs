@@ -665,19 +665,7 @@ fn contains(container: &Value, item: &Value) -> R {
         }
         Kind::Array(items) => {
             spend(items.len())?;
-            let mut undecided = false;
-            for i in items.iter() {
-                match i.equals(item) {
-                    Some(true) => return Ok(Value::bool(true)),
-                    None => undecided = true,
-                    Some(false) => {}
-                }
-            }
-            if undecided {
-                Err("the array holds values known only at deployment time".to_owned())
-            } else {
-                Ok(Value::bool(false))
-            }
+            contains_equal(items, item).map(Value::bool)
         }
         Kind::Object(_) => Ok(Value::bool(container.get(text(item)?).is_some())),
         Kind::Placeholder(p) => Err(format!("`{p}` is known only at deployment time")),
@@ -871,7 +859,7 @@ fn contains_equal(items: &[Value], item: &Value) -> Result<bool, String> {
             .unknown_within()
             .or_else(|| items.iter().find_map(Value::unknown_within))
             .map_or_else(
-                || "an element's value is not known".to_owned(),
+                || "the array holds values known only at deployment time".to_owned(),
                 |r| r.to_string(),
             )),
         false => Ok(false),

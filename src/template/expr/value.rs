@@ -137,15 +137,8 @@ impl Value {
         let Kind::Partial { known, rest } = &self.kind else {
             return None;
         };
-        let exact = known.iter().rev().find(|(k, _)| **k == *key);
-        let any_case = || {
-            known
-                .iter()
-                .rev()
-                .find(|(k, _)| k.eq_ignore_ascii_case(key))
-        };
-        Some(match exact.or_else(any_case) {
-            Some((_, v)) => v.clone(),
+        Some(match property(known, key) {
+            Some(v) => v.clone(),
             None => Value::unknown(rest.clone()),
         })
     }
@@ -169,17 +162,7 @@ impl Value {
     /// in another case (`{"True": 1, "true": 2}['true']` is 2, `['True']` is 1).
     pub fn get(&self, key: &str) -> Option<&Value> {
         match &self.kind {
-            Kind::Object(entries) => entries
-                .iter()
-                .rev()
-                .find(|(k, _)| **k == *key)
-                .or_else(|| {
-                    entries
-                        .iter()
-                        .rev()
-                        .find(|(k, _)| k.eq_ignore_ascii_case(key))
-                })
-                .map(|(_, v)| v),
+            Kind::Object(entries) => property(entries, key),
             _ => None,
         }
     }
@@ -346,6 +329,22 @@ impl Value {
             _ => Some(false),
         }
     }
+}
+
+/// The property `key` of an object's entries: the last one spelled exactly so, else
+/// the last one spelled in another case.
+fn property<'v>(entries: &'v [(Rc<str>, Value)], key: &str) -> Option<&'v Value> {
+    entries
+        .iter()
+        .rev()
+        .find(|(k, _)| **k == *key)
+        .or_else(|| {
+            entries
+                .iter()
+                .rev()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        })
+        .map(|(_, v)| v)
 }
 
 /// Dropping a value frees its elements with a loop, not recursion: a value built by a
