@@ -767,18 +767,24 @@ fn merge_objects_within(a: &Value, b: &Value, depth: u32) -> Value {
             }
             _ => v.clone(),
         };
-        match entries
-            .iter_mut()
-            .find(|(ek, _)| ek.eq_ignore_ascii_case(k))
-        {
-            Some((_, existing)) => *existing = merged,
-            None => entries.push((k.clone(), merged)),
-        }
+        set_property(&mut entries, k, merged);
     }
     let origin = b.origin.clone().or_else(|| a.origin.clone());
     match b_rest.or(a_rest) {
         None => Value::object(entries).with_origin(origin),
         Some(rest) => Value::partial(entries, rest.clone()).with_origin(origin),
+    }
+}
+
+/// Sets property `key` (in any case) of an object's entries, in place when it is
+/// there, else at the end, as a merge does.
+fn set_property(entries: &mut Vec<(Rc<str>, Value)>, key: &Rc<str>, value: Value) {
+    match entries
+        .iter_mut()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+    {
+        Some((_, existing)) => *existing = value,
+        None => entries.push((key.clone(), value)),
     }
 }
 
@@ -800,13 +806,7 @@ fn shallow_merge(v: &Value) -> R {
         }
         for (k, v) in known.iter() {
             spend(entries.len())?;
-            match entries
-                .iter_mut()
-                .find(|(ek, _)| ek.eq_ignore_ascii_case(k))
-            {
-                Some((_, existing)) => *existing = v.clone(),
-                None => entries.push((k.clone(), v.clone())),
-            }
+            set_property(&mut entries, k, v.clone());
         }
     }
     Ok(match rest {
