@@ -54,16 +54,8 @@ impl LintOptions {
 impl LintOptions {
     /// The provider namespaces the enabled rules are about, each once.
     fn namespaces(&self) -> &[&'static str] {
-        self.namespaces.get_or_init(|| {
-            let mut all: Vec<&'static str> = self
-                .rules
-                .iter()
-                .flat_map(|r| r.meta().namespaces.iter().copied())
-                .collect();
-            all.sort_unstable();
-            all.dedup();
-            all
-        })
+        self.namespaces
+            .get_or_init(|| crate::rules::namespaces_of(&self.rules, &[]))
     }
 
     fn enabled(&self, id: &str) -> bool {
@@ -223,8 +215,7 @@ fn lint_bytes_inner(path: &Path, bytes: Vec<u8>, options: &LintOptions) -> FileR
             // in four templates of a typical estate).
             let mentions_suppression = crate::suppress::mentioned(&source.text);
             let namespaces = options.namespaces();
-            let concerns =
-                |namespace: &str| namespaces.iter().any(|n| n.eq_ignore_ascii_case(namespace));
+            let concerns = |namespace: &str| crate::rules::names_namespace(namespaces, namespace);
             let evaluate =
                 mentions_suppression || crate::template::declares_namespace(obj, &concerns);
             let given = match parameters_for(path, options, evaluate) {

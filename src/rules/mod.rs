@@ -27,18 +27,26 @@ pub const CONTEXT_NAMESPACES: &[&str] = &["Microsoft.Network"];
 /// rule is about (enabled or not — a rule reads targets and callers of other rules'
 /// namespaces) or one read for context.
 pub fn walks_namespace(namespace: &str) -> bool {
-    static ALL_NAMESPACES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
-    let all = ALL_NAMESPACES.get_or_init(|| {
-        let mut all: Vec<&'static str> = ALL
-            .iter()
-            .flat_map(|r| r.meta().namespaces.iter().copied())
-            .chain(CONTEXT_NAMESPACES.iter().copied())
-            .collect();
-        all.sort_unstable();
-        all.dedup();
-        all
-    });
-    all.iter().any(|n| n.eq_ignore_ascii_case(namespace))
+    static WALKED: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    let walked = WALKED.get_or_init(|| namespaces_of(ALL, CONTEXT_NAMESPACES));
+    names_namespace(walked, namespace)
+}
+
+/// The provider namespaces `rules` are about, and `more`, each once.
+pub fn namespaces_of(rules: &[&'static dyn Rule], more: &[&'static str]) -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = rules
+        .iter()
+        .flat_map(|r| r.meta().namespaces.iter().copied())
+        .chain(more.iter().copied())
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+/// Is `namespace` among `namespaces` (compared without case, as ARM does)?
+pub fn names_namespace(namespaces: &[&str], namespace: &str) -> bool {
+    namespaces.iter().any(|n| n.eq_ignore_ascii_case(namespace))
 }
 
 /// A rule's fixed description: what SARIF, `trustlint rules` and the docs show.
