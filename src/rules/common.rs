@@ -18,6 +18,9 @@ pub struct Setting<'a> {
     pub span: Span,
     pub label: String,
     pub value: Option<ValueRef<'a>>,
+    /// No value because it is written as (or evaluates to) `null`, which a provider
+    /// reads as absent.
+    pub written_null: bool,
 }
 
 /// Is the resource locked down: `publicNetworkAccess` `Disabled`/`SecuredByPerimeter`
@@ -55,6 +58,7 @@ pub fn locked_down<'a>(
         span: decider.as_ref().map(|v| v.span()).unwrap_or_default(),
         label,
         value: decider,
+        written_null: false,
     }
 }
 
@@ -63,29 +67,28 @@ pub fn locked_down<'a>(
 /// span is the nearest enclosing object that exists.
 pub fn trusted_bypass<'a>(resource: &Resource<'a>, bypass_path: &str) -> Setting<'a> {
     let key = bypass_path.rsplit('.').next().unwrap_or(bypass_path);
-    match resource.path(bypass_path) {
-        Some(v) => Setting {
+    match resource.value.path_written(bypass_path) {
+        Some(v) if !v.is_null() => Setting {
             state: v.has_flag("AzureServices"),
             span: v.span(),
             label: format!("`{key}` admits trusted Microsoft services"),
             value: Some(v),
+            written_null: false,
         },
-        None => match resource.value.path_written(bypass_path) {
-            // Written as `null`: absent for the provider.
-            Some(null) => Setting {
-                state: Tri::Yes,
-                span: null.span(),
-                label: format!(
-                    "`{key}` is null here: the platform default `AzureServices` applies"
-                ),
-                value: None,
-            },
-            None => Setting {
-                state: Tri::Yes,
-                span: nearest_existing(resource, bypass_path),
-                label: format!("no `{key}` here: the platform default `AzureServices` applies"),
-                value: None,
-            },
+        // Written as `null`: absent for the provider.
+        Some(null) => Setting {
+            state: Tri::Yes,
+            span: null.span(),
+            label: format!("`{key}` is null here: the platform default `AzureServices` applies"),
+            value: None,
+            written_null: true,
+        },
+        None => Setting {
+            state: Tri::Yes,
+            span: nearest_existing(resource, bypass_path),
+            label: format!("no `{key}` here: the platform default `AzureServices` applies"),
+            value: None,
+            written_null: false,
         },
     }
 }
@@ -337,9 +340,10 @@ pub fn check_bypass_target(
                 Some(v) => format!("`{key}` is `{}`", v.display()),
                 None => format!(
                     "`{key}` is {}, so the platform default `AzureServices` applies",
-                    match resource.value.path_written(spec.bypass_path) {
-                        Some(_) => "null",
-                        None => "absent",
+                    if bypass.written_null {
+                        "null"
+                    } else {
+                        "absent"
                     }
                 ),
             };
