@@ -9,7 +9,8 @@ use rustc_hash::FxHashMap;
 use super::functions;
 use super::parse::{is_expression, parse_template_string, At, Expr, Template};
 use super::scope::{
-    find, origin_here, Binding, Caseless, Declared, Env, Locals, Memo, Param, WrittenString,
+    find, origin_here, Binding, Caseless, CopyLoop, Declared, Env, Locals, Memo, Param,
+    WrittenString,
 };
 use super::value::{Kind, Origin, Value};
 use crate::template::value::ast_span;
@@ -260,7 +261,9 @@ impl<'a> Env<'a> {
         })?;
         let label: Rc<str> = Rc::from(format!("in property copy `{name}`"));
         let value = match (find(def, "count"), find(def, "input")) {
-            (Some(count), Some(input)) => self.copy_array(name, count, input, &label),
+            (Some(count), Some(input)) => {
+                self.copy_array(CopyLoop::Values, name, count, input, &label)
+            }
             _ => Value::unknown(format!("property copy `{name}` lacks `count` or `input`")),
         };
         Some((value, def))
@@ -278,55 +281,28 @@ impl<'a> Env<'a> {
             else {
                 return None;
             };
-            let value = self.copy_array(&name.value, count, input, label);
+            let value = self.copy_array(CopyLoop::Values, &name.value, count, input, label);
             out.push((Rc::from(name.value.as_ref()), value));
         }
         Some(out)
     }
 
-    /// `count` instances of `input` with `copyIndex(name)` bound: a property or
-    /// variable copy.
+    /// `count` instances of `input`, each with its index bound in a copy loop `name`
+    /// of kind `kind`.
     pub fn copy_array(
         &self,
+        kind: CopyLoop,
         name: &str,
         count: &'a Ast<'a>,
         input: &'a Ast<'a>,
         label: &Rc<str>,
-    ) -> Value {
-        self.copy_instances(name, count, input, label, true)
-    }
-
-    /// An output's copy: `copyIndex()` without a name counts its instances.
-    pub fn copy_output(
-        &self,
-        name: &str,
-        count: &'a Ast<'a>,
-        input: &'a Ast<'a>,
-        label: &Rc<str>,
-    ) -> Value {
-        self.copy_instances(name, count, input, label, false)
-    }
-
-    fn copy_instances(
-        &self,
-        name: &str,
-        count: &'a Ast<'a>,
-        input: &'a Ast<'a>,
-        label: &Rc<str>,
-        named_only: bool,
     ) -> Value {
         let count_value = self.eval_json(count, label);
         match copy_count(&count_value) {
             Ok(n) if !charge_bytes(n as u64 * ENTRY) => too_large(),
             Ok(n) => Value::array(
                 (0..n)
-                    .map(|i| {
-                        let env = match named_only {
-                            true => self.with_property_copy(name, i),
-                            false => self.with_copy(name, i),
-                        };
-                        env.eval_json(input, label)
-                    })
+                    .map(|i| self.in_copy(kind, name, i).eval_json(input, label))
                     .collect(),
             ),
             Err(reason) => Value::unknown(format!("copy `{name}`: {reason}")),
@@ -518,7 +494,9 @@ impl<'a> Env<'a> {
             match declared {
                 Ok(ast) => env.eval_json(ast, &label),
                 Err(def) => match (find(def, "count"), find(def, "input")) {
-                    (Some(count), Some(input)) => env.copy_array(name, count, input, &label),
+                    (Some(count), Some(input)) => {
+                        env.copy_array(CopyLoop::Values, name, count, input, &label)
+                    }
                     _ => Value::unknown(format!("copy variable `{name}` lacks `count` or `input`")),
                 },
             }

@@ -1586,7 +1586,13 @@ fn output_value<'a>(
     let value = match (find(def, "value"), find(def, "copy")) {
         (Some(v), _) => inner_env.eval_json(v, &label),
         (None, Some(Ast::Object(copy))) => match (find(copy, "count"), find(copy, "input")) {
-            (Some(count), Some(input)) => inner_env.copy_output(output_name, count, input, &label),
+            (Some(count), Some(input)) => inner_env.copy_array(
+                super::scope::CopyLoop::Instances,
+                output_name,
+                count,
+                input,
+                &label,
+            ),
             _ => Value::unknown(format!(
                 "output `{output_name}` has a copy without `count` or `input`"
             )),

@@ -520,6 +520,15 @@ pub struct CopyFrame {
     pub parent: Option<Rc<CopyFrame>>,
 }
 
+/// What a copy loop makes, which decides what `copyIndex()` without a loop name counts.
+#[derive(Debug, Clone, Copy)]
+pub enum CopyLoop {
+    /// Resource or output instances: `copyIndex()` counts them.
+    Instances,
+    /// A property's or a variable's values: only `copyIndex('<name>')` counts them.
+    Values,
+}
+
 /// Lambda variables and user-defined function parameters in scope.
 #[derive(Debug, Default)]
 pub struct Locals {
@@ -615,22 +624,18 @@ impl<'a> Env<'a> {
         }
     }
 
-    /// This environment inside instance `index` of copy loop `name`.
+    /// This environment inside instance `index` of resource copy loop `name`.
     pub fn with_copy(&self, name: &str, index: i64) -> Env<'a> {
-        self.with_frame(name, index, false)
+        self.in_copy(CopyLoop::Instances, name, index)
     }
 
-    /// This environment inside instance `index` of property or variable copy `name`.
-    pub fn with_property_copy(&self, name: &str, index: i64) -> Env<'a> {
-        self.with_frame(name, index, true)
-    }
-
-    fn with_frame(&self, name: &str, index: i64, named_only: bool) -> Env<'a> {
+    /// This environment inside instance `index` of copy loop `name` of kind `kind`.
+    pub fn in_copy(&self, kind: CopyLoop, name: &str, index: i64) -> Env<'a> {
         Env {
             copy: Some(Rc::new(CopyFrame {
                 name: Rc::from(name),
                 index,
-                named_only,
+                named_only: matches!(kind, CopyLoop::Values),
                 parent: self.copy.clone(),
             })),
             ..self.clone()
