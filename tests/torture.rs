@@ -128,6 +128,15 @@ fn assert_survived(o: &Output, code: i32) {
 const QUICK: Duration = Duration::from_secs(30);
 
 /// `trustlint check .` in JSON, or in the format `extra` names.
+/// Writes `file` (a template of `resources` and `variables`) beside the good template,
+/// lints the folder, and checks that the run survived with the good file's finding.
+fn check_template(dir: &Path, file: &str, resources: &[String], variables: &str) -> Output {
+    std::fs::write(dir.join(file), template(&resources.join(","), variables)).unwrap();
+    let o = check(dir, &[]);
+    assert_survived(&o, 1);
+    o
+}
+
 fn check(dir: &Path, extra: &[&str]) -> Output {
     lint(dir, &["."], extra, QUICK)
 }
@@ -207,13 +216,7 @@ fn doubling_values_stop_at_the_size_budget() {
             r#"{"defaultAction": "Deny", "bypass": "[string(variables('copies'))]"}"#,
         ),
     ];
-    std::fs::write(
-        dir.join("doubling.json"),
-        template(&resources.join(","), &variables),
-    )
-    .unwrap();
-    let o = check(&dir, &[]);
-    assert_survived(&o, 1);
+    let o = check_template(&dir, "doubling.json", &resources, &variables);
     assert!(
         text(&o.stdout).contains("evaluation budget exceeded"),
         "{}",
@@ -250,13 +253,7 @@ fn nested_copy_loops_and_quadratic_functions_stay_within_the_budgets() {
             r#"{"defaultAction": "Deny", "bypass": "[string(variables('same'))]"}"#,
         ),
     ];
-    std::fs::write(
-        dir.join("quadratic.json"),
-        template(&resources.join(","), &variables),
-    )
-    .unwrap();
-    let o = check(&dir, &[]);
-    assert_survived(&o, 1);
+    check_template(&dir, "quadratic.json", &resources, &variables);
 }
 
 #[test]
@@ -298,13 +295,7 @@ fn long_reference_chains_are_evaluated_or_stop_at_the_depth_budget() {
             r#"{"defaultAction": "Deny", "bypass": "[variables('d20000')]"}"#,
         ),
     ];
-    std::fs::write(
-        dir.join("chains.json"),
-        template(&resources.join(","), &variables),
-    )
-    .unwrap();
-    let o = check(&dir, &[]);
-    assert_survived(&o, 1);
+    let o = check_template(&dir, "chains.json", &resources, &variables);
     let out = text(&o.stdout);
     assert!(
         out.contains("storage account `chained` is locked down"),
@@ -586,13 +577,7 @@ fn invalid_templates_get_specific_messages() {
         r#"{"type": "Microsoft.Storage/storageAccounts", "apiVersion": "2023-05-01", "name": "[concat('big', copyIndex())]", "copy": {"name": "many", "count": 1000000000}, "properties": {"networkAcls": {"defaultAction": "Deny"}}}"#.to_owned(),
     ];
     let variables = r#"{"a": "[variables('b')]", "b": "[variables('a')]"}"#;
-    std::fs::write(
-        dir.join("invalid.json"),
-        template(&resources.join(","), variables),
-    )
-    .unwrap();
-    let o = check(&dir, &[]);
-    assert_survived(&o, 1);
+    let o = check_template(&dir, "invalid.json", &resources, variables);
     let out = text(&o.stdout);
     assert!(
         out.contains("a cycle: variable `a` → variable `b` → variable `a`"),
