@@ -217,16 +217,9 @@ impl<'a> Resource<'a> {
     /// The full name for messages: evaluated where known, expressions as written.
     pub fn display_name(&self) -> String {
         self.display
-            .get_or_init(|| {
-                let parts: Vec<String> = self
-                    .name_parts
-                    .iter()
-                    .map(|p| p.get().name_for_display())
-                    .collect();
-                if parts.is_empty() {
-                    return self.symbolic_name.unwrap_or("(unnamed)").to_owned();
-                }
-                parts.join("/")
+            .get_or_init(|| match self.name_parts.is_empty() {
+                true => self.symbolic_name.unwrap_or("(unnamed)").to_owned(),
+                false => display_of(&self.name_parts),
             })
             .clone()
     }
