@@ -29,6 +29,11 @@ impl Span {
         (self.start as usize) <= offset && offset < self.end as usize
     }
 
+    /// Do the spans share a byte?
+    pub fn overlaps(self, other: Span) -> bool {
+        self.start < other.end && other.start < self.end
+    }
+
     /// Does the span include all of `inner`?
     pub fn encloses(self, inner: Span) -> bool {
         self.start <= inner.start && inner.end <= self.end

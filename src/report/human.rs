@@ -115,10 +115,7 @@ fn report<'s>(d: &'s Diagnostic, source: &'s SourceFile, name: &str) -> Report<'
     let overlaps = |spans: &[Span], span: Span| {
         one_line(span)
             && spans.iter().any(|s| {
-                one_line(*s)
-                    && line_of(s.start) == line_of(span.start)
-                    && s.start < span.end
-                    && span.start < s.end
+                one_line(*s) && line_of(s.start) == line_of(span.start) && s.overlaps(span)
             })
     };
     for r in &d.related {
@@ -185,10 +182,7 @@ fn add_secondary<'s>(
             if last.label == label
                 && last.name == name
                 && std::ptr::eq(last.source, source)
-                && !last
-                    .spans
-                    .iter()
-                    .any(|s| s.start < span.end && span.start < s.end) =>
+                && !last.spans.iter().any(|s| s.overlaps(span)) =>
         {
             last.spans.push(span)
         }
