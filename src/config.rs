@@ -30,7 +30,9 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "apim-backup-storage",
     "level",
     "suppress",
+    "estate",
 ];
+const ESTATE_KEYS: &[&str] = &["trusted-bypass-targets", "open-targets"];
 const SUPPRESS_KEYS: &[&str] = &["rules", "files", "resources", "reason"];
 const LEVELS: &[&str] = &["error", "warning", "note", "off"];
 
@@ -77,6 +79,18 @@ pub struct Config {
     pub apim_backup_storage: Vec<String>,
     pub levels: HashMap<&'static str, RuleLevel>,
     pub suppress: Vec<ConfigSuppression>,
+    /// `[estate]`: targets kept outside the run.
+    pub estate: EstateTargets,
+}
+
+/// `[estate]`: targets that callers in the run reach but no linted file deploys, by
+/// name (untyped, compared case-insensitively).
+#[derive(Debug, Default, Clone)]
+pub struct EstateTargets {
+    /// Locked down and admitting trusted Microsoft services.
+    pub trusted_bypass: Vec<String>,
+    /// Not locked down.
+    pub open: Vec<String>,
 }
 
 impl Config {
@@ -165,6 +179,7 @@ fn parse(text: &str) -> Result<Config, Failure> {
             "apim-backup-storage" => config.apim_backup_storage = strings(value, name)?,
             "level" => level_entries = levels(value)?,
             "suppress" => config.suppress = suppressions(value)?,
+            "estate" => config.estate = estate(value)?,
             _ => return Err((span, unknown_key(name, TOP_LEVEL_KEYS, ""))),
         }
     }
@@ -177,6 +192,44 @@ fn parse(text: &str) -> Result<Config, Failure> {
         }
     }
     Ok(config)
+}
+
+/// `[estate]`: `trusted-bypass-targets` and `open-targets`, names only; a name in
+/// both lists is an error at its second mention.
+fn estate(value: &Spanned<DeValue<'_>>) -> Result<EstateTargets, Failure> {
+    let mut targets = EstateTargets::default();
+    let mut seen: HashMap<String, &'static str> = HashMap::new();
+    // In file order, so that the error is at the second mention.
+    let mut entries: Vec<_> = table(value, "estate")?.iter().collect();
+    entries.sort_by_key(|(key, _)| key.span().start);
+    for (key, list) in entries {
+        let name = key.get_ref().as_ref();
+        let (key_name, into) = match name {
+            "trusted-bypass-targets" => (ESTATE_KEYS[0], &mut targets.trusted_bypass),
+            "open-targets" => (ESTATE_KEYS[1], &mut targets.open),
+            _ => return Err((key.span(), unknown_key(name, ESTATE_KEYS, " in `[estate]`"))),
+        };
+        for (target, span) in string_list(list, name)? {
+            let target = target.trim();
+            if target.is_empty() {
+                return Err((span, format!("`{key_name}`: a target name cannot be empty")));
+            }
+            let lower = target.to_ascii_lowercase();
+            match seen.get(&lower) {
+                Some(other) if *other != key_name => {
+                    return Err((
+                        span,
+                        format!("`{target}` is in both `{other}` and `{key_name}`: a target is either locked down with the trusted bypass or open"),
+                    ))
+                }
+                _ => {
+                    seen.insert(lower.clone(), key_name);
+                    into.push(lower);
+                }
+            }
+        }
+    }
+    Ok(targets)
 }
 
 fn unknown_key(name: &str, known: &[&str], context: &str) -> String {
@@ -484,5 +537,20 @@ reason = "backup storage"
         assert!(error_of("[[suppress]]\nrule = \"STG001\"").contains("did you mean `rules`?"));
         assert!(error_of("as-of = \"2026-13-01\"").contains("YYYY-MM-DD"));
         assert!(error_of("select = [").starts_with("1:"));
+    }
+
+    #[test]
+    fn estate_targets_are_names_in_one_list_each() {
+        let c = parse("[estate]\ntrusted-bypass-targets = [\"KV-Ops\", \"stshared\"]\nopen-targets = \"stpublic\"").unwrap();
+        assert_eq!(c.estate.trusted_bypass, ["kv-ops", "stshared"]);
+        assert_eq!(c.estate.open, ["stpublic"]);
+        assert_eq!(
+            error_of("[estate]\ntrusted-bypass-targets = [\"kv\"]\nopen-targets = [\"KV\"]"),
+            "3:17: `KV` is in both `trusted-bypass-targets` and `open-targets`: a target is either locked down with the trusted bypass or open"
+        );
+        assert!(error_of("[estate]\nopen-target = []").starts_with(
+            "2:1: unknown key `open-target` in `[estate]`; did you mean `open-targets`?"
+        ));
+        assert!(error_of("[estate]\nopen-targets = [\" \"]").contains("cannot be empty"));
     }
 }

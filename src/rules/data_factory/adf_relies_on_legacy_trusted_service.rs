@@ -9,6 +9,7 @@ use crate::rules::data_factory::factory_calls::{
     factory_calls, factory_line_of_sight, trust_mode, FactoryCall, Mode,
 };
 use crate::rules::{LintContext, Rule, RuleMeta};
+use crate::source::Span;
 use crate::template::{Template, Tri};
 
 pub struct AdfReliesOnLegacyTrustedService;
@@ -107,60 +108,100 @@ impl Rule for AdfReliesOnLegacyTrustedService {
             };
             let target = &template.resources[target_index];
             let (_, bypass_span, _) = admits_trusted_services(template, target);
-            let (kind, target_name, factory) = (
-                noun(&target.full_type),
-                target.display_name(),
-                &call.factory_name,
-            );
-            let identity = if call.system_identity {
-                "its system-assigned identity"
-            } else {
-                "a user-assigned identity"
+            let reliance = Reliance {
+                factory: &call.factory_name,
+                how: &call.how,
+                kind: noun(&target.full_type),
+                target: &target.display_name(),
+                system_identity: call.system_identity,
+                runtime: &call.runtime.describe(template),
+                mode: &mode_of(template, &call),
             };
-            let diagnostic = match line_of_sight {
-                Tri::Yes => continue,
-                Tri::Unknown(reason) => Diagnostic::new(
-                    Level::Note,
-                    call.at.span(),
-                    format!(
-                        "could not decide whether Data Factory `{factory}` reaches {kind} `{target_name}` (called by {} with {identity}) through its network or only as a trusted service: {reason}",
-                        call.how
-                    ),
-                )
-                .with_label("managed identity call to a locked-down target")
-                .with_help(format!(
-                    "check that {} reaches the {kind} through an allowed IP address, a virtual network rule or a private endpoint; \
-                     otherwise it relies on the legacy trusted-services exception",
-                    call.runtime.describe(template)
-                )),
-                Tri::No => {
-                    let (level, when) = level_and_when(&mode_of(template, &call), cx.as_of());
-                    Diagnostic::new(
-                        level,
-                        call.at.span(),
-                        format!(
-                            "Data Factory `{factory}` calls {kind} `{target_name}` through {} with {identity}, and {} has no network line of sight to it: \
-                             the {kind} admits this call only as a trusted service; {when}",
-                            call.how,
-                            call.runtime.describe(template)
-                        ),
-                    )
-                    .with_label("relies on the legacy trusted-services exception")
-                    .with_help(format!(
-                        "give the call a network line of sight to {kind} `{target_name}` — an IP rule for the self-hosted integration runtime's outbound addresses, \
-                         an integration runtime in the factory's managed virtual network with a managed private endpoint to the {kind}, \
-                         or a customer-owned virtual network with a service endpoint or private endpoint — then set the factory's trusted service to Modern"
-                    ))
-                }
+            let Some(diagnostic) = reliance.diagnostic(call.at.span(), line_of_sight, cx.as_of())
+            else {
+                continue;
             };
             cx.report(
                 &template.resources[call.holder],
-                diagnostic.with_related(
-                    bypass_span,
-                    format!("{kind} `{target_name}` admits trusted Microsoft services here"),
-                ),
+                diagnostic.with_related(bypass_span, reliance.related_label()),
             );
         }
+    }
+}
+
+/// A Data Factory call that reaches a locked-down target admitting trusted services:
+/// what ADF002 says about it, whether the target is in the same template or, through
+/// the estate, in another file.
+pub struct Reliance<'r> {
+    pub factory: &'r str,
+    /// "the REST linked service `rest`".
+    pub how: &'r str,
+    /// The target's kind for messages ("key vault").
+    pub kind: &'r str,
+    pub target: &'r str,
+    pub system_identity: bool,
+    /// "the self-hosted integration runtime `shir`".
+    pub runtime: &'r str,
+    pub mode: &'r Mode,
+}
+
+impl Reliance<'_> {
+    /// The finding at `at` (the endpoint), given the call's line of sight to the
+    /// target: none when it has one, a note when that is unknown.
+    pub fn diagnostic(&self, at: Span, line_of_sight: Tri, as_of: Date) -> Option<Diagnostic> {
+        let Reliance {
+            factory,
+            how,
+            kind,
+            target,
+            runtime,
+            ..
+        } = self;
+        let identity = if self.system_identity {
+            "its system-assigned identity"
+        } else {
+            "a user-assigned identity"
+        };
+        Some(match line_of_sight {
+            Tri::Yes => return None,
+            Tri::Unknown(reason) => Diagnostic::new(
+                Level::Note,
+                at,
+                format!(
+                    "could not decide whether Data Factory `{factory}` reaches {kind} `{target}` (called by {how} with {identity}) through its network or only as a trusted service: {reason}"
+                ),
+            )
+            .with_label("managed identity call to a locked-down target")
+            .with_help(format!(
+                "check that {runtime} reaches the {kind} through an allowed IP address, a virtual network rule or a private endpoint; \
+                 otherwise it relies on the legacy trusted-services exception"
+            )),
+            Tri::No => {
+                let (level, when) = level_and_when(self.mode, as_of);
+                Diagnostic::new(
+                    level,
+                    at,
+                    format!(
+                        "Data Factory `{factory}` calls {kind} `{target}` through {how} with {identity}, and {runtime} has no network line of sight to it: \
+                         the {kind} admits this call only as a trusted service; {when}"
+                    ),
+                )
+                .with_label("relies on the legacy trusted-services exception")
+                .with_help(format!(
+                    "give the call a network line of sight to {kind} `{target}` — an IP rule for the self-hosted integration runtime's outbound addresses, \
+                     an integration runtime in the factory's managed virtual network with a managed private endpoint to the {kind}, \
+                     or a customer-owned virtual network with a service endpoint or private endpoint — then set the factory's trusted service to Modern"
+                ))
+            }
+        })
+    }
+
+    /// The label of the related span at the target's bypass setting.
+    pub fn related_label(&self) -> String {
+        format!(
+            "{} `{}` admits trusted Microsoft services here",
+            self.kind, self.target
+        )
     }
 }
 
