@@ -153,6 +153,21 @@ impl Diagnostic {
         self
     }
 
+    /// A related span in another file of the run.
+    pub fn with_related_in(
+        mut self,
+        file: Arc<SourceFile>,
+        span: Span,
+        label: impl Into<String>,
+    ) -> Self {
+        self.related.push(Related {
+            span,
+            label: label.into(),
+            file: Some(file),
+        });
+        self
+    }
+
     /// Adds the origin of a value that came through an expression, if it has one.
     pub fn with_origin(mut self, origin: Option<&crate::template::Origin>) -> Self {
         if let Some(o) = origin {

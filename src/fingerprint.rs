@@ -15,6 +15,12 @@ pub fn fingerprint(root: Option<&Ast<'_>>, d: &Diagnostic) -> String {
         Some(root) => json_path(root, d.span),
         None => d.message.clone(),
     };
+    fingerprint_at(&path, d)
+}
+
+/// The fingerprint of a finding whose value is at the JSON pointer `path` of its file
+/// (found while the file was parsed: the estate adds findings after that).
+pub fn fingerprint_at(path: &str, d: &Diagnostic) -> String {
     let within = match &d.resource {
         Some(r) => match path.strip_prefix(r.pointer.as_str()) {
             Some(rest) => format!(
@@ -25,13 +31,13 @@ pub fn fingerprint(root: Option<&Ast<'_>>, d: &Diagnostic) -> String {
             ),
             None => format!("{}|{}|{path}", r.full_type.to_ascii_lowercase(), r.name),
         },
-        None => path,
+        None => path.to_owned(),
     };
     stable_hash(&[d.rule, &within])
 }
 
 /// The JSON pointer of the innermost value or property enclosing `span`.
-fn json_path(root: &Ast<'_>, span: Span) -> String {
+pub fn json_path(root: &Ast<'_>, span: Span) -> String {
     let mut path = String::new();
     let mut node = root;
     loop {

@@ -10,6 +10,7 @@ pub mod config;
 pub mod date;
 pub mod diagnostic;
 pub mod discover;
+pub mod estate;
 pub mod expand;
 pub mod fingerprint;
 pub mod linter;
@@ -209,6 +210,8 @@ fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Res
         .build()
         .map_err(|e| format!("cannot start {threads} worker threads: {e}"))?
         .install(|| linter::lint_files(&found.files, &options));
+    estate::connect(&mut files, &options);
+    linter::drop_facts(&mut files);
 
     if let Some(path) = &args.write_baseline {
         let (n, recorded) = baseline::write(path, &files, write_atomically)?;

@@ -94,6 +94,9 @@ pub struct FileReport {
     pub parameters_file: Option<PathBuf>,
     /// A parameters file given with `--parameters` that could not be used.
     pub parameters_error: Option<String>,
+    /// What the file contributes to the estate (see [`crate::estate`]); dropped once
+    /// the estate is connected.
+    pub facts: Option<Box<crate::estate::FileFacts>>,
 }
 
 impl FileReport {
@@ -106,6 +109,7 @@ impl FileReport {
             diagnostics: Vec::new(),
             parameters_file: None,
             parameters_error: None,
+            facts: None,
         }
     }
 }
@@ -234,10 +238,16 @@ fn lint_bytes_inner(path: &Path, bytes: Vec<u8>, options: &LintOptions) -> FileR
                 let template =
                     Template::build_for(obj, &source.text, given, &crate::rules::walks_namespace);
                 found.extend(run_rules(&template, options));
-                match mentions_suppression {
+                let suppressions = match mentions_suppression {
                     true => crate::suppress::collect(&source.text, &root, &template),
                     false => Vec::new(),
+                };
+                let mut facts = crate::rules::facts::collect(&template, &root);
+                if !facts.is_empty() {
+                    facts.suppressions = suppressions.clone();
+                    r.facts = Some(Box::new(facts));
                 }
+                suppressions
             } else {
                 Vec::new()
             };
@@ -247,10 +257,58 @@ fn lint_bytes_inner(path: &Path, bytes: Vec<u8>, options: &LintOptions) -> FileR
         (DocumentKind::Parameters, _) => FileReport::new(path, FileOutcome::Parameters, size),
         _ => FileReport::new(path, FileOutcome::NotArm, size),
     };
-    if !report.diagnostics.is_empty() {
+    let needed_by_estate = report.facts.as_ref().is_some_and(|f| f.needs_source());
+    if !report.diagnostics.is_empty() || needed_by_estate {
         report.source = Some(source.clone());
     }
     report
+}
+
+/// Forgets what the estate needed once it is connected: the facts, and the text of
+/// files without findings.
+pub fn drop_facts(reports: &mut [FileReport]) {
+    for report in reports {
+        report.facts = None;
+        if report.diagnostics.is_empty() {
+            report.source = None;
+        }
+    }
+}
+
+/// Adds findings the estate made about a file after it was linted (calls to targets in
+/// other files), each with the JSON pointer of its value, through what [`finish`] does:
+/// config levels, inline and config suppressions, fingerprints, output order.
+pub fn add_findings(
+    report: &mut FileReport,
+    found: Vec<(Diagnostic, String)>,
+    options: &LintOptions,
+) {
+    let mut added: Vec<Diagnostic> = Vec::with_capacity(found.len());
+    for (mut d, pointer) in found {
+        if !options.enabled(d.rule) {
+            continue;
+        }
+        d.level = configured_level(&d, options);
+        d.fingerprint = crate::fingerprint::fingerprint_at(&pointer, &d);
+        added.push(d);
+    }
+    if let Some(facts) = report.facts.as_deref() {
+        let used = crate::suppress::apply_added(&mut added, &facts.suppressions);
+        // A suppression that covers one of these suppresses something after all.
+        report.diagnostics.retain(|d| {
+            !(d.rule == rules::tool::invalid_suppression::META.id
+                && used.contains(&d.span)
+                && d.message.contains("suppresses nothing"))
+        });
+    }
+    apply_config_suppressions(&mut added, &report.path, options);
+    for d in &mut added {
+        d.escape_controls();
+    }
+    report.diagnostics.extend(added);
+    report
+        .diagnostics
+        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
 }
 
 /// A path resolved to compare it with others: `./a/t.json`, `a/t.json`, an absolute
@@ -412,23 +470,29 @@ fn finish(
             diagnostics.push(problem);
         }
     }
-    if !options.config.suppress.is_empty() {
-        let file = options.config.relative(path);
-        for d in diagnostics.iter_mut().filter(|d| d.suppressed.is_none()) {
-            if let Some(s) = options.config.suppress.iter().find(|s| s.covers(&file, d)) {
-                d.suppressed = Some(Suppressed {
-                    kind: SuppressionKind::External,
-                    justification: s.reason.clone(),
-                });
-            }
-        }
-    }
+    apply_config_suppressions(&mut diagnostics, path, options);
     for d in &mut diagnostics {
         d.fingerprint = crate::fingerprint::fingerprint(root, d);
         d.escape_controls();
     }
     diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     diagnostics
+}
+
+/// Marks the findings the config file's `[[suppress]]` entries cover.
+fn apply_config_suppressions(diagnostics: &mut [Diagnostic], path: &Path, options: &LintOptions) {
+    if options.config.suppress.is_empty() {
+        return;
+    }
+    let file = options.config.relative(path);
+    for d in diagnostics.iter_mut().filter(|d| d.suppressed.is_none()) {
+        if let Some(s) = options.config.suppress.iter().find(|s| s.covers(&file, d)) {
+            d.suppressed = Some(Suppressed {
+                kind: SuppressionKind::External,
+                justification: s.reason.clone(),
+            });
+        }
+    }
 }
 
 /// The level after the config file's `[level]` table. Findings at the rule's usual level

@@ -279,6 +279,30 @@ pub fn apply(
     problems
 }
 
+/// Marks findings added after the file's own rules ran (the estate's, about calls to
+/// targets in other files) that an inline suppression covers. Returns the spans of the
+/// rule IDs that suppressed one: their "suppresses nothing" finding no longer holds.
+pub fn apply_added(diagnostics: &mut [Diagnostic], suppressions: &[Suppression]) -> Vec<Span> {
+    let mut used = Vec::new();
+    for d in diagnostics.iter_mut() {
+        for s in suppressions {
+            if !s.scope.is_some_and(|scope| scope.encloses(d.span)) {
+                continue;
+            }
+            for r in s.rules.iter().filter(|r| r.id.eq_ignore_ascii_case(d.rule)) {
+                used.push(r.span);
+                if d.suppressed.is_none() {
+                    d.suppressed = Some(Suppressed {
+                        kind: SuppressionKind::InSource,
+                        justification: s.reason.clone().unwrap_or_default(),
+                    });
+                }
+            }
+        }
+    }
+    used
+}
+
 fn problems_of(s: &Suppression, used: &[bool], ran: &impl Fn(&str) -> bool) -> Vec<Diagnostic> {
     let example = match s.form {
         Form::Comment => "`// trustlint-ignore STG001: why this is safe`",

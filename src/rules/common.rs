@@ -128,11 +128,12 @@ pub(crate) fn collect_trusted_path_callers(
     let mut by_target: std::collections::HashMap<usize, Vec<(Span, String)>> =
         std::collections::HashMap::new();
     for c in crate::rules::apim::gateway_calls::gateway_calls(template) {
+        let Some(target) = c.target else {
+            continue;
+        };
         if !c.system_identity
-            || template.line_of_sight(
-                &template.resources[c.service],
-                &template.resources[c.target],
-            ) != Tri::No
+            || template.line_of_sight(&template.resources[c.service], &template.resources[target])
+                != Tri::No
         {
             continue;
         }
@@ -142,7 +143,7 @@ pub(crate) fn collect_trusted_path_callers(
             c.how
         );
         by_target
-            .entry(c.target)
+            .entry(target)
             .or_default()
             .push((c.at.span(), who));
     }

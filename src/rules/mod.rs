@@ -13,6 +13,7 @@ pub mod apim_network;
 pub mod common;
 pub mod container_registry;
 pub mod data_factory;
+pub mod facts;
 pub mod key_vault;
 pub mod messaging;
 pub mod storage;
@@ -155,12 +156,7 @@ impl<'o> LintContext<'o> {
     /// Reports a finding about `resource`; qualifies the message when the resource is
     /// deployed only under a condition, and records its copy-loop instance.
     pub fn report(&mut self, resource: &Resource<'_>, mut diagnostic: Diagnostic) {
-        if !resource.conditions.is_empty() {
-            let each: Vec<String> = resource.conditions.iter().map(|c| c.describe()).collect();
-            diagnostic
-                .message
-                .push_str(&format!(" (deployed only if {})", each.join(" and ")));
-        }
+        diagnostic.message.push_str(&deployed_only_if(resource));
         if let Some(copy) = &resource.copy {
             diagnostic.copies = Some(CopyInstances {
                 loop_name: copy.loop_name.to_string(),
@@ -168,11 +164,7 @@ impl<'o> LintContext<'o> {
                 unknown_count: copy.unknown_count.clone(),
             });
         }
-        diagnostic.resource = Some(ResourceInfo {
-            full_type: resource.full_type.clone(),
-            name: resource.display_name(),
-            pointer: resource.pointer.clone(),
-        });
+        diagnostic.resource = Some(resource_info(resource));
         self.report_file(diagnostic);
     }
 
@@ -187,6 +179,25 @@ impl<'o> LintContext<'o> {
     }
 }
 
+/// " (deployed only if …)" for a resource whose deployment the template does not
+/// decide; empty otherwise.
+pub fn deployed_only_if(resource: &Resource<'_>) -> String {
+    if resource.conditions.is_empty() {
+        return String::new();
+    }
+    let each: Vec<String> = resource.conditions.iter().map(|c| c.describe()).collect();
+    format!(" (deployed only if {})", each.join(" and "))
+}
+
+/// The resource a finding is about, as reports show it.
+pub fn resource_info(resource: &Resource<'_>) -> ResourceInfo {
+    ResourceInfo {
+        full_type: resource.full_type.clone(),
+        name: resource.display_name(),
+        pointer: resource.pointer.clone(),
+    }
+}
+
 /// Every rule, sorted by ID.
 pub static ALL: &[&dyn Rule] = &[
     &container_registry::acr_trusted_services_bypass::AcrTrustedServicesBypass,
@@ -194,6 +205,7 @@ pub static ALL: &[&dyn Rule] = &[
     &data_factory::adf_relies_on_legacy_trusted_service::AdfReliesOnLegacyTrustedService,
     &data_factory::adf_trusted_service_mode_unstated::AdfTrustedServiceModeUnstated,
     &data_factory::adf_managed_vnet_without_private_endpoint::AdfManagedVnetWithoutPrivateEndpoint,
+    &data_factory::adf_trusted_service_target_unseen::AdfTrustedServiceTargetUnseen,
     &apim::apim_trusted_connectivity_not_disabled::ApimTrustedConnectivityNotDisabled,
     &apim::apim_trusted_connectivity_invalid_value::ApimTrustedConnectivityInvalidValue,
     &apim::apim_gateway_relies_on_trusted_connectivity::ApimGatewayReliesOnTrustedConnectivity,

@@ -55,6 +55,24 @@ pub fn endpoint_service(url: &str) -> Option<&'static str> {
         .map(|(_, ty)| *ty)
 }
 
+/// The resource a URL's host names, as candidate (type, lowercase name) pairs: one,
+/// except for `*.servicebus.windows.net`, which Service Bus and Event Hubs share.
+/// Empty when the host is no resource's endpoint or its name is a placeholder.
+pub fn endpoint_targets(url: &str) -> Vec<(&'static str, String)> {
+    let host = host_of(url);
+    ENDPOINT_SUFFIXES
+        .iter()
+        .filter_map(|(suffix, ty)| {
+            let name = host.strip_suffix(suffix)?;
+            let plain = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            plain.then(|| (*ty, name.to_owned()))
+        })
+        .collect()
+}
+
 impl<'a> Template<'a> {
     /// The resource of `owner_type` a child resource (an API Management policy, a Data
     /// Factory linked service, …) belongs to: by the first segment of its full name,

@@ -23,7 +23,7 @@ use crate::source::Span;
 use expr::eval::copy_count;
 use expr::scope::{Binding, Caseless};
 pub use expr::{Env, Kind, Origin, Scope, Value};
-pub use graph::{endpoint_service, same_region};
+pub use graph::{endpoint_service, endpoint_targets, same_region};
 use value::{ast_span, find_prop};
 pub use value::{eq_ci, is_expression, Tri, ValueRef};
 

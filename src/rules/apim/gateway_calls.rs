@@ -9,16 +9,20 @@ use crate::rules::apim::policy_xml::{elements, Element};
 use crate::rules::apim::APIM_SERVICE;
 use crate::rules::common::{locked_down, trusted_bypass};
 use crate::source::Span;
-use crate::template::{eq_ci, Resource, Template, Tri, ValueRef};
+use crate::template::{endpoint_service, eq_ci, Resource, Template, Tri, ValueRef};
 
-/// One managed-identity call from a gateway to a resource in the deployment.
+/// One managed-identity call from a gateway to a target service (Storage, Key Vault,
+/// Managed HSM, Service Bus, Event Hubs, Container Registry).
 pub struct GatewayCall<'a> {
     pub service: usize,
     /// The policy or logger resource that makes the call.
     pub holder: usize,
     /// The value that configures the call (the policy XML, the logger endpoint).
     pub at: ValueRef<'a>,
-    pub target: usize,
+    /// The target, when this template deploys it.
+    pub target: Option<usize>,
+    /// The URL or host called, as evaluated.
+    pub endpoint: String,
     /// `false` when a user-assigned identity (`client-id`, `identityClientId`) is used.
     pub system_identity: bool,
     /// For messages: "a `send-request` to `https://…`".
@@ -54,12 +58,13 @@ pub fn gateway_calls<'a>(template: &Template<'a>) -> Vec<GatewayCall<'a>> {
             .filter(|e| e.name == "authentication-managed-identity")
         {
             let system_identity = auth.attribute("client-id").is_none();
-            let mut push = |target: usize, how: String| {
+            let mut push = |endpoint: String, how: String| {
                 calls.push(GatewayCall {
                     service,
                     holder,
                     at: value.clone(),
-                    target,
+                    target: template.resource_by_endpoint(&endpoint),
+                    endpoint,
                     system_identity,
                     how,
                 });
@@ -69,15 +74,14 @@ pub fn gateway_calls<'a>(template: &Template<'a>) -> Vec<GatewayCall<'a>> {
                     .iter()
                     .find(|e| e.name == "set-url" && e.parent == Some(send))
                     .map(|e| e.text.clone());
-                if let Some((target, url)) =
-                    url.and_then(|u| template.resource_by_endpoint(&u).map(|t| (t, u)))
-                {
-                    push(target, format!("a `{}` to `{url}`", doc[send].name));
+                if let Some(url) = url.filter(|u| endpoint_service(u).is_some()) {
+                    let how = format!("a `{}` to `{url}`", doc[send].name);
+                    push(url, how);
                 }
                 continue;
             }
-            for (target, how) in scope_backends(template, service, policy, &doc) {
-                push(target, how);
+            for (url, how) in scope_backends(template, service, policy, &doc) {
+                push(url, how);
             }
         }
     }
@@ -97,9 +101,9 @@ pub fn gateway_calls<'a>(template: &Template<'a>) -> Vec<GatewayCall<'a>> {
         let Some(address) = endpoint.name_text() else {
             continue;
         };
-        let Some(namespace) = template.resource_by_endpoint(&address) else {
+        if endpoint_service(&address).is_none() {
             continue;
-        };
+        }
         let system_identity = logger
             .path("properties.credentials.identityClientId")
             .and_then(|c| c.as_str().map(|s| eq_ci(s, "SystemAssigned")))
@@ -114,7 +118,8 @@ pub fn gateway_calls<'a>(template: &Template<'a>) -> Vec<GatewayCall<'a>> {
             service,
             holder,
             at: endpoint,
-            target: namespace,
+            target: template.resource_by_endpoint(&address),
+            endpoint: address,
             system_identity,
             how: format!("the Event Hubs logger `{}`", logger.short_name()),
         });
@@ -136,13 +141,14 @@ fn enclosing(doc: &[Element], element: &Element, names: &[&str]) -> Option<usize
 
 /// The backends a policy scope sends to: `set-backend-service` (`base-url`, or
 /// `backend-id` naming a `service/backends` resource), else the API's `serviceUrl`
-/// (for API and operation policies) or every API's (for service policies).
+/// (for API and operation policies) or every API's (for service policies) — those
+/// that are a target service's endpoints, as (URL, how the call is made).
 fn scope_backends(
     template: &Template<'_>,
     service: usize,
     policy: &Resource<'_>,
     doc: &[Element],
-) -> Vec<(usize, String)> {
+) -> Vec<(String, String)> {
     let service_name = template.resources[service]
         .literal_name()
         .unwrap_or_default();
@@ -205,9 +211,8 @@ fn scope_backends(
             }
         }
     }
-    urls.into_iter()
-        .filter_map(|(url, how)| template.resource_by_endpoint(&url).map(|t| (t, how)))
-        .collect()
+    urls.retain(|(url, _)| endpoint_service(url).is_some());
+    urls
 }
 
 /// Does the target admit trusted Microsoft services while locked down? Returns the
@@ -216,10 +221,38 @@ pub fn admits_trusted_services(
     template: &Template<'_>,
     target: &Resource<'_>,
 ) -> (Tri, Span, String) {
+    let access = target_access(template, target);
+    (access.admits, access.span, access.label)
+}
+
+/// What a target's network settings say about trusted callers.
+pub struct TargetAccess {
+    /// Locked down: public network access off, or the firewall denies by default.
+    pub locked: Tri,
+    /// Locked down and admitting trusted Microsoft services.
+    pub admits: Tri,
+    /// The span to point at (its bypass setting), and what to say there.
+    pub span: Span,
+    pub label: String,
+}
+
+/// [`admits_trusted_services`], with whether the target is locked down at all.
+pub fn target_access(template: &Template<'_>, target: &Resource<'_>) -> TargetAccess {
+    let none = |locked: Tri| TargetAccess {
+        locked,
+        admits: Tri::No,
+        span: target.span(),
+        label: String::new(),
+    };
     let flag_list = |bypass_path: &str, action_path: &str| {
         let locked = locked_down(target, "properties.publicNetworkAccess", action_path);
         let bypass = trusted_bypass(target, bypass_path);
-        (locked.state.and(bypass.state), bypass.span, bypass.label)
+        TargetAccess {
+            admits: locked.state.clone().and(bypass.state),
+            locked: locked.state,
+            span: bypass.span,
+            label: bypass.label,
+        }
     };
     let ty = target.full_type.to_ascii_lowercase();
     match ty.as_str() {
@@ -241,18 +274,19 @@ pub fn admits_trusted_services(
                         .parent_of(r, &target.full_type)
                         .is_some_and(|p| std::ptr::eq(p, target))
             }) else {
-                return (Tri::No, target.span(), String::new());
-            };
-            let Some(trusted) = rule_set.path("properties.trustedServiceAccessEnabled") else {
-                return (Tri::No, target.span(), String::new());
+                return none(Tri::No);
             };
             let (locked, _, _) = crate::rules::messaging::locked_down(rule_set, Some(target));
-            (
-                trusted.is_true().and(locked),
-                trusted.span(),
-                "trusted service access enabled".to_owned(),
-            )
+            let Some(trusted) = rule_set.path("properties.trustedServiceAccessEnabled") else {
+                return none(locked);
+            };
+            TargetAccess {
+                admits: trusted.is_true().and(locked.clone()),
+                locked,
+                span: trusted.span(),
+                label: "trusted service access enabled".to_owned(),
+            }
         }
-        _ => (Tri::No, target.span(), String::new()),
+        _ => none(Tri::No),
     }
 }

@@ -18,9 +18,9 @@ use crate::template::{endpoint_service, eq_ci, Resource, Template, Tri, ValueRef
 
 pub const FACTORY: &str = "Microsoft.DataFactory/factories";
 pub const LINKED_SERVICE: &str = "Microsoft.DataFactory/factories/linkedservices";
-const INTEGRATION_RUNTIME: &str = "Microsoft.DataFactory/factories/integrationRuntimes";
+pub const INTEGRATION_RUNTIME: &str = "Microsoft.DataFactory/factories/integrationRuntimes";
 const PIPELINE: &str = "Microsoft.DataFactory/factories/pipelines";
-const MANAGED_PRIVATE_ENDPOINT: &str =
+pub const MANAGED_PRIVATE_ENDPOINT: &str =
     "Microsoft.DataFactory/factories/managedVirtualNetworks/managedPrivateEndpoints";
 pub const STORAGE: &str = "Microsoft.Storage/storageAccounts";
 pub const KEY_VAULT: &str = "Microsoft.KeyVault/vaults";

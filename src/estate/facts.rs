@@ -1,0 +1,174 @@
+//! What one evaluated file contributes to the estate: its targets, its callers' calls
+//! and its factories, as owned data (names, states, spans) — never the parsed file.
+//! Built by [`crate::rules::facts::collect`] after the file's rules ran.
+
+use crate::diagnostic::ResourceInfo;
+use crate::rules::data_factory::factory_calls::Mode;
+use crate::source::Span;
+use crate::suppress::Suppression;
+use crate::template::Tri;
+
+/// One file's part of the estate.
+#[derive(Debug, Default)]
+pub struct FileFacts {
+    pub targets: Vec<TargetFact>,
+    pub calls: Vec<CallFact>,
+    /// Data Factory factories the file deploys, with their trusted-service mode.
+    pub factories: Vec<FactoryFact>,
+    /// The file's inline suppressions, applied to findings the estate adds.
+    pub suppressions: Vec<Suppression>,
+}
+
+impl FileFacts {
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty() && self.calls.is_empty() && self.factories.is_empty()
+    }
+
+    /// Does another file's finding need this file's text (a related span here)?
+    pub fn needs_source(&self) -> bool {
+        !self.calls.is_empty() || self.targets.iter().any(|t| t.access.admits.is_yes())
+    }
+}
+
+/// A Storage account, Key Vault, Managed HSM, Service Bus or Event Hubs namespace, or
+/// container registry the file deploys.
+#[derive(Debug, Clone)]
+pub struct TargetFact {
+    /// Its resource type, as [`crate::template::endpoint_service`] names it.
+    pub kind: &'static str,
+    /// Its name, lowercase; `None` when not known offline or built from placeholders
+    /// (then it matches nothing across files).
+    pub name: Option<String>,
+    /// Its name for messages.
+    pub display: String,
+    pub access: Access,
+    /// What could give a caller a network line of sight to it.
+    pub network: TargetNetwork,
+    /// The target rule whose finding sits at [`Access::span`] when the target admits
+    /// trusted services (`STG001`, …): callers in other files are named in it.
+    pub rule: Option<&'static str>,
+}
+
+/// A target's firewall, as far as trusted callers are concerned.
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub locked: Tri,
+    /// Locked down and admitting trusted Microsoft services.
+    pub admits: Tri,
+    /// Its bypass setting (or where the default applies).
+    pub span: Span,
+}
+
+/// The parts of a target's network rules that can admit a caller.
+#[derive(Debug, Clone)]
+pub struct TargetNetwork {
+    /// Its IP rules are non-empty (or may be).
+    pub ip_rules: Tri,
+    /// Its virtual network rules, as the subnet or network IDs written, lowercase.
+    pub virtual_network_rules: Vec<String>,
+    /// Whether any virtual network rule is written (IDs may be unknown).
+    pub has_virtual_network_rules: Tri,
+    /// The virtual networks (IDs, lowercase) of private endpoints to it.
+    pub private_endpoint_networks: Vec<String>,
+    /// Its `location`, when known.
+    pub location: Option<String>,
+}
+
+/// Who makes a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallerKind {
+    /// An API Management gateway (a policy or logger, with the managed identity).
+    ApimGateway,
+    /// A Data Factory linked service (self-hosted runtime to Storage, REST).
+    AdfLinkedService,
+    /// A Data Factory Web or Azure Function activity.
+    AdfActivity,
+}
+
+impl CallerKind {
+    /// For the inventory's `caller_kind` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallerKind::ApimGateway => "API Management gateway",
+            CallerKind::AdfLinkedService => "Data Factory linked service",
+            CallerKind::AdfActivity => "Data Factory activity",
+        }
+    }
+
+    pub fn is_data_factory(self) -> bool {
+        !matches!(self, CallerKind::ApimGateway)
+    }
+}
+
+/// One managed-identity call to a target service.
+#[derive(Debug, Clone)]
+pub struct CallFact {
+    pub kind: CallerKind,
+    /// The API Management service or the Data Factory, for messages.
+    pub caller: String,
+    /// "the REST linked service `rest`", "a `send-request` to `https://…`".
+    pub how: String,
+    /// The endpoint value (URL, `serviceEndpoint`), else the configuration object.
+    pub span: Span,
+    /// The JSON pointer of the value at `span` (for the finding's fingerprint).
+    pub pointer: String,
+    /// The policy, logger, linked service or pipeline that holds the call.
+    pub holder: ResourceInfo,
+    /// " (deployed only if …)" when the holder's deployment is conditional.
+    pub qualifier: String,
+    /// The target's kind(s): one, except for `*.servicebus.windows.net`, which Service
+    /// Bus and Event Hubs share.
+    pub target_kinds: Vec<&'static str>,
+    /// The target's name from the endpoint host, lowercase; `None` when not known.
+    pub target_name: Option<String>,
+    /// The endpoint as written, for messages about a target nobody declares.
+    pub target_written: String,
+    /// The target in the same file, by index in [`FileFacts::targets`].
+    pub local_target: Option<usize>,
+    pub system_identity: bool,
+    pub sight: CallerSight,
+}
+
+/// What gives the caller a network path.
+#[derive(Debug, Clone)]
+pub enum CallerSight {
+    /// An API Management service: its subnet (`Yes` with the subnet ID, lowercase),
+    /// none, or unknown; and whether it already disables trusted connectivity.
+    Gateway {
+        in_network: Tri,
+        subnet: Option<String>,
+        location: Option<String>,
+        already_disabled: bool,
+    },
+    /// A Data Factory integration runtime.
+    Runtime {
+        runtime: RuntimeKind,
+        /// "the self-hosted integration runtime `shir`".
+        described: String,
+        /// The factory's name, lowercase (to find its mode in another file).
+        factory: String,
+        /// The factory's mode when its resource is in the same file.
+        mode: Option<Mode>,
+    },
+}
+
+/// The kind of integration runtime a Data Factory call runs on.
+#[derive(Debug, Clone)]
+pub enum RuntimeKind {
+    Azure,
+    SelfHosted,
+    /// In a managed virtual network, with the targets its managed private endpoints
+    /// connect to, as (resource type lowercase, name lowercase).
+    ManagedNetwork {
+        private_endpoint_targets: Vec<(String, String)>,
+    },
+    Unknown(String),
+}
+
+/// A Data Factory the file deploys.
+#[derive(Debug, Clone)]
+pub struct FactoryFact {
+    /// Its name, lowercase.
+    pub name: String,
+    pub mode: Mode,
+}

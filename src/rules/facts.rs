@@ -1,0 +1,250 @@
+//! A template's part of the estate ([`crate::estate::FileFacts`]): its targets, the
+//! managed-identity calls of its API Management gateways and Data Factory
+//! configurations, and its factories — read once, after the template's own rules ran,
+//! from the same call lists those rules use.
+
+use std::collections::HashMap;
+
+use jsonc_parser::ast::Value as Ast;
+
+use crate::estate::{
+    Access, CallFact, CallerKind, CallerSight, FactoryFact, FileFacts, RuntimeKind, TargetFact,
+    TargetNetwork,
+};
+use crate::rules::apim::gateway_calls::{gateway_calls, target_access};
+use crate::rules::apim::{disable_setting, DisableSetting};
+use crate::rules::data_factory::factory_calls::{
+    factory_calls, trust_mode, FactoryCall, Runtime, FACTORY, MANAGED_PRIVATE_ENDPOINT,
+};
+use crate::rules::{deployed_only_if, resource_info};
+use crate::template::{
+    endpoint_targets, eq_ci, parse_resource_id, Resource, Template, Tri, ValueRef,
+};
+
+/// The target services and the rule that reports each one's bypass.
+const TARGETS: &[(&str, &str)] = &[
+    ("Microsoft.Storage/storageAccounts", "STG001"),
+    ("Microsoft.KeyVault/vaults", "KV001"),
+    ("Microsoft.KeyVault/managedHSMs", "HSM001"),
+    ("Microsoft.ServiceBus/namespaces", "SB001"),
+    ("Microsoft.EventHub/namespaces", "EH001"),
+    ("Microsoft.ContainerRegistry/registries", "ACR001"),
+];
+
+/// The facts of an evaluated template whose document is `root`.
+pub fn collect(template: &Template<'_>, root: &Ast<'_>) -> FileFacts {
+    let mut facts = FileFacts::default();
+    // Resource index → index in `facts.targets`.
+    let mut targets: HashMap<usize, usize> = HashMap::new();
+    for (index, resource) in template.resources.iter().enumerate() {
+        let Some(&(kind, rule)) = TARGETS.iter().find(|(t, _)| resource.is_type(t)) else {
+            continue;
+        };
+        let access = target_access(template, resource);
+        targets.insert(index, facts.targets.len());
+        facts.targets.push(TargetFact {
+            kind,
+            name: plain_name(resource),
+            display: resource.display_name(),
+            rule: access.admits.is_yes().then_some(rule),
+            access: Access {
+                locked: access.locked,
+                admits: access.admits,
+                span: access.span,
+            },
+            network: target_network(template, index, resource),
+        });
+    }
+    for call in gateway_calls(template) {
+        let service = &template.resources[call.service];
+        let holder = &template.resources[call.holder];
+        let subnet = service
+            .path("properties.virtualNetworkConfiguration.subnetResourceId")
+            .and_then(|s| s.name_text())
+            .map(|s| s.to_ascii_lowercase());
+        let already_disabled = matches!(disable_setting(service), DisableSetting::Present(v) if v.as_str().is_some_and(|s| eq_ci(s, "True")));
+        let (target_kinds, target_name) = target_of(&call.endpoint);
+        facts.calls.push(CallFact {
+            kind: CallerKind::ApimGateway,
+            caller: service.display_name(),
+            how: call.how,
+            span: call.at.span(),
+            pointer: crate::fingerprint::json_path(root, call.at.span()),
+            holder: resource_info(holder),
+            qualifier: deployed_only_if(holder),
+            target_kinds,
+            target_name,
+            target_written: call.endpoint,
+            local_target: call.target.and_then(|t| targets.get(&t).copied()),
+            system_identity: call.system_identity,
+            sight: CallerSight::Gateway {
+                in_network: template.vnet_subnet_of(service),
+                subnet,
+                location: location(service),
+                already_disabled,
+            },
+        });
+    }
+    for call in factory_calls(template) {
+        let holder = &template.resources[call.holder];
+        let written = call
+            .at
+            .name_text()
+            .unwrap_or_else(|| call.at.written_text());
+        let (mut target_kinds, target_name) = match account_name(&written) {
+            Some(account) => (vec![call.service], Some(account)),
+            None => target_of(&written),
+        };
+        target_kinds.retain(|k| eq_ci(k, call.service));
+        if target_kinds.is_empty() {
+            // The kind came from the `resource` / `aadResourceId` audience.
+            target_kinds.push(call.service);
+        }
+        let kind = match holder.is_type("Microsoft.DataFactory/factories/pipelines") {
+            true => CallerKind::AdfActivity,
+            false => CallerKind::AdfLinkedService,
+        };
+        facts.calls.push(CallFact {
+            kind,
+            caller: call.factory_name.clone(),
+            how: call.how.clone(),
+            span: call.at.span(),
+            pointer: crate::fingerprint::json_path(root, call.at.span()),
+            holder: resource_info(holder),
+            qualifier: deployed_only_if(holder),
+            target_kinds,
+            target_name,
+            target_written: written,
+            local_target: call.target.and_then(|t| targets.get(&t).copied()),
+            system_identity: call.system_identity,
+            sight: runtime_sight(template, &call),
+        });
+    }
+    for (_, factory) in template.of_type(FACTORY) {
+        if let Some(name) = plain_name(factory) {
+            facts.factories.push(FactoryFact {
+                name,
+                mode: trust_mode(factory).0,
+            });
+        }
+    }
+    facts
+}
+
+/// A resource's full name, lowercase, when it is known and not built from
+/// deployment-time placeholders (those match nothing across files).
+fn plain_name(resource: &Resource<'_>) -> Option<String> {
+    resource
+        .literal_name_ref()
+        .filter(|n| !n.is_empty() && !n.contains(['{', '[', ' ']))
+        .map(str::to_ascii_lowercase)
+}
+
+fn location(resource: &Resource<'_>) -> Option<String> {
+    resource.get("location").and_then(|l| l.name_text())
+}
+
+/// The kinds and name of the target a URL names.
+fn target_of(url: &str) -> (Vec<&'static str>, Option<String>) {
+    let found = endpoint_targets(url);
+    let name = found.first().map(|(_, n)| n.clone());
+    (found.into_iter().map(|(k, _)| k).collect(), name)
+}
+
+/// `AccountName=` of a Storage connection string, lowercase.
+fn account_name(text: &str) -> Option<String> {
+    text.split(';').find_map(|part| {
+        let (key, value) = part.split_once('=')?;
+        let value = value.trim();
+        (eq_ci(key.trim(), "AccountName") && !value.is_empty() && !value.contains(['{', '@']))
+            .then(|| value.to_ascii_lowercase())
+    })
+}
+
+/// What in a target's network rules can admit a caller.
+fn target_network(template: &Template<'_>, index: usize, target: &Resource<'_>) -> TargetNetwork {
+    let acls = target
+        .path("properties.networkAcls")
+        .or_else(|| target.path("properties.networkRuleSet"));
+    let list = |key: &str| acls.as_ref().and_then(|a| a.get(key));
+    let rules: Vec<ValueRef<'_>> = list("virtualNetworkRules")
+        .and_then(|r| r.elements())
+        .unwrap_or_default();
+    let virtual_network_rules = rules
+        .iter()
+        .flat_map(|rule| {
+            ["id", "subnetResourceId", "virtualNetworkResourceId"]
+                .iter()
+                .filter_map(|k| rule.get(k))
+                .filter_map(|v| v.name_text())
+                .map(|id| id.to_ascii_lowercase())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let private_endpoint_networks = template
+        .private_endpoints_to(index)
+        .filter_map(|pe| pe.path("properties.subnet.id").and_then(|s| s.name_text()))
+        .map(|subnet| network_of(&subnet))
+        .collect();
+    TargetNetwork {
+        ip_rules: list("ipRules").map_or(Tri::No, |r| r.is_non_empty_array()),
+        has_virtual_network_rules: list("virtualNetworkRules")
+            .map_or(Tri::No, |r| r.is_non_empty_array()),
+        virtual_network_rules,
+        private_endpoint_networks,
+        location: location(target),
+    }
+}
+
+/// The virtual network ID of a subnet ID, lowercase.
+pub fn network_of(subnet: &str) -> String {
+    let lower = subnet.to_ascii_lowercase();
+    lower.split("/subnets/").next().unwrap_or("").to_owned()
+}
+
+/// The runtime a Data Factory call runs on, as the estate needs it.
+fn runtime_sight(template: &Template<'_>, call: &FactoryCall<'_>) -> CallerSight {
+    let runtime = match &call.runtime {
+        Runtime::DefaultAzure | Runtime::Azure => RuntimeKind::Azure,
+        Runtime::SelfHosted { .. } => RuntimeKind::SelfHosted,
+        Runtime::Unknown(reason) => RuntimeKind::Unknown(reason.clone()),
+        Runtime::ManagedVnet { network, .. } => RuntimeKind::ManagedNetwork {
+            private_endpoint_targets: managed_private_endpoint_targets(
+                template,
+                &call.factory_name,
+                network,
+            ),
+        },
+    };
+    CallerSight::Runtime {
+        runtime,
+        described: call.runtime.describe(template),
+        factory: call.factory_name.to_ascii_lowercase(),
+        mode: call.factory.map(|f| trust_mode(&template.resources[f]).0),
+    }
+}
+
+/// What the factory's managed private endpoints in `network` connect to, as (type,
+/// name), lowercase.
+fn managed_private_endpoint_targets(
+    template: &Template<'_>,
+    factory: &str,
+    network: &str,
+) -> Vec<(String, String)> {
+    template
+        .of_type(MANAGED_PRIVATE_ENDPOINT)
+        .filter(|(_, endpoint)| {
+            let name = endpoint.literal_name().unwrap_or_default();
+            let mut segments = name.split('/');
+            segments.next().is_some_and(|f| eq_ci(f, factory))
+                && segments.next().is_some_and(|n| eq_ci(n, network))
+        })
+        .filter_map(|(_, endpoint)| {
+            let id = endpoint
+                .path("properties.privateLinkResourceId")?
+                .name_text()?;
+            let (ty, name) = parse_resource_id(&id)?;
+            Some((ty.to_ascii_lowercase(), name.to_ascii_lowercase()))
+        })
+        .collect()
+}
