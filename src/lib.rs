@@ -4,6 +4,7 @@
 //! The pipeline reads top to bottom: [`discover`] files → [`linter`] (decode, [`parse`],
 //! [`template`] model, [`rules`]) in parallel → [`report`] on the main thread.
 
+pub mod adf_git;
 pub mod baseline;
 pub mod cli;
 pub mod config;

@@ -100,7 +100,7 @@ pub struct FileReport {
 }
 
 impl FileReport {
-    fn new(path: &Path, outcome: FileOutcome, bytes: u64) -> FileReport {
+    pub fn new(path: &Path, outcome: FileOutcome, bytes: u64) -> FileReport {
         FileReport {
             path: path.to_path_buf(),
             outcome,
@@ -114,9 +114,64 @@ impl FileReport {
     }
 }
 
-/// Lints every file in parallel; the result is in the order of `paths`.
+/// Lints every file in parallel; the result is in the order of `paths`. The files of a
+/// Data Factory git-mode folder are linted together, as one factory (see
+/// [`crate::adf_git`]).
 pub fn lint_files(paths: &[PathBuf], options: &LintOptions) -> Vec<FileReport> {
-    paths.par_iter().map(|p| lint_path(p, options)).collect()
+    let units = units_of(paths);
+    let mut reports: Vec<(usize, FileReport)> = units
+        .par_iter()
+        .flat_map_iter(|unit| match unit {
+            Unit::File(i) => vec![(*i, lint_path(&paths[*i], options))],
+            Unit::GitRoot(root, members) => {
+                let named: Vec<PathBuf> = members.iter().map(|&i| paths[i].clone()).collect();
+                let linted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    crate::adf_git::lint_root(root, &named, options)
+                }))
+                .unwrap_or_else(|_| named.iter().map(|p| lint_path(p, options)).collect());
+                members.iter().copied().zip(linted).collect()
+            }
+        })
+        .collect();
+    reports.sort_by_key(|(i, _)| *i);
+    reports.into_iter().map(|(_, r)| r).collect()
+}
+
+/// What is linted as one task: a file, or the files of one git-mode root.
+enum Unit {
+    File(usize),
+    GitRoot(PathBuf, Vec<usize>),
+}
+
+/// Groups the files of each Data Factory git-mode root; every other file is its own
+/// unit. Whether a folder is a root is asked of the disk once per folder, and only for
+/// files in folders named like a factory's (`linkedService`, `pipeline`, …).
+fn units_of(paths: &[PathBuf]) -> Vec<Unit> {
+    let mut roots: HashMap<PathBuf, bool> = HashMap::new();
+    let mut is_root = |dir: &Path| {
+        *roots
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| crate::adf_git::is_root_on_disk(dir))
+    };
+    let mut units = Vec::with_capacity(paths.len());
+    let mut by_root: HashMap<PathBuf, usize> = HashMap::new();
+    for (i, path) in paths.iter().enumerate() {
+        match crate::adf_git::placement(path, &mut is_root) {
+            Some(placement) => match by_root.get(&placement.root) {
+                Some(&unit) => {
+                    if let Unit::GitRoot(_, members) = &mut units[unit] {
+                        members.push(i);
+                    }
+                }
+                None => {
+                    by_root.insert(placement.root.clone(), units.len());
+                    units.push(Unit::GitRoot(placement.root, vec![i]));
+                }
+            },
+            None => units.push(Unit::File(i)),
+        }
+    }
+    units
 }
 
 /// Reads and lints one file. Never panics: an internal error becomes an unreadable outcome.
@@ -395,6 +450,17 @@ fn parameters_for(
     }))
 }
 
+/// A file reported with one `JSON001` (when enabled) and nothing else.
+pub fn invalid_file(
+    path: &Path,
+    size: u64,
+    source: Arc<SourceFile>,
+    diagnostic: Diagnostic,
+    options: &LintOptions,
+) -> FileReport {
+    invalid(path, size, source, diagnostic, options)
+}
+
 fn invalid(
     path: &Path,
     size: u64,
@@ -446,6 +512,17 @@ pub fn run_rules(template: &Template<'_>, options: &LintOptions) -> Vec<Diagnost
     let mut diagnostics = cx.into_diagnostics();
     diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     merge_copy_instances(diagnostics)
+}
+
+/// [`finish`], for findings made outside this module (a git-mode factory's files).
+pub fn finish_file(
+    diagnostics: Vec<Diagnostic>,
+    suppressions: &[crate::suppress::Suppression],
+    root: Option<&Ast<'_>>,
+    path: &Path,
+    options: &LintOptions,
+) -> Vec<Diagnostic> {
+    finish(diagnostics, suppressions, root, path, options)
 }
 
 /// What happens to a file's findings after the rules: config levels, inline and config

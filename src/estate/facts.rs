@@ -15,13 +15,19 @@ pub struct FileFacts {
     pub calls: Vec<CallFact>,
     /// Data Factory factories the file deploys, with their trusted-service mode.
     pub factories: Vec<FactoryFact>,
+    /// API Management services the file deploys, by lowercase name, with what gives
+    /// their gateway a network path (a policy repository calls through them).
+    pub gateways: Vec<(String, GatewaySight)>,
     /// The file's inline suppressions, applied to findings the estate adds.
     pub suppressions: Vec<Suppression>,
 }
 
 impl FileFacts {
     pub fn is_empty(&self) -> bool {
-        self.targets.is_empty() && self.calls.is_empty() && self.factories.is_empty()
+        self.targets.is_empty()
+            && self.calls.is_empty()
+            && self.factories.is_empty()
+            && self.gateways.is_empty()
     }
 
     /// Does another file's finding need this file's text (a related span here)?
@@ -125,6 +131,9 @@ pub struct CallFact {
     pub target_written: String,
     /// The target in the same file, by index in [`FileFacts::targets`].
     pub local_target: Option<usize>,
+    /// The file's own rules decided the call (its target, and its API Management
+    /// service, are in the file): the estate only lists it.
+    pub decided_in_file: bool,
     pub system_identity: bool,
     pub sight: CallerSight,
 }
@@ -132,14 +141,9 @@ pub struct CallFact {
 /// What gives the caller a network path.
 #[derive(Debug, Clone)]
 pub enum CallerSight {
-    /// An API Management service: its subnet (`Yes` with the subnet ID, lowercase),
-    /// none, or unknown; and whether it already disables trusted connectivity.
-    Gateway {
-        in_network: Tri,
-        subnet: Option<String>,
-        location: Option<String>,
-        already_disabled: bool,
-    },
+    /// An API Management service: as the file deploys it, or `None` when the file
+    /// holds only its policies (the estate looks the service up by name).
+    Gateway(Option<GatewaySight>),
     /// A Data Factory integration runtime.
     Runtime {
         runtime: RuntimeKind,
@@ -150,6 +154,17 @@ pub enum CallerSight {
         /// The factory's mode when its resource is in the same file.
         mode: Option<Mode>,
     },
+}
+
+/// What gives an API Management gateway a network path: its subnet (`Yes` with the
+/// subnet ID, lowercase), none, or unknown; and whether it already disables trusted
+/// connectivity.
+#[derive(Debug, Clone)]
+pub struct GatewaySight {
+    pub in_network: Tri,
+    pub subnet: Option<String>,
+    pub location: Option<String>,
+    pub already_disabled: bool,
 }
 
 /// The kind of integration runtime a Data Factory call runs on.

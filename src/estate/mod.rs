@@ -18,8 +18,8 @@ mod facts;
 use std::collections::HashMap;
 
 pub use facts::{
-    Access, CallFact, CallerKind, CallerSight, FactoryFact, FileFacts, RuntimeKind, TargetFact,
-    TargetNetwork,
+    Access, CallFact, CallerKind, CallerSight, FactoryFact, FileFacts, GatewaySight, RuntimeKind,
+    TargetFact, TargetNetwork,
 };
 
 use crate::date::Date;
@@ -66,6 +66,7 @@ pub struct Edge {
 pub fn connect(reports: &mut [FileReport], options: &LintOptions) -> Vec<Edge> {
     let index = TargetIndex::new(reports);
     let modes = factory_modes(reports);
+    let gateways = gateway_sights(reports);
     let as_of = options.rule_options.as_of;
     let declared = &options.config.estate;
     let mut edges = Vec::new();
@@ -79,7 +80,7 @@ pub fn connect(reports: &mut [FileReport], options: &LintOptions) -> Vec<Edge> {
         for (call_index, call) in facts.calls.iter().enumerate() {
             let place = match call.local_target {
                 Some(target) => TargetPlace::InRun { file, target },
-                None => index.find(file, call).unwrap_or_else(|| {
+                None => index.find(call).unwrap_or_else(|| {
                     match call
                         .target_name
                         .as_deref()
@@ -103,10 +104,31 @@ pub fn connect(reports: &mut [FileReport], options: &LintOptions) -> Vec<Edge> {
                         Mode::Unknown(format!("factory `{factory}` is in no file of this run"))
                     }))
                 }
-                CallerSight::Gateway { .. } => None,
+                CallerSight::Gateway(_) => None,
             };
-            let decided = decide(call, &place, target, mode.as_ref(), as_of);
-            let local = call.local_target.is_some();
+            let gateway = match &call.sight {
+                CallerSight::Gateway(Some(sight)) => Some(sight.clone()),
+                CallerSight::Gateway(None) => Some(
+                    gateways
+                        .get(&call.caller.to_ascii_lowercase())
+                        .cloned()
+                        .unwrap_or_else(|| GatewaySight {
+                            in_network: Tri::Unknown(
+                                format!(
+                                    "API Management service `{}` is in no file of this run, so whether its gateway has a network path is not known",
+                                    call.caller
+                                )
+                                .into(),
+                            ),
+                            subnet: None,
+                            location: None,
+                            already_disabled: false,
+                        }),
+                ),
+                CallerSight::Runtime { .. } => None,
+            };
+            let decided = decide(call, &place, target, mode.as_ref(), gateway.as_ref(), as_of);
+            let local = call.decided_in_file;
             if let (false, Some(mut diagnostic), Some(rule)) =
                 (local, decided.diagnostic, decided.rule)
             {
@@ -186,14 +208,13 @@ impl TargetIndex {
         TargetIndex { by_name }
     }
 
-    /// The target a call names in another file of the run: the first in file order.
-    fn find(&self, caller_file: usize, call: &CallFact) -> Option<TargetPlace> {
+    /// The target a call names in the run: the first in file order.
+    fn find(&self, call: &CallFact) -> Option<TargetPlace> {
         let name = call.target_name.as_ref()?;
         call.target_kinds.iter().find_map(|kind| {
             self.by_name
                 .get(&(*kind, name.clone()))?
-                .iter()
-                .find(|(file, _)| *file != caller_file)
+                .first()
                 .map(|&(file, target)| TargetPlace::InRun { file, target })
         })
     }
@@ -212,6 +233,17 @@ fn factory_modes(reports: &[FileReport]) -> HashMap<String, Mode> {
     modes
 }
 
+/// Every API Management service of the run by lowercase name (the first file's).
+fn gateway_sights(reports: &[FileReport]) -> HashMap<String, GatewaySight> {
+    let mut sights = HashMap::new();
+    for facts in reports.iter().filter_map(|r| r.facts.as_deref()) {
+        for (name, sight) in &facts.gateways {
+            sights.entry(name.clone()).or_insert_with(|| sight.clone());
+        }
+    }
+    sights
+}
+
 /// What the estate concludes about one call.
 struct Decided {
     diagnostic: Option<Diagnostic>,
@@ -228,6 +260,7 @@ fn decide(
     place: &TargetPlace,
     target: Option<&TargetFact>,
     mode: Option<&Mode>,
+    gateway: Option<&GatewaySight>,
     as_of: Date,
 ) -> Decided {
     let kind = noun(call.target_kinds.first().copied().unwrap_or_default());
@@ -275,11 +308,14 @@ fn decide(
         || call.target_name.clone().unwrap_or_default(),
         |t| t.display.clone(),
     );
-    let line_of_sight = line_of_sight(call, target);
-    let (diagnostic, rule) = match &call.sight {
-        CallerSight::Gateway {
-            already_disabled, ..
-        } => {
+    let line_of_sight = line_of_sight(call, gateway, target);
+    let (diagnostic, rule) = match (&call.sight, gateway) {
+        (
+            CallerSight::Gateway(_),
+            Some(GatewaySight {
+                already_disabled, ..
+            }),
+        ) => {
             let reliance = GatewayReliance {
                 service: &call.caller,
                 how: &call.how,
@@ -293,7 +329,8 @@ fn decide(
                 "APIM003",
             )
         }
-        CallerSight::Runtime { described, .. } => {
+        (CallerSight::Gateway(_), None) => (None, "APIM003"),
+        (CallerSight::Runtime { described, .. }, _) => {
             let unstated = Mode::Unstated;
             let reliance = Reliance {
                 factory: &call.caller,
@@ -360,15 +397,23 @@ fn unseen_target(call: &CallFact, kind: &str) -> Diagnostic {
 
 /// Does the caller reach the target through its network? A declared target
 /// (`target` is `None`) has no network rules of its own.
-fn line_of_sight(call: &CallFact, target: Option<&TargetFact>) -> Tri {
+fn line_of_sight(
+    call: &CallFact,
+    gateway: Option<&GatewaySight>,
+    target: Option<&TargetFact>,
+) -> Tri {
     let network = target.map(|t| &t.network);
     match &call.sight {
-        CallerSight::Gateway {
-            in_network,
-            subnet,
-            location,
-            ..
-        } => {
+        CallerSight::Gateway(_) => {
+            let Some(GatewaySight {
+                in_network,
+                subnet,
+                location,
+                ..
+            }) = gateway
+            else {
+                return Tri::No;
+            };
             match in_network {
                 Tri::No => return Tri::No,
                 Tri::Unknown(reason) => return Tri::Unknown(reason.clone()),

@@ -128,20 +128,16 @@ pub(crate) fn collect_trusted_path_callers(
     let mut by_target: std::collections::HashMap<usize, Vec<(Span, String)>> =
         std::collections::HashMap::new();
     for c in crate::rules::apim::gateway_calls::gateway_calls(template) {
-        let Some(target) = c.target else {
+        let (Some(service), Some(target)) = (c.service, c.target) else {
             continue;
         };
         if !c.system_identity
-            || template.line_of_sight(&template.resources[c.service], &template.resources[target])
+            || template.line_of_sight(&template.resources[service], &template.resources[target])
                 != Tri::No
         {
             continue;
         }
-        let who = format!(
-            "API Management service `{}` ({})",
-            template.resources[c.service].display_name(),
-            c.how
-        );
+        let who = format!("API Management service `{}` ({})", c.service_name, c.how);
         by_target
             .entry(target)
             .or_default()

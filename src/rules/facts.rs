@@ -8,10 +8,11 @@ use std::collections::HashMap;
 use jsonc_parser::ast::Value as Ast;
 
 use crate::estate::{
-    Access, CallFact, CallerKind, CallerSight, FactoryFact, FileFacts, RuntimeKind, TargetFact,
-    TargetNetwork,
+    Access, CallFact, CallerKind, CallerSight, FactoryFact, FileFacts, GatewaySight, RuntimeKind,
+    TargetFact, TargetNetwork,
 };
 use crate::rules::apim::gateway_calls::{gateway_calls, target_access};
+use crate::rules::apim::APIM_SERVICE;
 use crate::rules::apim::{disable_setting, DisableSetting};
 use crate::rules::data_factory::factory_calls::{
     factory_calls, trust_mode, FactoryCall, Runtime, FACTORY, MANAGED_PRIVATE_ENDPOINT,
@@ -55,18 +56,20 @@ pub fn collect(template: &Template<'_>, root: &Ast<'_>) -> FileFacts {
             network: target_network(template, index, resource),
         });
     }
+    for (_, service) in template.of_type(APIM_SERVICE) {
+        if let Some(name) = plain_name(service) {
+            facts
+                .gateways
+                .push((name, gateway_sight(template, service)));
+        }
+    }
     for call in gateway_calls(template) {
-        let service = &template.resources[call.service];
+        let service = call.service.map(|s| &template.resources[s]);
         let holder = &template.resources[call.holder];
-        let subnet = service
-            .path("properties.virtualNetworkConfiguration.subnetResourceId")
-            .and_then(|s| s.name_text())
-            .map(|s| s.to_ascii_lowercase());
-        let already_disabled = matches!(disable_setting(service), DisableSetting::Present(v) if v.as_str().is_some_and(|s| eq_ci(s, "True")));
         let (target_kinds, target_name) = target_of(&call.endpoint);
         facts.calls.push(CallFact {
             kind: CallerKind::ApimGateway,
-            caller: service.display_name(),
+            caller: call.service_name,
             how: call.how,
             span: call.at.span(),
             pointer: crate::fingerprint::json_path(root, call.at.span()),
@@ -76,13 +79,9 @@ pub fn collect(template: &Template<'_>, root: &Ast<'_>) -> FileFacts {
             target_name,
             target_written: call.endpoint,
             local_target: call.target.and_then(|t| targets.get(&t).copied()),
+            decided_in_file: call.target.is_some() && service.is_some(),
             system_identity: call.system_identity,
-            sight: CallerSight::Gateway {
-                in_network: template.vnet_subnet_of(service),
-                subnet,
-                location: location(service),
-                already_disabled,
-            },
+            sight: CallerSight::Gateway(service.map(|s| gateway_sight(template, s))),
         });
     }
     for call in factory_calls(template) {
@@ -116,6 +115,7 @@ pub fn collect(template: &Template<'_>, root: &Ast<'_>) -> FileFacts {
             target_name,
             target_written: written,
             local_target: call.target.and_then(|t| targets.get(&t).copied()),
+            decided_in_file: call.target.is_some(),
             system_identity: call.system_identity,
             sight: runtime_sight(template, &call),
         });
@@ -129,6 +129,19 @@ pub fn collect(template: &Template<'_>, root: &Ast<'_>) -> FileFacts {
         }
     }
     facts
+}
+
+/// What gives an API Management service's gateway a network path.
+fn gateway_sight(template: &Template<'_>, service: &Resource<'_>) -> GatewaySight {
+    GatewaySight {
+        in_network: template.vnet_subnet_of(service),
+        subnet: service
+            .path("properties.virtualNetworkConfiguration.subnetResourceId")
+            .and_then(|s| s.name_text())
+            .map(|s| s.to_ascii_lowercase()),
+        location: location(service),
+        already_disabled: matches!(disable_setting(service), DisableSetting::Present(v) if v.as_str().is_some_and(|s| eq_ci(s, "True"))),
+    }
 }
 
 /// A resource's full name, lowercase, when it is known and not built from

@@ -38,7 +38,9 @@ impl Rule for ApimGatewayReliesOnTrustedConnectivity {
 
     fn check_template(&self, template: &Template<'_>, cx: &mut LintContext<'_>) {
         for call in gateway_calls(template) {
-            let service = &template.resources[call.service];
+            let Some(service) = call.service.map(|s| &template.resources[s]) else {
+                continue; // not in this template: the estate looks for it
+            };
             let Some(target) = call.target.map(|t| &template.resources[t]) else {
                 continue; // not in this template: the estate looks for it
             };

@@ -14,7 +14,10 @@ use crate::template::{endpoint_service, eq_ci, Resource, Template, Tri, ValueRef
 /// One managed-identity call from a gateway to a target service (Storage, Key Vault,
 /// Managed HSM, Service Bus, Event Hubs, Container Registry).
 pub struct GatewayCall<'a> {
-    pub service: usize,
+    /// The API Management service, when this template deploys it.
+    pub service: Option<usize>,
+    /// Its name (from the policy's or logger's name when it is not deployed here).
+    pub service_name: String,
     /// The policy or logger resource that makes the call.
     pub holder: usize,
     /// The value that configures the call (the policy XML, the logger endpoint).
@@ -43,9 +46,7 @@ pub fn gateway_calls<'a>(template: &Template<'a>) -> Vec<GatewayCall<'a>> {
         if !POLICY_TYPES.iter().any(|t| policy.is_type(t)) {
             continue;
         }
-        let Some(service) = template.owner_of(policy, APIM_SERVICE) else {
-            continue;
-        };
+        let (service, service_name) = service_of(template, policy);
         let Some(value) = policy.path("properties.value") else {
             continue;
         };
@@ -61,6 +62,7 @@ pub fn gateway_calls<'a>(template: &Template<'a>) -> Vec<GatewayCall<'a>> {
             let mut push = |endpoint: String, how: String| {
                 calls.push(GatewayCall {
                     service,
+                    service_name: service_name.clone(),
                     holder,
                     at: value.clone(),
                     target: template.resource_by_endpoint(&endpoint),
@@ -80,7 +82,7 @@ pub fn gateway_calls<'a>(template: &Template<'a>) -> Vec<GatewayCall<'a>> {
                 }
                 continue;
             }
-            for (url, how) in scope_backends(template, service, policy, &doc) {
+            for (url, how) in scope_backends(template, &service_name, policy, &doc) {
                 push(url, how);
             }
         }
@@ -92,9 +94,7 @@ pub fn gateway_calls<'a>(template: &Template<'a>) -> Vec<GatewayCall<'a>> {
         {
             continue;
         }
-        let Some(service) = template.owner_of(logger, APIM_SERVICE) else {
-            continue;
-        };
+        let (service, service_name) = service_of(template, logger);
         let Some(endpoint) = logger.path("properties.credentials.endpointAddress") else {
             continue;
         };
@@ -116,6 +116,7 @@ pub fn gateway_calls<'a>(template: &Template<'a>) -> Vec<GatewayCall<'a>> {
         }
         calls.push(GatewayCall {
             service,
+            service_name,
             holder,
             at: endpoint,
             target: template.resource_by_endpoint(&address),
@@ -125,6 +126,18 @@ pub fn gateway_calls<'a>(template: &Template<'a>) -> Vec<GatewayCall<'a>> {
         });
     }
     calls
+}
+
+/// The API Management service a policy or logger belongs to: deployed by the template,
+/// or named by the first segment of the child's name.
+fn service_of(template: &Template<'_>, child: &Resource<'_>) -> (Option<usize>, String) {
+    match template.owner_of(child, APIM_SERVICE) {
+        Some(i) => (Some(i), template.resources[i].display_name()),
+        None => {
+            let name = child.display_name();
+            (None, name.split('/').next().unwrap_or_default().to_owned())
+        }
+    }
 }
 
 /// The nearest enclosing element with one of `names`.
@@ -145,13 +158,10 @@ fn enclosing(doc: &[Element], element: &Element, names: &[&str]) -> Option<usize
 /// that are a target service's endpoints, as (URL, how the call is made).
 fn scope_backends(
     template: &Template<'_>,
-    service: usize,
+    service_name: &str,
     policy: &Resource<'_>,
     doc: &[Element],
 ) -> Vec<(String, String)> {
-    let service_name = template.resources[service]
-        .literal_name()
-        .unwrap_or_default();
     let mut urls: Vec<(String, String)> = Vec::new();
     for set in doc.iter().filter(|e| e.name == "set-backend-service") {
         if let Some(url) = set.attribute("base-url") {
@@ -195,7 +205,7 @@ fn scope_backends(
             let belongs = name
                 .split('/')
                 .next()
-                .is_some_and(|s| eq_ci(s, &service_name));
+                .is_some_and(|s| eq_ci(s, service_name));
             if !belongs || api_filter.as_deref().is_some_and(|f| !eq_ci(f, &name)) {
                 continue;
             }
