@@ -1,0 +1,242 @@
+//! The estate: findings that need more than one file of the run, end to end through the
+//! binary. Fixtures: `testdata/examples/estate/` (an `infra/` folder, a git-mode
+//! factory, a Studio export and an API Management policy repository) and scratch
+//! folders written here.
+
+mod common;
+
+use common::bin::{scratch, stdout, trustlint, trustlint_in, AS_OF};
+use serde_json::Value;
+
+const ESTATE: &str = "testdata/examples/estate";
+
+/// The run's findings as (rule, level, file, line, message).
+fn findings(output: &std::process::Output) -> Vec<(String, String, String, u64, String)> {
+    let all: Vec<Value> = serde_json::from_str(&stdout(output)).expect("JSON output");
+    all.iter()
+        .map(|d| {
+            (
+                d["rule"].as_str().unwrap().to_owned(),
+                d["level"].as_str().unwrap().to_owned(),
+                d["file"].as_str().unwrap().to_owned(),
+                d["start"]["line"].as_u64().unwrap(),
+                d["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn check_json(args: &[&str]) -> Vec<(String, String, String, u64, String)> {
+    let mut all = vec!["check", "--format", "json", "--as-of", AS_OF, "--no-config"];
+    all.extend_from_slice(args);
+    findings(&trustlint(&all))
+}
+
+fn one<'f>(
+    found: &'f [(String, String, String, u64, String)],
+    rule: &str,
+    file_suffix: &str,
+) -> &'f (String, String, String, u64, String) {
+    let matching: Vec<_> = found
+        .iter()
+        .filter(|f| f.0 == rule && f.2.ends_with(file_suffix))
+        .collect();
+    assert_eq!(
+        matching.len(),
+        1,
+        "one {rule} in {file_suffix}, got {matching:#?} among {found:#?}"
+    );
+    matching[0]
+}
+
+#[test]
+fn git_mode_linked_services_reach_a_storage_account_in_another_folder() {
+    let found = check_json(&[ESTATE]);
+    // ADF002 at the endpoint in the linked-service file…
+    let shir = one(&found, "ADF002", "adf/linkedService/ls_lake_shir.json");
+    assert_eq!(shir.3, 8, "{shir:?}");
+    assert!(shir
+        .4
+        .contains("self-hosted integration runtime `shir-onprem`"));
+    let rest = one(&found, "ADF002", "adf/linkedService/ls_rest_vault.json");
+    assert!(
+        rest.4.contains("key vault `kv-northwind-shared`"),
+        "{rest:?}"
+    );
+    one(&found, "ADF002", "adf/pipeline/pl_refresh_token.json");
+    // …and the storage account's STG001 names that linked service.
+    let stg = one(&found, "STG001", "infra/storage-and-vault.json");
+    assert!(
+        stg.4
+            .contains("the AzureBlobFS linked service `ls_lake_shir`"),
+        "{stg:?}"
+    );
+    // The native ADLS linked service on the Azure runtime stays silent.
+    assert!(!found.iter().any(|f| f.2.ends_with("ls_lake_native.json")));
+    // ADF003 at the factory file: it states no mode.
+    one(&found, "ADF003", "adf/factory/adf-northwind-ingest.json");
+}
+
+#[test]
+fn the_related_span_points_into_the_other_file() {
+    let out = trustlint(&[
+        "check",
+        "--format",
+        "json",
+        "--as-of",
+        AS_OF,
+        "--no-config",
+        ESTATE,
+    ]);
+    let all: Vec<Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    let shir = all
+        .iter()
+        .find(|d| {
+            d["rule"] == "ADF002" && d["file"].as_str().unwrap().ends_with("ls_lake_shir.json")
+        })
+        .unwrap();
+    let related = &shir["related"][0];
+    assert!(
+        related["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("infra/storage-and-vault.json"),
+        "{related}"
+    );
+    assert_eq!(related["start"]["line"], 19);
+}
+
+#[test]
+fn a_studio_export_calls_a_vault_in_no_file_then_declared_in_the_config() {
+    let found = check_json(&[ESTATE]);
+    let unseen = one(&found, "ADF005", "adf-export/ARMTemplateForFactory.json");
+    assert_eq!(unseen.1, "note");
+    assert!(unseen.4.contains("key vault `kv-northwind-partner`"));
+    // The storage account it also calls is in the run: ADF002, no ADF005 for it.
+    let upload = one(&found, "ADF002", "adf-export/ARMTemplateForFactory.json");
+    assert!(upload.4.contains("storage account `stnorthwindlake`"));
+    assert!(upload
+        .4
+        .contains("factory `adf-northwind-reporting` is in no file of this run"));
+
+    let dir = scratch("estate-declared");
+    std::fs::create_dir_all(dir.join("adf-export")).unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/examples/estate/adf-export/ARMTemplateForFactory.json"
+        ),
+        dir.join("adf-export/ARMTemplateForFactory.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("trustlint.toml"),
+        "[estate]\ntrusted-bypass-targets = [\"kv-northwind-partner\"]\nopen-targets = [\"stnorthwindlake\"]\n",
+    )
+    .unwrap();
+    let out = trustlint_in(&dir, &["check", "--format", "json", "--as-of", AS_OF, "."]);
+    let found = findings(&out);
+    let declared = one(&found, "ADF002", "ARMTemplateForFactory.json");
+    assert!(
+        declared.4.contains("key vault `kv-northwind-partner`"),
+        "{declared:?}"
+    );
+    assert!(
+        !found.iter().any(|f| f.0 == "ADF005"),
+        "declared targets are decided: {found:#?}"
+    );
+}
+
+#[test]
+fn a_gateway_policy_calls_a_vault_deployed_in_another_file() {
+    let found = check_json(&[ESTATE]);
+    let call = one(&found, "APIM003", "apim/gateway-policy.json");
+    assert_eq!(call.1, "error");
+    assert!(call.4.contains("key vault `kv-northwind-shared`"));
+    let vault = one(&found, "KV001", "infra/storage-and-vault.json");
+    assert!(
+        vault.4.contains("API Management service `apim-northwind`")
+            || vault.4.contains("more caller(s) in other files"),
+        "{vault:?}"
+    );
+    // Without the file that deploys the service, its network is not known: a note.
+    let found = check_json(&[
+        "testdata/examples/estate/apim",
+        "testdata/examples/estate/infra/storage-and-vault.json",
+    ]);
+    let call = one(&found, "APIM003", "apim/gateway-policy.json");
+    assert_eq!(call.1, "note", "{call:?}");
+}
+
+#[test]
+fn one_file_of_a_git_mode_factory_is_linted_with_its_whole_folder() {
+    // pre-commit passes only the changed file: the factory (its runtime, its mode) comes
+    // from the rest of the folder, and only the named file is reported.
+    let found = check_json(&[
+        "testdata/examples/estate/adf/linkedService/ls_lake_shir.json",
+        "testdata/examples/estate/infra/storage-and-vault.json",
+    ]);
+    let shir = one(&found, "ADF002", "ls_lake_shir.json");
+    assert!(shir
+        .4
+        .contains("self-hosted integration runtime `shir-onprem`"));
+    assert!(
+        found
+            .iter()
+            .all(|f| f.2.ends_with("ls_lake_shir.json") || f.2.ends_with("storage-and-vault.json")),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn estate_findings_follow_suppressions_and_fingerprints() {
+    let dir = scratch("estate-suppressed");
+    std::fs::create_dir_all(dir.join("infra")).unwrap();
+    std::fs::create_dir_all(dir.join("adf")).unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/examples/estate/infra/storage-and-vault.json"
+        ),
+        dir.join("infra/storage-and-vault.json"),
+    )
+    .unwrap();
+    let export = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/examples/estate/adf-export/ARMTemplateForFactory.json"
+    ))
+    .unwrap()
+    .replace(
+        "\t\t\t\t\t{\n\t\t\t\t\t\t\"name\": \"Upload report\"",
+        "\t\t\t\t\t// trustlint-ignore ADF002: the reporting runtime's egress IPs are allow-listed by the network team\n\t\t\t\t\t{\n\t\t\t\t\t\t\"name\": \"Upload report\"",
+    );
+    assert!(export.contains("trustlint-ignore"));
+    std::fs::write(dir.join("adf/ARMTemplateForFactory.json"), export).unwrap();
+    let out = trustlint_in(
+        &dir,
+        &[
+            "check",
+            "--format",
+            "sarif",
+            "--as-of",
+            AS_OF,
+            "--no-config",
+            ".",
+        ],
+    );
+    let sarif: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let adf002 = results
+        .iter()
+        .find(|r| r["ruleId"] == "ADF002")
+        .expect("ADF002 kept, as suppressed");
+    assert_eq!(adf002["suppressions"][0]["kind"], "inSource");
+    assert!(adf002["partialFingerprints"]["primaryLocationLineHash"]
+        .as_str()
+        .is_some_and(|h| !h.is_empty()));
+    // The suppression suppresses something: no SUP001 says otherwise.
+    assert!(
+        !results.iter().any(|r| r["ruleId"] == "SUP001"),
+        "{results:#?}"
+    );
+}
