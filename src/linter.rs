@@ -97,6 +97,8 @@ pub struct FileReport {
     /// What the file contributes to the estate (see [`crate::estate`]); dropped once
     /// the estate is connected.
     pub facts: Option<Box<crate::estate::FileFacts>>,
+    /// The template files beside it that its deployments link, with what they pass.
+    pub links: Vec<crate::template::linked::TemplateLink>,
 }
 
 impl FileReport {
@@ -110,6 +112,7 @@ impl FileReport {
             parameters_file: None,
             parameters_error: None,
             facts: None,
+            links: Vec::new(),
         }
     }
 }
@@ -134,7 +137,73 @@ pub fn lint_files(paths: &[PathBuf], options: &LintOptions) -> Vec<FileReport> {
         })
         .collect();
     reports.sort_by_key(|(i, _)| *i);
-    reports.into_iter().map(|(_, r)| r).collect()
+    let mut reports: Vec<FileReport> = reports.into_iter().map(|(_, r)| r).collect();
+    relint_linked(paths, &mut reports, options);
+    reports
+}
+
+/// Linked templates deploy chains at most this deep (ARM allows 800 deployments per
+/// chain; real estates nest a few).
+const MAX_LINK_DEPTH: usize = 8;
+
+/// Lints again, through their parents, the files of the run that other files link:
+/// each with the values each parent passes, never alone with its own defaults. Then
+/// the files those link, and so on, a level at a time (parallel within a level).
+fn relint_linked(paths: &[PathBuf], reports: &mut [FileReport], options: &LintOptions) {
+    if reports.iter().all(|r| r.links.is_empty()) {
+        return;
+    }
+    let by_path: HashMap<PathBuf, usize> = paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (resolved(p), i))
+        .collect();
+    // The files linted (again) in the last level: their links are followed next.
+    let mut changed: std::collections::HashSet<usize> = (0..reports.len()).collect();
+    for _ in 0..MAX_LINK_DEPTH {
+        // Every parent's values for each child (also parents linted in earlier levels),
+        // for the children of a file that changed.
+        let mut through: HashMap<usize, Vec<Arc<Passed>>> = HashMap::new();
+        let mut due: std::collections::HashSet<usize> = std::collections::HashSet::new();
+        for (parent, report) in reports.iter().enumerate() {
+            for link in &report.links {
+                let Some(&child) = by_path.get(&resolved(&link.path)) else {
+                    continue; // not in the run: outside the estate
+                };
+                if child == parent {
+                    continue;
+                }
+                if changed.contains(&parent) {
+                    due.insert(child);
+                }
+                through.entry(child).or_default().push(Arc::new(Passed {
+                    parent: paths[parent].clone(),
+                    link: link.clone(),
+                }));
+            }
+        }
+        through.retain(|child, _| due.contains(child));
+        if through.is_empty() {
+            return;
+        }
+        let mut children: Vec<(usize, Vec<Arc<Passed>>)> = through.into_iter().collect();
+        children.sort_by_key(|(child, _)| *child);
+        let relinted: Vec<(usize, FileReport)> = children
+            .par_iter()
+            .map(|(child, passed)| {
+                let path = &paths[*child];
+                let report = match crate::source::read_bounded(path) {
+                    Ok(bytes) => lint_guarded(path, bytes, options, Some(passed)),
+                    Err(e) => FileReport::new(path, FileOutcome::Unreadable(e.to_string()), 0),
+                };
+                (*child, report)
+            })
+            .collect();
+        changed = relinted.iter().map(|(child, _)| *child).collect();
+        for (child, report) in relinted {
+            reports[child] = report;
+        }
+    }
 }
 
 /// What is linted as one task: a file, or the files of one git-mode root.
@@ -195,8 +264,19 @@ pub fn lint_bytes(path: &Path, bytes: &[u8], options: &LintOptions) -> FileRepor
 
 /// Lints a file's content, taking the bytes by value (no copy of UTF-8 text).
 pub fn lint_owned(path: &Path, bytes: Vec<u8>, options: &LintOptions) -> FileReport {
+    lint_guarded(path, bytes, options, None)
+}
+
+/// [`lint_owned`] for a linked template, evaluated with the values each of its parents
+/// in the run passes to it (`through`) rather than its own defaults.
+fn lint_guarded(
+    path: &Path,
+    bytes: Vec<u8>,
+    options: &LintOptions,
+    through: Option<&[Arc<Passed>]>,
+) -> FileReport {
     let size = bytes.len() as u64;
-    let run = std::panic::AssertUnwindSafe(|| lint_bytes_inner(path, bytes, options));
+    let run = std::panic::AssertUnwindSafe(|| lint_bytes_inner(path, bytes, options, through));
     std::panic::catch_unwind(run).unwrap_or_else(|panic| {
         let what = panic
             .downcast_ref::<&str>()
@@ -211,7 +291,12 @@ pub fn lint_owned(path: &Path, bytes: Vec<u8>, options: &LintOptions) -> FileRep
     })
 }
 
-fn lint_bytes_inner(path: &Path, bytes: Vec<u8>, options: &LintOptions) -> FileReport {
+fn lint_bytes_inner(
+    path: &Path,
+    bytes: Vec<u8>,
+    options: &LintOptions,
+    through: Option<&[Arc<Passed>]>,
+) -> FileReport {
     let size = bytes.len() as u64;
     let source = match SourceFile::decode_owned(path.to_path_buf(), bytes) {
         Ok(s) => Arc::new(s),
@@ -277,30 +362,61 @@ fn lint_bytes_inner(path: &Path, bytes: Vec<u8>, options: &LintOptions) -> FileR
             let concerns = |namespace: &str| crate::rules::names_namespace(namespaces, namespace);
             let evaluate =
                 mentions_suppression || crate::template::declares_namespace(obj, &concerns);
-            let given = match parameters_for(path, options, evaluate) {
-                Ok(Some((params_path, values))) => {
-                    r.parameters_file = Some(params_path);
-                    values
-                }
-                Ok(None) => HashMap::new(),
-                Err(e) => {
-                    r.parameters_error = Some(e);
-                    HashMap::new()
-                }
+            // A template that links others is evaluated to find what it passes them.
+            let links = memchr::memmem::find(source.text.as_bytes(), b"templateLink").is_some();
+            let evaluate = evaluate || links || through.is_some();
+            // The values it is evaluated with: those each parent in the run passes, else
+            // a parameters file's (or none).
+            let given_sets: Vec<GivenParameters> = match through {
+                Some(parents) => parents.iter().map(given_by_parent).collect(),
+                None => match parameters_for(path, options, evaluate) {
+                    Ok(Some((params_path, values))) => {
+                        r.parameters_file = Some(params_path);
+                        vec![values]
+                    }
+                    Ok(None) => vec![HashMap::new()],
+                    Err(e) => {
+                        r.parameters_error = Some(e);
+                        vec![HashMap::new()]
+                    }
+                },
             };
             let suppressions = if evaluate {
-                // Modules that declare nothing a rule reads are not walked.
-                let template =
-                    Template::build_for(obj, &source.text, given, &crate::rules::walks_namespace);
-                found.extend(run_rules(&template, options));
-                let suppressions = match mentions_suppression {
-                    true => crate::suppress::collect(&source.text, &root, &template),
-                    false => Vec::new(),
-                };
-                let mut facts = crate::rules::facts::collect(&template, &root);
-                if !facts.is_empty() {
-                    facts.suppressions = suppressions.clone();
-                    r.facts = Some(Box::new(facts));
+                let mut suppressions = Vec::new();
+                let several = given_sets.len() > 1;
+                for (i, given) in given_sets.into_iter().enumerate() {
+                    // Modules that declare nothing a rule reads are not walked.
+                    let template = Template::build_for(
+                        obj,
+                        &source.text,
+                        given,
+                        &crate::rules::walks_namespace,
+                    );
+                    found.extend(run_rules(&template, options));
+                    if links {
+                        for link in crate::template::linked::links_of(&template, path, source) {
+                            if !r.links.iter().any(|l| l.path == link.path) {
+                                r.links.push(link);
+                            }
+                        }
+                    }
+                    if i > 0 {
+                        continue; // suppressions and the estate's facts: from the first
+                    }
+                    if mentions_suppression {
+                        suppressions = crate::suppress::collect(&source.text, &root, &template);
+                    }
+                    let mut facts = crate::rules::facts::collect(&template, &root);
+                    if !facts.is_empty() {
+                        facts.suppressions = suppressions.clone();
+                        r.facts = Some(Box::new(facts));
+                    }
+                }
+                if several {
+                    // Each parent's evaluation reports at the same spans: once per span.
+                    found.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+                    found = merge_copy_instances(found);
+                    found = most_severe_per_span(found);
                 }
                 suppressions
             } else {
@@ -412,6 +528,51 @@ fn not_text(
 
 /// Parameter values from a parameters file, by lowercase name.
 type GivenParameters = HashMap<String, crate::template::Value>;
+
+/// What one parent in the run passes to a template it links.
+#[derive(Debug)]
+pub struct Passed {
+    pub parent: PathBuf,
+    pub link: crate::template::linked::TemplateLink,
+}
+
+/// The values a parent passes: its `parametersLink` file's, else its `parameters`.
+fn given_by_parent(passed: &Arc<Passed>) -> GivenParameters {
+    if let Some(file) = &passed.link.parameters_file {
+        return crate::parameters::load(file)
+            .map(|p| p.values)
+            .unwrap_or_default();
+    }
+    passed
+        .link
+        .parameters
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.to_ascii_lowercase(),
+                crate::template::linked::thaw(value),
+            )
+        })
+        .collect()
+}
+
+/// Keeps the most severe finding of each rule at each span (sorted input).
+fn most_severe_per_span(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut kept: Vec<Diagnostic> = Vec::with_capacity(diagnostics.len());
+    for d in diagnostics {
+        match kept
+            .iter_mut()
+            .rev()
+            .take_while(|k| k.span == d.span)
+            .find(|k| k.rule == d.rule)
+        {
+            Some(k) if d.level > k.level => *k = d,
+            Some(_) => {}
+            None => kept.push(d),
+        }
+    }
+    kept
+}
 
 /// The parameters file for a template and its values: the one given on the command
 /// line (an error when unusable), else the conventional sibling (ignored when unusable:

@@ -240,3 +240,43 @@ fn estate_findings_follow_suppressions_and_fingerprints() {
         "{results:#?}"
     );
 }
+
+#[test]
+fn a_linked_template_is_reported_once_with_what_its_parent_passes() {
+    // The quickstart pattern: `uri(parameters('_artifactsLocation'), 'nested/x.json')`,
+    // `_artifactsLocation` defaulting to `deployment().properties.templateLink.uri`.
+    let found = check_json(&["testdata/estate/linked-artifacts-location"]);
+    let stg = one(&found, "STG001", "nestedtemplates/storage.json");
+    assert!(stg.4.contains("storage account `stlinked`"), "{stg:?}");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    // `relativePath`, with a leading `/` (still relative to the parent).
+    let found = check_json(&["testdata/estate/linked-relative-path"]);
+    let stg = one(&found, "STG001", "modules/storage.json");
+    assert!(stg.4.contains("storage account `stsecond`"), "{stg:?}");
+    // Alone, with its own defaults (`Allow`), the file has nothing to report.
+    let found = check_json(&["testdata/estate/linked-relative-path/modules"]);
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn the_parents_value_is_related_in_the_parents_file() {
+    let out = trustlint(&[
+        "check",
+        "--format",
+        "json",
+        "--as-of",
+        AS_OF,
+        "--no-config",
+        "testdata/estate/linked-artifacts-location",
+    ]);
+    let all: Vec<Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    let related = all[0]["related"].as_array().unwrap();
+    assert!(
+        related.iter().any(|r| r["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("linked-artifacts-location/azuredeploy.json")
+            && r["message"].as_str().unwrap().contains("networkAccess")),
+        "{related:#?}"
+    );
+}

@@ -12,6 +12,7 @@
 
 pub mod expr;
 pub mod graph;
+pub mod linked;
 pub mod value;
 
 use std::collections::HashMap;

@@ -245,7 +245,9 @@ pub fn call(env: &Env<'_>, name: &str, args: &[Expr]) -> Value {
             .and_then(int_arg)
             .and_then(super::datetime::format_utc)
             .map(Value::str),
-        "uri" => two_str(&values).map(|(base, rel)| Value::str(join_uri(base, rel))),
+        "uri" => linked_uri(&values)
+            .map(Ok)
+            .unwrap_or_else(|| two_str(&values).map(|(base, rel)| Value::str(join_uri(base, rel)))),
         "datauri" => one_str(&values).map(|s| {
             Value::str(format!(
                 "data:text/plain;charset=utf8;base64,{}",
@@ -1775,9 +1777,7 @@ fn deployment(env: &Env<'_>) -> Value {
             Rc::from("properties"),
             Value::object(vec![(
                 Rc::from("templateLink"),
-                Value::unknown(
-                    "`deployment().properties.templateLink` is known only at deployment time",
-                ),
+                Value::object(vec![(Rc::from("uri"), Value::placeholder(TEMPLATE_LINK))]),
             )]),
         ),
         (
@@ -2010,6 +2010,38 @@ fn flatten(v: &Value) -> R {
         }
     }
     Ok(Value::array(out))
+}
+
+/// `deployment().properties.templateLink.uri`: where the template being deployed was
+/// linked from. A placeholder, so that `uri()` can say where a file beside it is (the
+/// quickstart pattern for linked templates, also through `_artifactsLocation`).
+pub const TEMPLATE_LINK: &str = "{deployment().properties.templateLink.uri}";
+
+/// `uri(base, relative)` where `base` is [`TEMPLATE_LINK`] or a placeholder `uri()`
+/// made from it: a placeholder `{deployment().properties.templateLink.uri}/<path>`
+/// naming the file relative to the template's folder (a query, such as a SAS token,
+/// dropped).
+fn linked_uri(values: &[Value]) -> Option<Value> {
+    let [base, relative] = values else {
+        return None;
+    };
+    let base = match &base.kind {
+        Kind::Placeholder(p) => p.strip_prefix(TEMPLATE_LINK)?,
+        _ => return None,
+    };
+    let relative = relative.as_str()?;
+    // Resolve as against a URL in the template's folder.
+    const HERE: &str = "https://template-folder.invalid/";
+    let base = format!("{HERE}{}", base.trim_start_matches('/'));
+    let base = if base == HERE {
+        format!("{HERE}self.json")
+    } else {
+        base
+    };
+    let joined = join_uri(&base, relative);
+    let path = joined.strip_prefix(HERE)?;
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    Some(Value::placeholder(format!("{TEMPLATE_LINK}/{path}")))
 }
 
 fn join_uri(base: &str, relative: &str) -> String {

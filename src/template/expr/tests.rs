@@ -606,3 +606,21 @@ fn nullable_is_followed_through_a_ref_below_a_definition() {
         Json::Null
     );
 }
+
+#[test]
+fn files_beside_the_linked_template_are_named_relative_to_it() {
+    assert_cases(&[
+        (
+            "[uri(deployment().properties.templateLink.uri, 'nested/x.json?sv=1&sig=abc')]",
+            json!("{deployment().properties.templateLink.uri}/nested/x.json"),
+        ),
+        (
+            "[uri(uri(deployment().properties.templateLink.uri, 'nested/'), '../y.json')]",
+            json!("{deployment().properties.templateLink.uri}/nested/../y.json"),
+        ),
+        (
+            "[uri(deployment().properties.templateLink.uri, 'https://example.com/z.json')]",
+            json!({"$unknown": "`{deployment().properties.templateLink.uri}` is known only at deployment time"}),
+        ),
+    ]);
+}
