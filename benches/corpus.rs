@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 use trustlint::date::Date;
-use trustlint::linter::{lint_files, LintOptions};
+use trustlint::linter::{lint_files, run_files, LintOptions};
 use trustlint::report::{self, Run};
 use trustlint::rules::{self, RuleOptions};
 
@@ -61,7 +61,10 @@ fn main() {
         // As `trustlint check` sets them up.
         let mut options = LintOptions::new(rules::ALL.to_vec(), RuleOptions::new(as_of));
         options.walked = std::mem::take(&mut found.walked);
-        let files = lint_files(&found.files, &options);
+        options.run_files = run_files(&found.files);
+        let mut files = lint_files(&found.files, &options);
+        trustlint::estate::connect(&mut files, &options);
+        trustlint::linter::drop_facts(&mut files);
         let run = Run {
             files: &files,
             path_errors: &found.errors,

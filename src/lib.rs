@@ -199,6 +199,7 @@ fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Res
     }
     options.config = config;
     options.walked = std::mem::take(&mut found.walked);
+    options.run_files = linter::run_files(&found.files);
     // More threads than files (or than anyone has cores) only costs start-up time.
     let threads = args
         .jobs

@@ -29,6 +29,10 @@ pub struct LintOptions {
     /// The files walks listed ([`crate::discover::Discovered::walked`]): whether a
     /// walked template's parameters file exists is looked up here, not on disk.
     pub walked: crate::discover::PathSet,
+    /// Every file of the run, spelled as [`lexical`] folds it, with its position in the
+    /// run: a linked template is followed only when it is one of them. Empty: every
+    /// link is followed (and matched by spelling).
+    pub run_files: rustc_hash::FxHashMap<PathBuf, usize>,
     /// The config file's level overrides and suppressions.
     pub config: Config,
     /// [`LintOptions::namespaces`], listed once per run (the rules are not changed
@@ -45,6 +49,7 @@ impl LintOptions {
             parameters: HashMap::new(),
             sibling_parameters: true,
             walked: crate::discover::PathSet::default(),
+            run_files: Default::default(),
             config: Config::empty(),
             namespaces: std::sync::OnceLock::new(),
         }
@@ -98,7 +103,7 @@ pub struct FileReport {
     /// the estate is connected.
     pub facts: Option<Box<crate::estate::FileFacts>>,
     /// The template files beside it that its deployments link, with what they pass.
-    pub links: Vec<crate::template::linked::TemplateLink>,
+    pub links: Vec<Arc<crate::template::linked::TemplateLink>>,
 }
 
 impl FileReport {
@@ -153,11 +158,16 @@ fn relint_linked(paths: &[PathBuf], reports: &mut [FileReport], options: &LintOp
     if reports.iter().all(|r| r.links.is_empty()) {
         return;
     }
-    let by_path: HashMap<PathBuf, usize> = paths
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (resolved(p), i))
-        .collect();
+    // Compared as spelled, after `.` and `..` are folded: no file-system call per file
+    // (discovery lists each file once, under one spelling).
+    let computed;
+    let by_path = match options.run_files.len() == paths.len() {
+        true => &options.run_files,
+        false => {
+            computed = run_files(paths);
+            &computed
+        }
+    };
     // The files linted (again) in the last level: their links are followed next.
     let mut changed: std::collections::HashSet<usize> = (0..reports.len()).collect();
     for _ in 0..MAX_LINK_DEPTH {
@@ -167,7 +177,7 @@ fn relint_linked(paths: &[PathBuf], reports: &mut [FileReport], options: &LintOp
         let mut due: std::collections::HashSet<usize> = std::collections::HashSet::new();
         for (parent, report) in reports.iter().enumerate() {
             for link in &report.links {
-                let Some(&child) = by_path.get(&resolved(&link.path)) else {
+                let Some(&child) = by_path.get(&lexical(&link.path)) else {
                     continue; // not in the run: outside the estate
                 };
                 if child == parent {
@@ -200,7 +210,23 @@ fn relint_linked(paths: &[PathBuf], reports: &mut [FileReport], options: &LintOp
             })
             .collect();
         changed = relinted.iter().map(|(child, _)| *child).collect();
-        for (child, report) in relinted {
+        for (child, mut report) in relinted {
+            // The findings about what is written (`check_document`) stay as they were.
+            let written: Vec<Diagnostic> = reports[child]
+                .diagnostics
+                .iter()
+                .filter(|d| is_document_rule(d.rule, options))
+                .cloned()
+                .collect();
+            if !written.is_empty() {
+                report.diagnostics.extend(written);
+                report
+                    .diagnostics
+                    .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+                if report.source.is_none() {
+                    report.source = reports[child].source.clone();
+                }
+            }
             reports[child] = report;
         }
     }
@@ -353,7 +379,11 @@ fn lint_bytes_inner(
     let mut report = match (classify(&root), &root) {
         (DocumentKind::Template, Ast::Object(obj)) => {
             let mut r = FileReport::new(path, FileOutcome::Template, size);
-            let mut found = run_document_rules(obj, options);
+            // Linted again through its parents: what is written was checked already.
+            let mut found = match through {
+                Some(_) => Vec::new(),
+                None => run_document_rules(obj, options),
+            };
             // A template that declares nothing an enabled rule is about, and mentions no
             // suppression, can get no finding from the model: it is not evaluated (three
             // in four templates of a typical estate).
@@ -364,7 +394,10 @@ fn lint_bytes_inner(
                 mentions_suppression || crate::template::declares_namespace(obj, &concerns);
             // A template that links others is evaluated to find what it passes them.
             let links = memchr::memmem::find(source.text.as_bytes(), b"templateLink").is_some();
-            let evaluate = evaluate || links || through.is_some();
+            // Rules run only where they can report (a linked file's parent may deploy it
+            // in a way it does not declare alone, so it is checked through its parents).
+            let check = evaluate || through.is_some();
+            let evaluate = check || links;
             // The values it is evaluated with: those each parent in the run passes, else
             // a parameters file's (or none).
             let given_sets: Vec<GivenParameters> = match through {
@@ -385,22 +418,30 @@ fn lint_bytes_inner(
                 let mut suppressions = Vec::new();
                 let several = given_sets.len() > 1;
                 for (i, given) in given_sets.into_iter().enumerate() {
-                    // Modules that declare nothing a rule reads are not walked.
-                    let template = Template::build_for(
-                        obj,
-                        &source.text,
-                        given,
-                        &crate::rules::walks_namespace,
-                    );
-                    found.extend(run_rules(&template, options));
+                    // Modules that declare nothing a rule reads are not walked (none, when
+                    // the template is read only for the templates it links).
+                    let wanted: &dyn Fn(&str) -> bool = match check {
+                        true => &crate::rules::walks_namespace,
+                        false => &|_| false,
+                    };
+                    let template = Template::build_for(obj, &source.text, given, wanted);
+                    if check {
+                        found.extend(run_rules(&template, options));
+                    }
                     if links {
-                        for link in crate::template::linked::links_of(&template, path, source) {
+                        let in_run = |p: &Path| {
+                            options.run_files.is_empty()
+                                || options.run_files.contains_key(&lexical(p))
+                        };
+                        for link in
+                            crate::template::linked::links_of(&template, path, source, &in_run)
+                        {
                             if !r.links.iter().any(|l| l.path == link.path) {
-                                r.links.push(link);
+                                r.links.push(Arc::new(link));
                             }
                         }
                     }
-                    if i > 0 {
+                    if i > 0 || !check {
                         continue; // suppressions and the estate's facts: from the first
                     }
                     if mentions_suppression {
@@ -482,6 +523,35 @@ pub fn add_findings(
         .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
 }
 
+/// The run's files by their [`lexical`] spelling, for [`LintOptions::run_files`].
+pub fn run_files(paths: &[PathBuf]) -> rustc_hash::FxHashMap<PathBuf, usize> {
+    paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (lexical(p), i))
+        .collect()
+}
+
+/// A path with `.` and `..` folded away lexically (`a/./b/../c.json` is `a/c.json`).
+pub fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir
+                if matches!(
+                    out.components().next_back(),
+                    Some(std::path::Component::Normal(_))
+                ) =>
+            {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
 /// A path resolved to compare it with others: `./a/t.json`, `a/t.json`, an absolute
 /// spelling and a symlink are one file.
 pub fn resolved(path: &Path) -> PathBuf {
@@ -533,7 +603,7 @@ type GivenParameters = HashMap<String, crate::template::Value>;
 #[derive(Debug)]
 pub struct Passed {
     pub parent: PathBuf,
-    pub link: crate::template::linked::TemplateLink,
+    pub link: Arc<crate::template::linked::TemplateLink>,
 }
 
 /// The values a parent passes: its `parametersLink` file's, else its `parameters`.
@@ -638,6 +708,11 @@ fn invalid(
         report.source = Some(source);
     }
     report
+}
+
+/// Is `rule` one whose findings come from the written document alone (EXPR001)?
+fn is_document_rule(rule: &str, options: &LintOptions) -> bool {
+    rule == rules::tool::expression_parse_error::META.id && options.enabled(rule)
 }
 
 /// Runs the enabled rules' checks of the parsed document (before the model is built).

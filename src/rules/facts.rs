@@ -43,10 +43,14 @@ pub fn collect(template: &Template<'_>, root: &Ast<'_>) -> FileFacts {
         };
         let access = target_access(template, resource);
         targets.insert(index, facts.targets.len());
+        let name = plain_name(resource);
         facts.targets.push(TargetFact {
             kind,
-            name: plain_name(resource),
-            display: resource.display_name(),
+            display: match (&name, resource.literal_name_ref()) {
+                (Some(_), Some(written)) => written.to_owned(),
+                _ => resource.display_name(),
+            },
+            name,
             rule: access.admits.is_yes().then_some(rule),
             access: Access {
                 locked: access.locked,
@@ -205,7 +209,11 @@ fn target_network(template: &Template<'_>, index: usize, target: &Resource<'_>) 
             .map_or(Tri::No, |r| r.is_non_empty_array()),
         virtual_network_rules,
         private_endpoint_networks,
-        location: location(target),
+        // Only Storage ignores IP rules for callers in its own region.
+        location: match target.is_type("Microsoft.Storage/storageAccounts") {
+            true => location(target),
+            false => None,
+        },
     }
 }
 

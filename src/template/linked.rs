@@ -27,12 +27,14 @@ pub struct TemplateLink {
     pub parameters_file: Option<PathBuf>,
 }
 
-/// Every deployment of the template that links a file beside it. `parent` is the
-/// template's own file (`source` its text), which relative links are resolved against.
+/// Every deployment of the template that links a file beside it that `in_run` accepts.
+/// `parent` is the template's own file (`source` its text), which relative links are
+/// resolved against.
 pub fn links_of(
     template: &Template<'_>,
     parent: &Path,
     source: &Arc<SourceFile>,
+    in_run: &dyn Fn(&Path) -> bool,
 ) -> Vec<TemplateLink> {
     let folder = parent.parent().unwrap_or(Path::new(""));
     let mut links = Vec::new();
@@ -44,9 +46,12 @@ pub fn links_of(
             .get("relativePath")
             .and_then(|p| p.name_text())
             .or_else(|| link.get("uri").and_then(|u| beside(&u.value())));
-        let Some(relative) = relative else {
+        let Some(path) = relative.map(|r| folder.join(relative_path(&r))) else {
             continue;
         };
+        if !in_run(&path) {
+            continue; // outside the estate: what it is passed does not matter
+        }
         let parameters_file = deployment
             .path("properties.parametersLink")
             .and_then(|l| {
@@ -66,7 +71,7 @@ pub fn links_of(
             })
             .collect();
         links.push(TemplateLink {
-            path: folder.join(relative_path(&relative)),
+            path,
             parameters,
             parameters_file,
         });
