@@ -33,6 +33,9 @@ pub enum Command {
         /// The rule ID, e.g. STG001
         id: String,
     },
+    /// The migration worksheet: every dependency on trusted-service connectivity in the
+    /// estate — caller, target, the target's firewall, line of sight, verdict
+    Inventory(InventoryArgs),
     /// Print the template as Azure would deploy it (JSON): every resource with its
     /// evaluated name and properties; unknown values as {"$unknown": "reason"}
     Expand {
@@ -62,9 +65,8 @@ pub enum FailOn {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Files and directories to lint; directories are searched for *.json and *.jsonc
-    #[arg(default_value = ".")]
-    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub input: InputArgs,
 
     /// Output format [default: human, or `format` in the config file]
     #[arg(long, value_enum)]
@@ -73,12 +75,6 @@ pub struct CheckArgs {
     /// Write the report to FILE instead of standard output
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-
-    /// Evaluate a template with this deployment parameters file: `TEMPLATE=PARAMS`, or just
-    /// `PARAMS` when a single template is given (repeatable). Without it, `X.parameters.json`
-    /// next to `X.json` is used when it exists
-    #[arg(long, value_name = "FILE")]
-    pub parameters: Vec<String>,
 
     /// Run only these rules (comma-separated IDs or prefixes such as APIM)
     #[arg(long, value_delimiter = ',', value_name = "ID,...")]
@@ -91,6 +87,33 @@ pub struct CheckArgs {
     /// Lowest level that makes the exit code 1 [default: warning, or `fail-on` in the config file]
     #[arg(long, value_enum)]
     pub fail_on: Option<FailOn>,
+
+    /// Report only findings that are not in this baseline file (see --write-baseline)
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Record the current findings in FILE, so that later runs with --baseline FILE
+    /// report only new ones; the findings recorded do not fail this run
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+
+    /// Never use colour
+    #[arg(long)]
+    pub no_color: bool,
+}
+
+/// What to lint and with what: the inputs `check` and `inventory` share.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Files and directories to lint; directories are searched for *.json and *.jsonc
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+
+    /// Evaluate a template with this deployment parameters file: `TEMPLATE=PARAMS`, or just
+    /// `PARAMS` when a single template is given (repeatable). Without it, `X.parameters.json`
+    /// next to `X.json` is used when it exists
+    #[arg(long, value_name = "FILE")]
+    pub parameters: Vec<String>,
 
     /// Worker threads (default: all cores; clamped to 256 and to the number of files)
     #[arg(long, value_name = "N")]
@@ -109,22 +132,33 @@ pub struct CheckArgs {
     #[arg(long)]
     pub no_config: bool,
 
-    /// Report only findings that are not in this baseline file (see --write-baseline)
-    #[arg(long, value_name = "FILE")]
-    pub baseline: Option<PathBuf>,
-
-    /// Record the current findings in FILE, so that later runs with --baseline FILE
-    /// report only new ones; the findings recorded do not fail this run
-    #[arg(long, value_name = "FILE")]
-    pub write_baseline: Option<PathBuf>,
-
-    /// Never use colour
-    #[arg(long)]
-    pub no_color: bool,
-
-    /// Print only diagnostics: no summary line, no notes about skipped files
+    /// Print only the report: no summary line, no notes about skipped files
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = InventoryFormat::Human)]
+    pub format: InventoryFormat,
+
+    /// Write the worksheet to FILE instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InventoryFormat {
+    /// An aligned table
+    Human,
+    /// RFC 4180, with a header row
+    Csv,
+    /// An array of objects (docs/inventory.md)
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -144,7 +178,7 @@ pub enum RulesFormat {
     Json,
 }
 
-const SUBCOMMANDS: &[&str] = &["check", "rules", "rule", "expand", "help"];
+const SUBCOMMANDS: &[&str] = &["check", "rules", "rule", "inventory", "expand", "help"];
 
 /// Inserts `check` when the first argument is not a subcommand or a top-level flag,
 /// so that `trustlint a.json b.json` (as pre-commit calls it) lints those files.

@@ -14,6 +14,7 @@ pub mod discover;
 pub mod estate;
 pub mod expand;
 pub mod fingerprint;
+pub mod inventory;
 pub mod linter;
 pub mod parameters;
 pub mod parse;
@@ -31,7 +32,7 @@ use std::time::Instant;
 use cli::{CheckArgs, Cli, Command, FailOn, Format, RulesArgs, RulesFormat};
 use date::Date;
 use diagnostic::Level;
-use linter::{FileOutcome, LintOptions};
+use linter::{FileOutcome, FileReport, LintOptions};
 use rules::{Rule, RuleOptions};
 
 /// Exit codes, as documented in `spec/cli.md`.
@@ -47,6 +48,7 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8 {
         Command::Check(args) => check(args, stdout, stderr),
         Command::Rules(args) => list_rules(args, stdout),
         Command::Rule { id } => show_rule(&id, stdout),
+        Command::Inventory(args) => inventory(args, stdout, stderr),
         Command::Expand {
             template,
             parameters,
@@ -152,82 +154,102 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u8, String> {
-    let started = Instant::now();
-    let config = match (&args.config, args.no_config) {
+/// A run's inputs, read and checked: the config, the date, the files and the options.
+struct Prepared {
+    config_format: Option<Format>,
+    config_fail_on: Option<FailOn>,
+    as_of: Date,
+    rules: Vec<&'static dyn rules::Rule>,
+    found: discover::Discovered,
+    options: LintOptions,
+    threads: usize,
+}
+
+/// Reads the config, finds the files and sets up the options `check` and `inventory`
+/// share; `select` and `ignore` come from the command line (empty: the config's).
+fn prepare(
+    input: &cli::InputArgs,
+    select: &[String],
+    ignore: &[String],
+    stderr: &mut dyn Write,
+) -> Result<Prepared, String> {
+    let config = match (&input.config, input.no_config) {
         (Some(path), _) => config::Config::load(path)?,
         (None, true) => config::Config::empty(),
         (None, false) => config::Config::discover(Path::new("."))?,
     };
     // Command-line flags win over the config file, each on its own.
-    let as_of = match (&args.as_of, config.as_of) {
+    let as_of = match (&input.as_of, config.as_of) {
         (Some(given), _) => as_of(Some(given))?,
         (None, Some(configured)) => configured,
         (None, None) => Date::today(),
     };
-    let select = pick(&args.select, config.select.as_deref());
-    let ignore = pick(&args.ignore, config.ignore.as_deref());
+    let select = pick(select, config.select.as_deref());
+    let ignore = pick(ignore, config.ignore.as_deref());
     let rules = config::without_off(select_rules(select, ignore)?, &config);
-    let format = args.format.or(config.format).unwrap_or(Format::Human);
-    let fail_on = args.fail_on.or(config.fail_on).unwrap_or(FailOn::Warning);
-    if args.jobs == Some(0) {
+    if input.jobs == Some(0) {
         return Err("--jobs must be at least 1".to_owned());
     }
-    let baseline = args
-        .baseline
-        .as_deref()
-        .filter(|_| args.write_baseline.is_none())
-        .map(baseline::Baseline::load)
-        .transpose()?;
-
-    let mut found = discover::discover(&args.paths);
+    let mut found = discover::discover(&input.paths);
     found.files.retain(|f| !config.excludes(f));
     let mut rule_options = RuleOptions::new(as_of);
     rule_options.apim_backup_storage = config.apim_backup_storage.clone();
     let mut options = LintOptions::new(rules.clone(), rule_options);
-    let (parameters, unusable) = parameters_map(&args.parameters, &args.paths)?;
+    let (parameters, unusable) = parameters_map(&input.parameters, &input.paths)?;
     options.parameters = parameters;
     found.errors.extend(unusable);
     found
         .errors
         .extend(unmatched_parameters(&options.parameters, &found.files));
-    if found.bicepparam && !args.quiet {
+    if found.bicepparam && !input.quiet {
         let _ = writeln!(
             stderr,
             "trustlint: note: `.bicepparam` files are not read; compile them with `bicep build-params` and pass the JSON with `--parameters`"
         );
     }
+    let (config_format, config_fail_on) = (config.format, config.fail_on);
     options.config = config;
     options.walked = std::mem::take(&mut found.walked);
     options.run_files = linter::run_files(&found.files);
     // More threads than files (or than anyone has cores) only costs start-up time.
-    let threads = args
+    let threads = input
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .clamp(1, MAX_JOBS)
         .min(found.files.len().max(1));
+    Ok(Prepared {
+        config_format,
+        config_fail_on,
+        as_of,
+        rules,
+        found,
+        options,
+        threads,
+    })
+}
+
+/// Lints every file of the run in parallel, then connects the estate: the reports, and
+/// every caller→target edge.
+fn lint_estate(prepared: &Prepared) -> Result<(Vec<FileReport>, Vec<estate::Edge>), String> {
+    let threads = prepared.threads;
     let mut files = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .stack_size(WORKER_STACK_BYTES)
         .build()
         .map_err(|e| format!("cannot start {threads} worker threads: {e}"))?
-        .install(|| linter::lint_files(&found.files, &options));
-    estate::connect(&mut files, &options);
-    linter::drop_facts(&mut files);
+        .install(|| linter::lint_files(&prepared.found.files, &prepared.options));
+    let edges = estate::connect(&mut files, &prepared.options);
+    Ok((files, edges))
+}
 
-    if let Some(path) = &args.write_baseline {
-        let (n, recorded) = baseline::write(path, &files, write_atomically)?;
-        let _ = writeln!(
-            stderr,
-            "trustlint: wrote {n} finding{} to the baseline {}",
-            if n == 1 { "" } else { "s" },
-            report::display_path(path)
-        );
-        recorded.mark(&mut files);
-    } else if let Some(baseline) = baseline {
-        baseline.mark(&mut files);
-    }
-
+/// Says on stderr what could not be read, skipped files (unless `quiet`), and unusable
+/// parameters files; returns whether trustlint could not do its whole job (exit 2).
+fn report_problems(
+    found: &discover::Discovered,
+    files: &[FileReport],
+    quiet: bool,
+    stderr: &mut dyn Write,
+) -> bool {
     for e in &found.errors {
         let _ = writeln!(
             stderr,
@@ -236,7 +258,7 @@ fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Res
             e.message
         );
     }
-    for f in &files {
+    for f in files {
         if let Some(e) = &f.parameters_error {
             let _ = writeln!(
                 stderr,
@@ -252,7 +274,7 @@ fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Res
                     report::display_path(&f.path)
                 );
             }
-            FileOutcome::Skipped(why) if !args.quiet => {
+            FileOutcome::Skipped(why) if !quiet => {
                 let _ = writeln!(
                     stderr,
                     "trustlint: note: {}: {why}",
@@ -262,6 +284,53 @@ fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Res
             _ => {}
         }
     }
+    !found.errors.is_empty()
+        || files.iter().any(|f| {
+            matches!(f.outcome, FileOutcome::Unreadable(_)) || f.parameters_error.is_some()
+        })
+}
+
+fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u8, String> {
+    let started = Instant::now();
+    let prepared = prepare(&args.input, &args.select, &args.ignore, stderr)?;
+    let format = args
+        .format
+        .or(prepared.config_format)
+        .unwrap_or(Format::Human);
+    let fail_on = args
+        .fail_on
+        .or(prepared.config_fail_on)
+        .unwrap_or(FailOn::Warning);
+    let baseline = args
+        .baseline
+        .as_deref()
+        .filter(|_| args.write_baseline.is_none())
+        .map(baseline::Baseline::load)
+        .transpose()?;
+    let (mut files, _) = lint_estate(&prepared)?;
+    linter::drop_facts(&mut files);
+    let Prepared {
+        as_of,
+        rules,
+        found,
+        options,
+        ..
+    } = prepared;
+
+    if let Some(path) = &args.write_baseline {
+        let (n, recorded) = baseline::write(path, &files, write_atomically)?;
+        let _ = writeln!(
+            stderr,
+            "trustlint: wrote {n} finding{} to the baseline {}",
+            if n == 1 { "" } else { "s" },
+            report::display_path(path)
+        );
+        recorded.mark(&mut files);
+    } else if let Some(baseline) = baseline {
+        baseline.mark(&mut files);
+    }
+
+    let could_not_run = report_problems(&found, &files, args.input.quiet, stderr);
 
     let run = report::Run {
         files: &files,
@@ -278,7 +347,7 @@ fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Res
             let style = report::human::Style {
                 color,
                 width: 100,
-                quiet: args.quiet,
+                quiet: args.input.quiet,
             };
             report::human::render(&run, style)
         }
@@ -292,10 +361,6 @@ fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Res
         None => write_report(stdout, text.as_bytes())?,
     }
 
-    let could_not_run = !found.errors.is_empty()
-        || files.iter().any(|f| {
-            matches!(f.outcome, FileOutcome::Unreadable(_)) || f.parameters_error.is_some()
-        });
     let threshold = match fail_on {
         FailOn::Error => Some(Level::Error),
         FailOn::Warning => Some(Level::Warning),
@@ -314,6 +379,36 @@ fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Res
         exit::FINDINGS
     } else {
         exit::CLEAN
+    })
+}
+
+/// `trustlint inventory`: the worksheet of every dependency on trusted-service
+/// connectivity. Exit 0, or 2 when a path could not be read (the rest is still listed).
+fn inventory(
+    args: cli::InventoryArgs,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<u8, String> {
+    let mut prepared = prepare(&args.input, &[], &[], stderr)?;
+    // Every row, whatever the config's rule selection: the worksheet is not a report.
+    prepared.options.rules = rules::ALL.to_vec();
+    prepared.options.keep_sources = true;
+    let (files, edges) = lint_estate(&prepared)?;
+    let could_not_run = report_problems(&prepared.found, &files, args.input.quiet, stderr);
+    let rows = inventory::rows(&files, &edges);
+    let text = match args.format {
+        cli::InventoryFormat::Human => inventory::render_human(&rows),
+        cli::InventoryFormat::Csv => inventory::render_csv(&rows),
+        cli::InventoryFormat::Json => inventory::render_json(&rows),
+    };
+    match &args.output {
+        Some(path) => write_atomically(path, text.as_bytes())
+            .map_err(|e| format!("{}: {e}", path.display()))?,
+        None => write_report(stdout, text.as_bytes())?,
+    }
+    Ok(match could_not_run {
+        true => exit::FAILURE,
+        false => exit::CLEAN,
     })
 }
 

@@ -33,6 +33,9 @@ pub struct LintOptions {
     /// run: a linked template is followed only when it is one of them. Empty: every
     /// link is followed (and matched by spelling).
     pub run_files: rustc_hash::FxHashMap<PathBuf, usize>,
+    /// Keep the text of every file that has estate facts (the inventory shows the line
+    /// of every caller and target, not only of findings).
+    pub keep_sources: bool,
     /// The config file's level overrides and suppressions.
     pub config: Config,
     /// [`LintOptions::namespaces`], listed once per run (the rules are not changed
@@ -50,6 +53,7 @@ impl LintOptions {
             sibling_parameters: true,
             walked: crate::discover::PathSet::default(),
             run_files: Default::default(),
+            keep_sources: false,
             config: Config::empty(),
             namespaces: std::sync::OnceLock::new(),
         }
@@ -469,7 +473,10 @@ fn lint_bytes_inner(
         (DocumentKind::Parameters, _) => FileReport::new(path, FileOutcome::Parameters, size),
         _ => FileReport::new(path, FileOutcome::NotArm, size),
     };
-    let needed_by_estate = report.facts.as_ref().is_some_and(|f| f.needs_source());
+    let needed_by_estate = report
+        .facts
+        .as_ref()
+        .is_some_and(|f| f.needs_source() || (options.keep_sources && !f.is_empty()));
     if !report.diagnostics.is_empty() || needed_by_estate {
         report.source = Some(source.clone());
     }

@@ -280,3 +280,99 @@ fn the_parents_value_is_related_in_the_parents_file() {
         "{related:#?}"
     );
 }
+
+#[test]
+fn inventory_lists_every_dependency_in_each_format() {
+    let run = |format: &str| {
+        trustlint(&[
+            "inventory",
+            "--format",
+            format,
+            "--as-of",
+            AS_OF,
+            "--no-config",
+            ESTATE,
+        ])
+    };
+    let json = run("json");
+    assert_eq!(json.status.code(), Some(0));
+    let rows: Vec<Value> = serde_json::from_str(&stdout(&json)).unwrap();
+    // Six calls (three from the git-mode factory, two from the Studio export, one from
+    // the gateway policy); every target that admits trusted services is called.
+    assert_eq!(rows.len(), 6, "{rows:#?}");
+    let keys: Vec<&str> = rows[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut expected = trustlint::inventory::COLUMNS.to_vec();
+    expected.sort_unstable();
+    let mut got = keys.clone();
+    got.sort_unstable();
+    assert_eq!(got, expected);
+    let unseen = rows
+        .iter()
+        .find(|r| r["rule"] == "ADF005")
+        .expect("the vault in no file");
+    assert_eq!(unseen["target_file"], "not in the run");
+    assert_eq!(unseen["target_line"], Value::Null);
+    let shir = rows
+        .iter()
+        .find(|r| {
+            r["caller_file"]
+                .as_str()
+                .unwrap()
+                .ends_with("ls_lake_shir.json")
+        })
+        .unwrap();
+    assert_eq!(shir["caller_line"], 8);
+    assert_eq!(shir["target_line"], 19);
+    assert_eq!(shir["target_state"], "locked down with the trusted bypass");
+    assert_eq!(shir["factory_mode"], "not stated");
+    assert_eq!(shir["line_of_sight"], "no");
+    assert_eq!(shir["rule"], "ADF002");
+
+    // CSV: a header row, one record per row, CRLF, every record as many fields.
+    let csv = stdout(&run("csv"));
+    let records: Vec<&str> = csv.split_terminator("\r\n").collect();
+    assert_eq!(records[0], trustlint::inventory::COLUMNS.join(","));
+    assert_eq!(records.len(), rows.len() + 1);
+    for record in &records {
+        assert!(!record.contains('\n'), "{record}");
+    }
+
+    insta::assert_snapshot!("inventory_csv_of_the_estate_example", csv);
+
+    // Human: a table with a header and a count.
+    let human = stdout(&run("human"));
+    assert!(human.starts_with("CALLER KIND"), "{human}");
+    assert!(
+        human.ends_with("6 dependencies on trusted-service connectivity\n"),
+        "{human}"
+    );
+}
+
+#[test]
+fn inventory_lists_targets_nobody_calls_and_survives_unreadable_paths() {
+    let json = trustlint(&[
+        "inventory",
+        "--format",
+        "json",
+        "--as-of",
+        AS_OF,
+        "--no-config",
+        "testdata/examples/estate/infra",
+        "testdata/does-not-exist",
+    ]);
+    assert_eq!(json.status.code(), Some(2), "a path that cannot be read");
+    let rows: Vec<Value> = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+    for row in &rows {
+        assert_eq!(row["caller"], Value::Null);
+        assert!(row["verdict"]
+            .as_str()
+            .unwrap()
+            .starts_with("no caller in the run"));
+    }
+}
