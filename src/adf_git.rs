@@ -61,6 +61,21 @@ pub struct Placement {
 /// holds at least one of `factory/`, `linkedService/`, `pipeline/`,
 /// `integrationRuntime/`. `is_root` answers (and may cache) that last question.
 pub fn placement(path: &Path, is_root: &mut dyn FnMut(&Path) -> bool) -> Option<Placement> {
+    // Most files are in no such folder: tell from the bytes, before `Path` parses
+    // components (this runs for every file of every run).
+    let bytes = path.as_os_str().as_encoded_bytes();
+    let separator = |b: &u8| *b == b'/' || (cfg!(windows) && *b == b'\\');
+    let mut parts = bytes.rsplit(separator).skip(1);
+    let folder_name = parts.next()?;
+    let object_folder = |name: &[u8]| {
+        KINDS
+            .iter()
+            .any(|(k, _)| name.eq_ignore_ascii_case(k.as_bytes()))
+            || name.eq_ignore_ascii_case(b"managedPrivateEndpoint")
+    };
+    if !object_folder(folder_name) {
+        return None;
+    }
     let folder = path.parent()?;
     let folder_name = folder.file_name()?.to_str()?;
     if folder_name.eq_ignore_ascii_case("managedPrivateEndpoint") {
@@ -273,7 +288,7 @@ fn lint_objects(
     let Ast::Object(obj) = &root else { return };
     let template = Template::build_for(obj, &text, HashMap::new(), &crate::rules::walks_namespace);
     let found = crate::linter::run_rules(&template, options);
-    let facts = crate::rules::facts::collect(&template, &root);
+    let facts = crate::rules::facts::collect(&template, &root, options.for_inventory);
     let map = SpanMap {
         segments: &segments,
         starts: &starts,

@@ -392,7 +392,7 @@ fn inventory(
     let mut prepared = prepare(&args.input, &[], &[], stderr)?;
     // Every row, whatever the config's rule selection: the worksheet is not a report.
     prepared.options.rules = rules::ALL.to_vec();
-    prepared.options.keep_sources = true;
+    prepared.options.for_inventory = true;
     let (files, edges) = lint_estate(&prepared)?;
     let could_not_run = report_problems(&prepared.found, &files, args.input.quiet, stderr);
     let rows = inventory::rows(&files, &edges);

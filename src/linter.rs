@@ -29,13 +29,13 @@ pub struct LintOptions {
     /// The files walks listed ([`crate::discover::Discovered::walked`]): whether a
     /// walked template's parameters file exists is looked up here, not on disk.
     pub walked: crate::discover::PathSet,
-    /// Every file of the run, spelled as [`lexical`] folds it, with its position in the
-    /// run: a linked template is followed only when it is one of them. Empty: every
-    /// link is followed (and matched by spelling).
-    pub run_files: rustc_hash::FxHashMap<PathBuf, usize>,
-    /// Keep the text of every file that has estate facts (the inventory shows the line
-    /// of every caller and target, not only of findings).
-    pub keep_sources: bool,
+    /// Every file of the run, as spelled, with its position in the run: a linked
+    /// template is followed only when it is one of them. Empty: every link is followed.
+    pub run_files: RunFiles,
+    /// The run is for `trustlint inventory`: the estate facts keep every target (also
+    /// those no call can name) and every file with facts keeps its text (the worksheet
+    /// shows the line of every caller and target, not only of findings).
+    pub for_inventory: bool,
     /// The config file's level overrides and suppressions.
     pub config: Config,
     /// [`LintOptions::namespaces`], listed once per run (the rules are not changed
@@ -53,7 +53,7 @@ impl LintOptions {
             sibling_parameters: true,
             walked: crate::discover::PathSet::default(),
             run_files: Default::default(),
-            keep_sources: false,
+            for_inventory: false,
             config: Config::empty(),
             namespaces: std::sync::OnceLock::new(),
         }
@@ -65,6 +65,11 @@ impl LintOptions {
     fn namespaces(&self) -> &[&'static str] {
         self.namespaces
             .get_or_init(|| crate::rules::namespaces_of(&self.rules, &[]))
+    }
+
+    /// Is `path` a file of the run (every path is, when the run's files are not known)?
+    fn in_run(&self, path: &Path) -> bool {
+        self.run_files.is_empty() || self.run_files.contains_key(path.as_os_str())
     }
 
     fn enabled(&self, id: &str) -> bool {
@@ -108,6 +113,12 @@ pub struct FileReport {
     pub facts: Option<Box<crate::estate::FileFacts>>,
     /// The template files beside it that its deployments link, with what they pass.
     pub links: Vec<Arc<crate::template::linked::TemplateLink>>,
+    /// The files its deployments may link, as written (see
+    /// [`crate::template::linked::candidates`]).
+    pub link_candidates: Vec<PathBuf>,
+    /// Rules could report on it, whatever values it is deployed with: it declares a
+    /// resource an enabled rule is about, or mentions a suppression.
+    pub concerned: bool,
 }
 
 impl FileReport {
@@ -122,6 +133,8 @@ impl FileReport {
             parameters_error: None,
             facts: None,
             links: Vec::new(),
+            link_candidates: Vec::new(),
+            concerned: false,
         }
     }
 }
@@ -130,26 +143,80 @@ impl FileReport {
 /// Data Factory git-mode folder are linted together, as one factory (see
 /// [`crate::adf_git`]).
 pub fn lint_files(paths: &[PathBuf], options: &LintOptions) -> Vec<FileReport> {
-    let units = units_of(paths);
-    let mut reports: Vec<(usize, FileReport)> = units
+    let mut singles: Vec<usize> = Vec::with_capacity(paths.len());
+    let mut roots: Vec<(PathBuf, Vec<usize>)> = Vec::new();
+    for unit in units_of(paths) {
+        match unit {
+            Unit::File(i) => singles.push(i),
+            Unit::GitRoot(root, members) => roots.push((root, members)),
+        }
+    }
+    // An indexed parallel map over the files, which rayon splits evenly (an unindexed
+    // one, through `flat_map`, left workers spinning); the few git-mode roots after it.
+    let linted: Vec<FileReport> = singles
         .par_iter()
-        .flat_map_iter(|unit| match unit {
-            Unit::File(i) => vec![(*i, lint_path(&paths[*i], options))],
-            Unit::GitRoot(root, members) => {
-                let named: Vec<PathBuf> = members.iter().map(|&i| paths[i].clone()).collect();
-                let linted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    crate::adf_git::lint_root(root, &named, options)
-                }))
-                .unwrap_or_else(|_| named.iter().map(|p| lint_path(p, options)).collect());
-                members.iter().copied().zip(linted).collect()
-            }
+        .map(|&i| lint_path(&paths[i], options))
+        .collect();
+    let mut slots: Vec<Option<FileReport>> = (0..paths.len()).map(|_| None).collect();
+    for (i, report) in singles.into_iter().zip(linted) {
+        slots[i] = Some(report);
+    }
+    let from_roots: Vec<Vec<(usize, FileReport)>> = roots
+        .par_iter()
+        .map(|(root, members)| {
+            let named: Vec<PathBuf> = members.iter().map(|&i| paths[i].clone()).collect();
+            let linted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                crate::adf_git::lint_root(root, &named, options)
+            }))
+            .unwrap_or_else(|_| named.iter().map(|p| lint_path(p, options)).collect());
+            members.iter().copied().zip(linted).collect()
         })
         .collect();
-    reports.sort_by_key(|(i, _)| *i);
-    let mut reports: Vec<FileReport> = reports.into_iter().map(|(_, r)| r).collect();
+    for (i, report) in from_roots.into_iter().flatten() {
+        slots[i] = Some(report);
+    }
+    let mut reports: Vec<FileReport> = slots
+        .into_iter()
+        .zip(paths)
+        .map(|(report, path)| report.unwrap_or_else(|| lint_path(path, options)))
+        .collect();
     relint_linked(paths, &mut reports, options);
     reports
 }
+
+/// The links of a template (linted already) with the values each deployment passes:
+/// the template evaluated again as the first pass did (with its parameters file), read
+/// only for its links.
+fn links_with_values(
+    path: &Path,
+    options: &LintOptions,
+) -> Vec<Arc<crate::template::linked::TemplateLink>> {
+    let run = std::panic::AssertUnwindSafe(|| {
+        let bytes = crate::source::read_bounded(path).ok()?;
+        let source = Arc::new(SourceFile::decode_owned(path.to_path_buf(), bytes).ok()?);
+        let root = parse(&source.text).ok()??;
+        let Ast::Object(obj) = &root else {
+            return None;
+        };
+        let given = parameters_for(path, options, true)
+            .ok()
+            .flatten()
+            .map(|(_, values)| values)
+            .unwrap_or_default();
+        let template = Template::build_for(obj, &source.text, given, &|_| false);
+        let in_run = |p: &Path| options.in_run(p);
+        let links = crate::template::linked::links_of(&template, path, &source, &in_run);
+        Some(links.into_iter().map(Arc::new).collect())
+    });
+    std::panic::catch_unwind(run)
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// How many deployments of one linked file are evaluated (in path and declaration
+/// order).
+const MAX_DEPLOYMENTS_FOLLOWED: usize = 16;
 
 /// Linked templates deploy chains at most this deep (ARM allows 800 deployments per
 /// chain; real estates nest a few).
@@ -159,11 +226,9 @@ const MAX_LINK_DEPTH: usize = 8;
 /// each with the values each parent passes, never alone with its own defaults. Then
 /// the files those link, and so on, a level at a time (parallel within a level).
 fn relint_linked(paths: &[PathBuf], reports: &mut [FileReport], options: &LintOptions) {
-    if reports.iter().all(|r| r.links.is_empty()) {
+    if reports.iter().all(|r| r.link_candidates.is_empty()) {
         return;
     }
-    // Compared as spelled, after `.` and `..` are folded: no file-system call per file
-    // (discovery lists each file once, under one spelling).
     let computed;
     let by_path = match options.run_files.len() == paths.len() {
         true => &options.run_files,
@@ -172,6 +237,27 @@ fn relint_linked(paths: &[PathBuf], reports: &mut [FileReport], options: &LintOp
             &computed
         }
     };
+    let wanted = |child: usize, reports: &[FileReport]| {
+        reports[child].concerned || !reports[child].link_candidates.is_empty()
+    };
+    // The first pass read only where links may go: evaluate the parents of files that
+    // need what they pass.
+    let parents: Vec<usize> = (0..reports.len())
+        .filter(|&parent| {
+            reports[parent].link_candidates.iter().any(|path| {
+                by_path
+                    .get(path.as_os_str())
+                    .is_some_and(|&child| child != parent && wanted(child, reports))
+            })
+        })
+        .collect();
+    let valued: Vec<(usize, Vec<Arc<crate::template::linked::TemplateLink>>)> = parents
+        .par_iter()
+        .map(|&parent| (parent, links_with_values(&paths[parent], options)))
+        .collect();
+    for (parent, links) in valued {
+        reports[parent].links = links;
+    }
     // The files linted (again) in the last level: their links are followed next.
     let mut changed: std::collections::HashSet<usize> = (0..reports.len()).collect();
     for _ in 0..MAX_LINK_DEPTH {
@@ -181,10 +267,12 @@ fn relint_linked(paths: &[PathBuf], reports: &mut [FileReport], options: &LintOp
         let mut due: std::collections::HashSet<usize> = std::collections::HashSet::new();
         for (parent, report) in reports.iter().enumerate() {
             for link in &report.links {
-                let Some(&child) = by_path.get(&lexical(&link.path)) else {
+                let Some(&child) = by_path.get(link.path.as_os_str()) else {
                     continue; // not in the run: outside the estate
                 };
-                if child == parent {
+                // A file no rule is about gets nothing from its parents' values, unless
+                // it passes them on.
+                if child == parent || !wanted(child, reports) {
                     continue;
                 }
                 if changed.contains(&parent) {
@@ -197,6 +285,12 @@ fn relint_linked(paths: &[PathBuf], reports: &mut [FileReport], options: &LintOp
             }
         }
         through.retain(|child, _| due.contains(child));
+        // A file deployed many times is evaluated for the first few deployments only:
+        // each evaluation costs as much as the file, and a template can hold thousands
+        // of deployments of one file.
+        for passed in through.values_mut() {
+            passed.truncate(MAX_DEPLOYMENTS_FOLLOWED);
+        }
         if through.is_empty() {
             return;
         }
@@ -394,14 +488,16 @@ fn lint_bytes_inner(
             let mentions_suppression = crate::suppress::mentioned(&source.text);
             let namespaces = options.namespaces();
             let concerns = |namespace: &str| crate::rules::names_namespace(namespaces, namespace);
-            let evaluate =
-                mentions_suppression || crate::template::declares_namespace(obj, &concerns);
-            // A template that links others is evaluated to find what it passes them.
-            let links = memchr::memmem::find(source.text.as_bytes(), b"templateLink").is_some();
+            let survey = crate::template::survey(obj, &concerns);
+            let evaluate = mentions_suppression || survey.declares;
+            r.concerned = evaluate;
+            // What it may link is read now; which values it passes, only for the files
+            // some rule is about, once every file is linted (see `relint_linked`).
+            r.link_candidates = crate::template::linked::candidates(obj, &survey.links, path);
+            let links = through.is_some() && !r.link_candidates.is_empty();
             // Rules run only where they can report (a linked file's parent may deploy it
             // in a way it does not declare alone, so it is checked through its parents).
             let check = evaluate || through.is_some();
-            let evaluate = check || links;
             // The values it is evaluated with: those each parent in the run passes, else
             // a parameters file's (or none).
             let given_sets: Vec<GivenParameters> = match through {
@@ -433,16 +529,16 @@ fn lint_bytes_inner(
                         found.extend(run_rules(&template, options));
                     }
                     if links {
-                        let in_run = |p: &Path| {
-                            options.run_files.is_empty()
-                                || options.run_files.contains_key(&lexical(p))
-                        };
-                        for link in
-                            crate::template::linked::links_of(&template, path, source, &in_run)
-                        {
-                            if !r.links.iter().any(|l| l.path == link.path) {
-                                r.links.push(Arc::new(link));
-                            }
+                        let in_run = |p: &Path| options.in_run(p);
+                        // Each deployment of a linked file is one way it is deployed (the
+                        // links of one evaluation: later ones, through other parents, find
+                        // the same deployments).
+                        if i == 0 {
+                            r.links.extend(
+                                crate::template::linked::links_of(&template, path, source, &in_run)
+                                    .into_iter()
+                                    .map(Arc::new),
+                            );
                         }
                     }
                     if i > 0 || !check {
@@ -451,7 +547,8 @@ fn lint_bytes_inner(
                     if mentions_suppression {
                         suppressions = crate::suppress::collect(&source.text, &root, &template);
                     }
-                    let mut facts = crate::rules::facts::collect(&template, &root);
+                    let mut facts =
+                        crate::rules::facts::collect(&template, &root, options.for_inventory);
                     if !facts.is_empty() {
                         facts.suppressions = suppressions.clone();
                         r.facts = Some(Box::new(facts));
@@ -476,7 +573,7 @@ fn lint_bytes_inner(
     let needed_by_estate = report
         .facts
         .as_ref()
-        .is_some_and(|f| f.needs_source() || (options.keep_sources && !f.is_empty()));
+        .is_some_and(|f| f.needs_source() || (options.for_inventory && !f.is_empty()));
     if !report.diagnostics.is_empty() || needed_by_estate {
         report.source = Some(source.clone());
     }
@@ -530,33 +627,17 @@ pub fn add_findings(
         .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
 }
 
-/// The run's files by their [`lexical`] spelling, for [`LintOptions::run_files`].
-pub fn run_files(paths: &[PathBuf]) -> rustc_hash::FxHashMap<PathBuf, usize> {
+/// The files of a run by their spelling (discovery lists each file once, under one
+/// spelling, and a link beside a file is spelled the same way: no file-system call).
+pub type RunFiles = rustc_hash::FxHashMap<std::ffi::OsString, usize>;
+
+/// [`RunFiles`] for the run's `paths`.
+pub fn run_files(paths: &[PathBuf]) -> RunFiles {
     paths
         .iter()
         .enumerate()
-        .map(|(i, p)| (lexical(p), i))
+        .map(|(i, p)| (p.as_os_str().to_owned(), i))
         .collect()
-}
-
-/// A path with `.` and `..` folded away lexically (`a/./b/../c.json` is `a/c.json`).
-pub fn lexical(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir
-                if matches!(
-                    out.components().next_back(),
-                    Some(std::path::Component::Normal(_))
-                ) =>
-            {
-                out.pop();
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
 }
 
 /// A path resolved to compare it with others: `./a/t.json`, `a/t.json`, an absolute

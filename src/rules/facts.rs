@@ -32,33 +32,44 @@ const TARGETS: &[(&str, &str)] = &[
     ("Microsoft.ContainerRegistry/registries", "ACR001"),
 ];
 
-/// The facts of an evaluated template whose document is `root`.
-pub fn collect(template: &Template<'_>, root: &Ast<'_>) -> FileFacts {
+/// The facts of an evaluated template whose document is `root`. Targets are kept when
+/// another file's call could name them (their name is plain) or a call here names
+/// them; with `all_targets`, every one (the inventory lists targets nobody calls).
+pub fn collect(template: &Template<'_>, root: &Ast<'_>, all_targets: bool) -> FileFacts {
     let mut facts = FileFacts::default();
+    let gateway = gateway_calls(template);
+    let factory = factory_calls(template);
+    let called: std::collections::HashSet<usize> = gateway
+        .iter()
+        .filter_map(|c| c.target)
+        .chain(factory.iter().filter_map(|c| c.target))
+        .collect();
     // Resource index → index in `facts.targets`.
     let mut targets: HashMap<usize, usize> = HashMap::new();
-    for (index, resource) in template.resources.iter().enumerate() {
-        let Some(&(kind, rule)) = TARGETS.iter().find(|(t, _)| resource.is_type(t)) else {
-            continue;
-        };
-        let access = target_access(template, resource);
-        targets.insert(index, facts.targets.len());
-        let name = plain_name(resource);
-        facts.targets.push(TargetFact {
-            kind,
-            display: match (&name, resource.literal_name_ref()) {
-                (Some(_), Some(written)) => written.to_owned(),
-                _ => resource.display_name(),
-            },
-            name,
-            rule: access.admits.is_yes().then_some(rule),
-            access: Access {
-                locked: access.locked,
-                admits: access.admits,
-                span: access.span,
-            },
-            network: target_network(template, index, resource),
-        });
+    for &(kind, rule) in TARGETS {
+        for (index, resource) in template.of_type(kind) {
+            let name = plain_name(resource);
+            if name.is_none() && !all_targets && !called.contains(&index) {
+                continue; // no call can name it
+            }
+            let access = target_access(template, resource);
+            targets.insert(index, facts.targets.len());
+            facts.targets.push(TargetFact {
+                kind,
+                display: match (&name, resource.literal_name_ref()) {
+                    (Some(_), Some(written)) => written.to_owned(),
+                    _ => resource.display_name(),
+                },
+                name,
+                rule: access.admits.is_yes().then_some(rule),
+                access: Access {
+                    locked: access.locked,
+                    admits: access.admits,
+                    span: access.span,
+                },
+                network: target_network(template, index, resource),
+            });
+        }
     }
     for (_, service) in template.of_type(APIM_SERVICE) {
         if let Some(name) = plain_name(service) {
@@ -67,7 +78,7 @@ pub fn collect(template: &Template<'_>, root: &Ast<'_>) -> FileFacts {
                 .push((name, gateway_sight(template, service)));
         }
     }
-    for call in gateway_calls(template) {
+    for call in gateway {
         let service = call.service.map(|s| &template.resources[s]);
         let holder = &template.resources[call.holder];
         let (target_kinds, target_name) = target_of(&call.endpoint);
@@ -88,7 +99,7 @@ pub fn collect(template: &Template<'_>, root: &Ast<'_>) -> FileFacts {
             sight: CallerSight::Gateway(service.map(|s| gateway_sight(template, s))),
         });
     }
-    for call in factory_calls(template) {
+    for call in factory {
         let holder = &template.resources[call.holder];
         let written = call
             .at

@@ -12,9 +12,101 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
 
+use jsonc_parser::ast::{Object, Value as Ast};
+
 use super::expr::functions::TEMPLATE_LINK;
-use super::{Kind, Origin, Template, Value};
+use super::value::find_prop;
+use super::{is_expression, Kind, Origin, Template, Value};
 use crate::source::{SourceFile, Span};
+
+/// The files a template's deployments may link, read from what is written, without
+/// evaluating anything: a `relativePath` string, or the quoted `….json` literals of a
+/// `relativePath` or `uri` expression (`uri(parameters('_artifactsLocation'),
+/// 'nested/x.json')`). A link built elsewhere (`[variables('templateUri')]`) may name
+/// any `….json` the template's variables and parameter defaults write: all of them are
+/// candidates. A plain `uri` string
+/// is a URL, never a file of the run. Evaluation decides which candidates are linked.
+/// `links` are the template's `templateLink` objects ([`super::Survey::links`]).
+pub fn candidates(template: &Object<'_>, links: &[&Object<'_>], parent: &Path) -> Vec<PathBuf> {
+    if links.is_empty() {
+        return Vec::new();
+    }
+    let folder = parent.parent().unwrap_or(Path::new(""));
+    let mut found: Vec<PathBuf> = Vec::new();
+    let mut built_elsewhere = false;
+    for link in links {
+        for key in ["relativePath", "uri"] {
+            let Some(value) = find_prop(link, key).map(|p| &p.value) else {
+                continue;
+            };
+            match value {
+                Ast::StringLit(s) if is_expression(&s.value) => {
+                    let before = found.len();
+                    found.extend(quoted_json_files(&s.value).map(|l| beside_folder(folder, l)));
+                    built_elsewhere |= found.len() == before;
+                }
+                Ast::StringLit(s) if key == "relativePath" => {
+                    found.push(beside_folder(folder, &s.value));
+                }
+                Ast::StringLit(_) => {}
+                _ => built_elsewhere = true,
+            }
+        }
+    }
+    if built_elsewhere {
+        // Where link URIs are built: variables and parameter defaults.
+        let mut literals = Vec::new();
+        for section in ["variables", "parameters"] {
+            if let Some(p) = find_prop(template, section) {
+                json_literals(&p.value, 0, &mut literals);
+            }
+        }
+        found.extend(literals.into_iter().map(|l| beside_folder(folder, l)));
+    }
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// Every `….json` the document writes: strings, and quoted literals in expressions.
+fn json_literals<'t>(value: &'t Ast<'t>, depth: usize, out: &mut Vec<&'t str>) {
+    if depth > 256 {
+        return;
+    }
+    match value {
+        Ast::StringLit(s) if is_expression(&s.value) => out.extend(quoted_json_files(&s.value)),
+        Ast::StringLit(s) => {
+            out.extend(std::iter::once(s.value.as_ref()).filter(|s| is_json_name(s)))
+        }
+        Ast::Object(o) => o
+            .properties
+            .iter()
+            .for_each(|p| json_literals(&p.value, depth + 1, out)),
+        Ast::Array(a) => a
+            .elements
+            .iter()
+            .for_each(|e| json_literals(e, depth + 1, out)),
+        _ => {}
+    }
+}
+
+/// A relative file name ending in `.json` (a URL is never a file of the run).
+fn is_json_name(text: &str) -> bool {
+    !text.contains("://")
+        && text.len() > 5
+        && text.is_char_boundary(text.len() - 5)
+        && text[text.len() - 5..].eq_ignore_ascii_case(".json")
+}
+
+/// The quoted literals of an expression that name a `.json` file (query dropped).
+fn quoted_json_files(expression: &str) -> impl Iterator<Item = &str> {
+    expression
+        .split('\'')
+        .skip(1)
+        .step_by(2)
+        .map(|literal| literal.split(['?', '#']).next().unwrap_or_default())
+        .filter(|literal| is_json_name(literal))
+}
 
 /// A deployment of a template file beside its parent.
 #[derive(Debug, Clone)]
@@ -27,9 +119,9 @@ pub struct TemplateLink {
     pub parameters_file: Option<PathBuf>,
 }
 
-/// Every deployment of the template that links a file beside it that `in_run` accepts.
-/// `parent` is the template's own file (`source` its text), which relative links are
-/// resolved against.
+/// Every deployment of the template that links a file beside it that `in_run` accepts,
+/// with the values it passes. `parent` is the template's own file (`source` its text),
+/// which relative links are resolved against.
 pub fn links_of(
     template: &Template<'_>,
     parent: &Path,
@@ -46,7 +138,7 @@ pub fn links_of(
             .get("relativePath")
             .and_then(|p| p.name_text())
             .or_else(|| link.get("uri").and_then(|u| beside(&u.value())));
-        let Some(path) = relative.map(|r| folder.join(relative_path(&r))) else {
+        let Some(path) = relative.map(|r| beside_folder(folder, &r)) else {
             continue;
         };
         if !in_run(&path) {
@@ -59,7 +151,7 @@ pub fn links_of(
                     .and_then(|p| p.name_text())
                     .or_else(|| l.get("uri").and_then(|u| beside(&u.value())))
             })
-            .map(|p| folder.join(relative_path(&p)));
+            .map(|p| beside_folder(folder, &p));
         let parameters = deployment
             .path("properties.parameters")
             .map(|p| p.entries())
@@ -91,13 +183,26 @@ fn beside(uri: &Value) -> Option<String> {
     }
 }
 
-/// A link's path as a relative file path: a leading `/` is still relative (ARM resolves
-/// `relativePath` against the parent's location), and `\` separates folders too.
-fn relative_path(link: &str) -> PathBuf {
-    link.trim_start_matches(['/', '\\'])
-        .split(['/', '\\'])
-        .filter(|part| !part.is_empty() && *part != ".")
-        .collect()
+/// The file a link's relative path names beside the parent's `folder`, spelled as a
+/// walk of the folder would spell it: a leading `/` is still relative (ARM resolves
+/// `relativePath` against the parent's location), `\\` separates folders too, `.` parts
+/// are dropped and `..` climbs out of `folder`.
+pub fn beside_folder(folder: &Path, link: &str) -> PathBuf {
+    let mut path = folder.to_path_buf();
+    for part in link.split(['/', '\\']) {
+        match part {
+            "" | "." => {}
+            ".." if matches!(
+                path.components().next_back(),
+                Some(std::path::Component::Normal(_))
+            ) =>
+            {
+                path.pop();
+            }
+            _ => path.push(part),
+        }
+    }
+    path
 }
 
 /// A value that can cross threads: [`Value`] without its `Rc`s.
@@ -217,23 +322,50 @@ pub fn thaw(frozen: &Frozen) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::relative_path;
+    use super::beside_folder;
     use std::path::PathBuf;
 
     #[test]
+    fn candidates_are_read_from_what_is_written() {
+        let text = r#"{ "resources": [
+            { "type": "Microsoft.Resources/deployments", "properties": { "templateLink": { "relativePath": "/modules/a.json" } } },
+            { "type": "Microsoft.Resources/deployments", "properties": { "templateLink": { "uri": "[uri(parameters('_artifactsLocation'), concat('nested/b.json', parameters('sas')))]" } } },
+            { "type": "Microsoft.Resources/deployments", "properties": { "templateLink": { "uri": "https://example.com/c.json" } } },
+            { "type": "Microsoft.Resources/deployments", "properties": { "templateLink": { "relativePath": "[variables('path')]" } } }
+        ] }"#;
+        let ast = crate::parse::parse(text).unwrap().unwrap();
+        let jsonc_parser::ast::Value::Object(obj) = &ast else {
+            unreachable!()
+        };
+        let links = crate::template::survey(obj, &|_| false).links;
+        assert_eq!(
+            super::candidates(obj, &links, std::path::Path::new("p/main.json")),
+            vec![
+                PathBuf::from("p/modules/a.json"),
+                PathBuf::from("p/nested/b.json"),
+            ]
+        );
+    }
+
+    #[test]
     fn link_paths_are_relative_to_the_parent() {
+        let beside = |link: &str| beside_folder(std::path::Path::new("repo/infra"), link);
         assert_eq!(
-            relative_path("nested/x.json"),
-            PathBuf::from("nested/x.json")
+            beside("nested/x.json"),
+            PathBuf::from("repo/infra/nested/x.json")
         );
         assert_eq!(
-            relative_path("/nested/x.json"),
-            PathBuf::from("nested/x.json")
+            beside("/nested/x.json"),
+            PathBuf::from("repo/infra/nested/x.json")
         );
-        assert_eq!(relative_path("./a\\b.json"), PathBuf::from("a/b.json"));
+        assert_eq!(beside("./a\\b.json"), PathBuf::from("repo/infra/a/b.json"));
         assert_eq!(
-            relative_path("../shared/y.json"),
-            PathBuf::from("../shared/y.json")
+            beside("../shared/y.json"),
+            PathBuf::from("repo/shared/y.json")
+        );
+        assert_eq!(
+            beside_folder(std::path::Path::new(".."), "../y.json"),
+            PathBuf::from("../../y.json")
         );
     }
 }

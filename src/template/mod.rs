@@ -42,36 +42,103 @@ pub enum DocumentKind {
 /// evaluation can read. Read from the document alone: a template that declares nothing
 /// any rule is about need not be evaluated.
 pub fn declares_namespace(template: &Object<'_>, wanted: &dyn Fn(&str) -> bool) -> bool {
-    type Wanted<'w> = &'w dyn Fn(&str) -> bool;
+    any_resource(template, &|_, namespace| match namespace {
+        Namespace::Expression => true,
+        Namespace::Named(n) => wanted(n),
+        Namespace::Unknown => false,
+    })
+}
+
+/// What the linter reads from a template's document before evaluating it, in one walk
+/// over its resources (child resources, the inline templates of nested deployments).
+pub struct Survey<'t> {
+    /// It declares a resource whose provider namespace `wanted` accepts, or one whose
+    /// type is an expression, which only evaluation can read (see
+    /// [`declares_namespace`]).
+    pub declares: bool,
+    /// The `properties.templateLink` objects of its deployments, in declaration order.
+    pub links: Vec<&'t Object<'t>>,
+}
+
+/// Surveys a template's resources: see [`Survey`].
+pub fn survey<'t>(template: &'t Object<'t>, wanted: &dyn Fn(&str) -> bool) -> Survey<'t> {
+    let declares = std::cell::Cell::new(false);
+    let links = std::cell::RefCell::new(Vec::new());
+    any_resource(template, &|resource, namespace| {
+        let deployment = match namespace {
+            Namespace::Named(n) => {
+                if !declares.get() && wanted(n) {
+                    declares.set(true);
+                }
+                n.eq_ignore_ascii_case("Microsoft.Resources")
+            }
+            Namespace::Expression => {
+                declares.set(true);
+                true
+            }
+            Namespace::Unknown => false,
+        };
+        if deployment {
+            if let Some(Ast::Object(props)) = find_prop(resource, "properties").map(|p| &p.value) {
+                if let Some(Ast::Object(link)) = find_prop(props, "templateLink").map(|l| &l.value)
+                {
+                    links.borrow_mut().push(link);
+                }
+            }
+        }
+        false
+    });
+    Survey {
+        declares: declares.get(),
+        links: links.into_inner(),
+    }
+}
+
+/// A resource's provider namespace as written.
+enum Namespace<'t> {
+    Named(&'t str),
+    /// The type is an expression: only evaluation can read it.
+    Expression,
+    Unknown,
+}
+
+/// Whether `found` holds for any resource the model reaches (child resources, the
+/// inline templates of nested deployments), given its provider namespace.
+fn any_resource<'t>(
+    template: &'t Object<'t>,
+    found: &dyn Fn(&'t Object<'t>, Namespace<'t>) -> bool,
+) -> bool {
+    type Found<'f, 't> = &'f dyn Fn(&'t Object<'t>, Namespace<'t>) -> bool;
     // Nesting is bounded by the parser's depth limit.
-    fn any_in(resources: Option<&Ast<'_>>, parent: Option<&str>, wanted: Wanted<'_>) -> bool {
+    fn any_in<'t>(
+        resources: Option<&'t Ast<'t>>,
+        parent: Option<&'t str>,
+        found: Found<'_, 't>,
+    ) -> bool {
         match resources {
-            Some(Ast::Array(a)) => a.elements.iter().any(|r| declares(r, parent, wanted)),
-            Some(Ast::Object(o)) => o
-                .properties
-                .iter()
-                .any(|p| declares(&p.value, parent, wanted)),
+            Some(Ast::Array(a)) => a.elements.iter().any(|r| visit(r, parent, found)),
+            Some(Ast::Object(o)) => o.properties.iter().any(|p| visit(&p.value, parent, found)),
             _ => false,
         }
     }
-    fn declares(resource: &Ast<'_>, parent: Option<&str>, wanted: Wanted<'_>) -> bool {
+    fn visit<'t>(resource: &'t Ast<'t>, parent: Option<&'t str>, found: Found<'_, 't>) -> bool {
         let Ast::Object(r) = resource else {
             return false;
         };
-        let namespace = match find_prop(r, "type").map(|t| &t.value) {
-            Some(Ast::StringLit(t)) if is_expression(&t.value) => return true,
+        let (namespace, own) = match find_prop(r, "type").map(|t| &t.value) {
+            Some(Ast::StringLit(t)) if is_expression(&t.value) => (parent, Namespace::Expression),
             // `subnets` under its parent; `Microsoft.Network/virtualNetworks/subnets`.
             Some(Ast::StringLit(t)) => match t.value.split_once('/') {
-                Some((first, _)) if first.contains('.') => Some(first),
-                _ => parent,
+                Some((first, _)) if first.contains('.') => (Some(first), Namespace::Named(first)),
+                _ => (parent, parent.map_or(Namespace::Unknown, Namespace::Named)),
             },
-            _ => parent,
+            _ => (parent, parent.map_or(Namespace::Unknown, Namespace::Named)),
         };
-        if namespace.is_some_and(wanted)
+        if found(r, own)
             || any_in(
                 find_prop(r, "resources").map(|p| &p.value),
                 namespace,
-                wanted,
+                found,
             )
         {
             return true;
@@ -83,18 +150,16 @@ pub fn declares_namespace(template: &Object<'_>, wanted: &dyn Fn(&str) -> bool) 
             })
             .map(|t| &t.value);
         match inline {
-            Some(Ast::Object(inner)) => any_in(
-                find_prop(inner, "resources").map(|p| &p.value),
-                None,
-                wanted,
-            ),
+            Some(Ast::Object(inner)) => {
+                any_in(find_prop(inner, "resources").map(|p| &p.value), None, found)
+            }
             _ => false,
         }
     }
     any_in(
         find_prop(template, "resources").map(|p| &p.value),
         None,
-        wanted,
+        found,
     )
 }
 

@@ -30,6 +30,9 @@ impl Rule for ExpressionParseError {
     /// first in the order the values were written (and allocated), so that it finds
     /// them still in the cache.
     fn check_document(&self, root: &Object<'_>, cx: &mut LintContext<'_>) {
+        // Templates repeat expressions (`[parameters('location')]` in every resource):
+        // about a third of their text is an expression already checked in the file.
+        let mut valid: rustc_hash::FxHashSet<&str> = Default::default();
         let mut stack = vec![Children::Properties(root.properties.iter())];
         while let Some(top) = stack.last_mut() {
             let next = match top {
@@ -42,12 +45,19 @@ impl Rule for ExpressionParseError {
             };
             match value {
                 Ast::StringLit(s) if is_expression(&s.value) => {
+                    // Short ones are checked faster than they are looked up.
+                    let remembered = s.value.len() >= REMEMBERED_LENGTH;
+                    if remembered && valid.contains(s.value.as_ref()) {
+                        continue;
+                    }
                     if let Err(error) = check_expression(&s.value) {
                         cx.report_file(
                             Diagnostic::new(META.default_level, span_of(value), format!("this expression cannot be parsed: {error}"))
                                 .with_label(error.message.clone())
                                 .with_help("fix the expression; until then trustlint treats its value as unknown and cannot decide the rules that depend on it"),
                         );
+                    } else if remembered {
+                        valid.insert(s.value.as_ref());
                     }
                 }
                 Ast::Object(o) => stack.push(Children::Properties(o.properties.iter())),
@@ -57,6 +67,10 @@ impl Rule for ExpressionParseError {
         }
     }
 }
+
+/// Expressions at least this long are remembered once checked (measured on the corpus:
+/// below it, checking again costs less than hashing).
+const REMEMBERED_LENGTH: usize = 64;
 
 /// The values of an object or array still to visit.
 enum Children<'t, 'a> {
