@@ -335,7 +335,10 @@ fn lint_objects(
         };
         report.diagnostics =
             crate::linter::finish_file(diagnostics, &[], Some(&asts[i]), &report.path, options);
-        let facts = std::mem::take(&mut per_file_facts[i]);
+        let mut facts = std::mem::take(&mut per_file_facts[i]);
+        if options.for_inventory {
+            facts.fill_lines(&object.source);
+        }
         if !facts.is_empty() {
             report.facts = Some(Box::new(facts));
         }

@@ -10,7 +10,6 @@ use crate::estate::{Edge, TargetPlace};
 use crate::linter::FileReport;
 use crate::rules::common::noun;
 use crate::rules::data_factory::factory_calls::Mode;
-use crate::source::Span;
 use crate::template::Tri;
 
 /// The columns, in order: the CSV header and the JSON keys.
@@ -93,7 +92,7 @@ pub fn rows(reports: &[FileReport], edges: &[Edge]) -> Vec<Row> {
                 (
                     t.display.clone(),
                     crate::paths::display_path(&holder.path),
-                    line_of(holder, t.access.span),
+                    line(t.line),
                     state(&t.access.locked, &t.access.admits),
                 )
             }
@@ -131,7 +130,7 @@ pub fn rows(reports: &[FileReport], edges: &[Edge]) -> Vec<Row> {
             caller_kind: call.kind.as_str().to_owned(),
             caller: format!("{}: {}", call.caller, call.how),
             caller_file: crate::paths::display_path(&report.path),
-            caller_line: line_of(report, call.span),
+            caller_line: line(call.line),
             factory_mode: edge
                 .factory_mode
                 .as_ref()
@@ -164,7 +163,7 @@ pub fn rows(reports: &[FileReport], edges: &[Edge]) -> Vec<Row> {
                 target_kind: noun(t.kind).to_owned(),
                 target: t.display.clone(),
                 target_file: crate::paths::display_path(&report.path),
-                target_line: line_of(report, t.access.span),
+                target_line: line(t.line),
                 target_state: "locked down with the trusted bypass".to_owned(),
                 line_of_sight: String::new(),
                 verdict:
@@ -204,12 +203,9 @@ pub fn rows(reports: &[FileReport], edges: &[Edge]) -> Vec<Row> {
     rows
 }
 
-/// The 1-based line of `span` in the report's file, when its text was kept.
-fn line_of(report: &FileReport, span: Span) -> Option<usize> {
-    report
-        .source
-        .as_ref()
-        .map(|s| s.line_col(span.start as usize).0)
+/// A recorded line (0: none).
+fn line(line: usize) -> Option<usize> {
+    (line > 0).then_some(line)
 }
 
 fn state(locked: &Tri, admits: &Tri) -> String {

@@ -33,8 +33,8 @@ pub struct LintOptions {
     /// template is followed only when it is one of them. Empty: every link is followed.
     pub run_files: RunFiles,
     /// The run is for `trustlint inventory`: the estate facts keep every target (also
-    /// those no call can name) and every file with facts keeps its text (the worksheet
-    /// shows the line of every caller and target, not only of findings).
+    /// those no call can name) and the line of every call and target (the worksheet
+    /// shows them, not only the lines of findings).
     pub for_inventory: bool,
     /// The config file's level overrides and suppressions.
     pub config: Config,
@@ -551,6 +551,9 @@ fn lint_bytes_inner(
                         crate::rules::facts::collect(&template, &root, options.for_inventory);
                     if !facts.is_empty() {
                         facts.suppressions = suppressions.clone();
+                        if options.for_inventory {
+                            facts.fill_lines(source);
+                        }
                         r.facts = Some(Box::new(facts));
                     }
                 }
@@ -570,10 +573,7 @@ fn lint_bytes_inner(
         (DocumentKind::Parameters, _) => FileReport::new(path, FileOutcome::Parameters, size),
         _ => FileReport::new(path, FileOutcome::NotArm, size),
     };
-    let needed_by_estate = report
-        .facts
-        .as_ref()
-        .is_some_and(|f| f.needs_source() || (options.for_inventory && !f.is_empty()));
+    let needed_by_estate = report.facts.as_ref().is_some_and(|f| f.needs_source());
     if !report.diagnostics.is_empty() || needed_by_estate {
         report.source = Some(source.clone());
     }

@@ -30,6 +30,17 @@ impl FileFacts {
             && self.gateways.is_empty()
     }
 
+    /// Records the line of every call and target, from the file's text (the inventory
+    /// shows them without keeping every file's text).
+    pub fn fill_lines(&mut self, source: &crate::source::SourceFile) {
+        for call in &mut self.calls {
+            call.line = source.line_col(call.span.start as usize).0;
+        }
+        for target in &mut self.targets {
+            target.line = source.line_col(target.access.span.start as usize).0;
+        }
+    }
+
     /// Does another file's finding need this file's text (a related span here)?
     pub fn needs_source(&self) -> bool {
         !self.calls.is_empty() || self.targets.iter().any(|t| t.access.admits.is_yes())
@@ -53,6 +64,8 @@ pub struct TargetFact {
     /// The target rule whose finding sits at [`Access::span`] when the target admits
     /// trusted services (`STG001`, …): callers in other files are named in it.
     pub rule: Option<&'static str>,
+    /// The line of [`Access::span`], when recorded ([`FileFacts::fill_lines`]); 0 when not.
+    pub line: usize,
 }
 
 /// A target's firewall, as far as trusted callers are concerned.
@@ -136,6 +149,8 @@ pub struct CallFact {
     pub decided_in_file: bool,
     pub system_identity: bool,
     pub sight: CallerSight,
+    /// The line of `span`, when recorded ([`FileFacts::fill_lines`]); 0 when not.
+    pub line: usize,
 }
 
 /// What gives the caller a network path.

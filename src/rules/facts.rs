@@ -68,6 +68,7 @@ pub fn collect(template: &Template<'_>, root: &Ast<'_>, all_targets: bool) -> Fi
                     span: access.span,
                 },
                 network: target_network(template, index, resource),
+                line: 0,
             });
         }
     }
@@ -97,6 +98,7 @@ pub fn collect(template: &Template<'_>, root: &Ast<'_>, all_targets: bool) -> Fi
             decided_in_file: call.target.is_some() && service.is_some(),
             system_identity: call.system_identity,
             sight: CallerSight::Gateway(service.map(|s| gateway_sight(template, s))),
+            line: 0,
         });
     }
     for call in factory {
@@ -133,6 +135,7 @@ pub fn collect(template: &Template<'_>, root: &Ast<'_>, all_targets: bool) -> Fi
             decided_in_file: call.target.is_some(),
             system_identity: call.system_identity,
             sight: runtime_sight(template, &call),
+            line: 0,
         });
     }
     for (_, factory) in template.of_type(FACTORY) {
