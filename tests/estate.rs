@@ -376,3 +376,35 @@ fn inventory_lists_targets_nobody_calls_and_survives_unreadable_paths() {
             .starts_with("no caller in the run"));
     }
 }
+
+#[test]
+fn a_git_mode_azure_function_activity_with_a_managed_identity_is_a_call() {
+    // The activity's Azure Function linked service asks for a Key Vault token
+    // (`resourceId`); the function app is no vault of the run: ADF005, in the linked
+    // service's file, and the factory file's Legacy mode is ADF001.
+    let found = check_json(&["testdata/estate/git-mode-function"]);
+    let call = one(&found, "ADF005", "linkedService/ls_func_rotate.json");
+    assert!(
+        call.4
+            .contains("the Azure Function activity `Rotate partner keys`"),
+        "{call:?}"
+    );
+    one(&found, "ADF001", "factory/adf-fabrikam-jobs.json");
+}
+
+#[test]
+fn a_studio_export_with_its_factory_takes_the_mode_from_it() {
+    let found = check_json(&["testdata/estate/studio-export-with-factory"]);
+    let call = one(&found, "ADF002", "ARMTemplateForFactory.json");
+    // Modern, stated by the export's factory resource: failing now.
+    assert_eq!(call.1, "error");
+    assert!(
+        call.4.contains("the factory states Modern mode"),
+        "{call:?}"
+    );
+    let vault = one(&found, "KV001", "studio-export-with-factory/vault.json");
+    assert!(
+        vault.4.contains("Data Factory `adf-fabrikam-export`"),
+        "{vault:?}"
+    );
+}

@@ -415,13 +415,16 @@ fn activity_call<'a>(
         .unwrap_or_default();
     let pipeline_name = pipeline.short_name();
     let (factory, factory_name) = factory_of(template, pipeline);
-    let (config, url, authentication, connect_via, noun, url_holder_has_credential) =
+    // The Entra ID audience the token is for: a Web activity's `authentication.resource`,
+    // an Azure Function linked service's `resourceId`.
+    let (config, url, authentication, audience, connect_via, noun, url_holder_has_credential) =
         if kind.is_one_of(&["WebActivity"]) == Tri::Yes {
             let authentication = type_properties.get("authentication")?;
             (
                 Config::WebActivity,
                 type_properties.get("url").map(plain),
-                authentication,
+                authentication.clone(),
+                authentication.get("resource"),
                 type_properties.get("connectVia"),
                 "Web",
                 false,
@@ -443,6 +446,7 @@ fn activity_call<'a>(
                 Config::AzureFunctionActivity,
                 ls_properties.get("functionAppUrl").map(plain),
                 authentication,
+                ls_properties.get("resourceId"),
                 runtime,
                 "Azure Function",
                 ls_properties.get("credential").is_some(),
@@ -463,13 +467,8 @@ fn activity_call<'a>(
         _ if auth_type.is_one_of(&["UserAssignedManagedIdentity"]) == Tri::Yes => false,
         _ => return None,
     };
-    let service = storage_or_key_vault(url.as_ref().and_then(|u| u.name_text())).or_else(|| {
-        storage_or_key_vault(
-            authentication
-                .get("resource")
-                .and_then(|r| plain(r).name_text()),
-        )
-    })?;
+    let service = storage_or_key_vault(url.as_ref().and_then(|u| u.name_text()))
+        .or_else(|| storage_or_key_vault(audience.and_then(|r| plain(r).name_text())))?;
     if service == STORAGE && !system_identity {
         return None;
     }
