@@ -46,6 +46,9 @@ const KINDS: &[(&str, &str)] = &[
 const MANAGED_PRIVATE_ENDPOINT: &str =
     "Microsoft.DataFactory/factories/managedVirtualNetworks/managedPrivateEndpoints";
 
+/// The properties of an object file copied into its resource: what the rules read.
+const OBJECT_KEYS: &[&str] = &["properties", "location", "identity"];
+
 /// Where an object file sits in its git-mode root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Placement {
@@ -81,7 +84,7 @@ pub fn placement(path: &Path, is_root: &mut dyn FnMut(&Path) -> bool) -> Option<
     if folder_name.eq_ignore_ascii_case("managedPrivateEndpoint") {
         let network_folder = folder.parent()?;
         let managed = network_folder.parent()?;
-        let root = managed.parent()?;
+        let root = here_if_empty(managed.parent()?);
         let is_managed = managed
             .file_name()?
             .to_str()?
@@ -96,12 +99,22 @@ pub fn placement(path: &Path, is_root: &mut dyn FnMut(&Path) -> bool) -> Option<
     let (_, kind) = KINDS
         .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case(folder_name))?;
-    let root = folder.parent()?;
+    let root = here_if_empty(folder.parent()?);
     is_root(root).then(|| Placement {
         root: root.to_path_buf(),
         kind,
         network: None,
     })
+}
+
+/// `.` for the empty path: `linkedService/x.json` (as pre-commit names files at the
+/// repository root) has its root in the current directory.
+fn here_if_empty(path: &Path) -> &Path {
+    if path.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        path
+    }
 }
 
 /// Does the directory hold one of the folders that make a git-mode root?
@@ -161,14 +174,12 @@ struct Segment {
 pub fn lint_root(root: &Path, named: &[PathBuf], options: &LintOptions) -> Vec<FileReport> {
     let mut objects: Vec<ObjectFile> = Vec::new();
     let mut reports: HashMap<PathBuf, FileReport> = HashMap::new();
-    let wanted: std::collections::HashSet<PathBuf> = named.iter().map(|p| clean(p)).collect();
+    // The named files by their spelling without `./`, and as named (reports keep it).
+    let wanted: HashMap<PathBuf, &PathBuf> = named.iter().map(|p| (clean(p), p)).collect();
     for (path, placement) in objects_of(root) {
-        let report_path = named
-            .iter()
-            .find(|n| clean(n) == clean(&path))
-            .cloned()
-            .unwrap_or_else(|| path.clone());
-        let is_named = wanted.contains(&clean(&path));
+        let named_as = wanted.get(&clean(&path)).copied();
+        let report_path = named_as.cloned().unwrap_or_else(|| path.clone());
+        let is_named = named_as.is_some();
         match crate::source::read_bounded(&path) {
             Ok(bytes) => {
                 let size = bytes.len() as u64;
@@ -414,8 +425,10 @@ fn write_template(
             serde_json::Value::from(name)
         ));
         for prop in &obj.properties {
+            // What Studio writes for an object; nothing else becomes a resource keyword
+            // (`condition`, `copy`, `resources` in an object file are not ARM's).
             let key = prop.name.as_str();
-            if key.eq_ignore_ascii_case("name") || key.eq_ignore_ascii_case("type") {
+            if !OBJECT_KEYS.iter().any(|k| key.eq_ignore_ascii_case(k)) {
                 continue;
             }
             text.push(',');

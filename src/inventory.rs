@@ -179,11 +179,12 @@ pub fn rows(reports: &[FileReport], edges: &[Edge]) -> Vec<Row> {
             &mut row.caller_file,
             &mut row.target,
             &mut row.target_file,
+            &mut row.target_state,
             &mut row.verdict,
             &mut row.line_of_sight,
             &mut row.factory_mode,
         ] {
-            escape_in_place(cell);
+            escape_cell(cell);
         }
     }
     // Files in the order `check` reports them (by path component), callers without a
@@ -201,6 +202,15 @@ pub fn rows(reports: &[FileReport], edges: &[Edge]) -> Vec<Row> {
     rows.sort_by_cached_key(key);
     rows.dedup();
     rows
+}
+
+/// Escapes what must not reach a terminal or break a row: control characters, and line
+/// breaks and tabs too (one row per line in every format).
+fn escape_cell(cell: &mut String) {
+    escape_in_place(cell);
+    if cell.contains(['\n', '\t']) {
+        *cell = cell.replace('\n', "\\n").replace('\t', "\\t");
+    }
 }
 
 /// A recorded line (0: none).
@@ -360,7 +370,14 @@ pub fn render_json(rows: &[Row]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::csv_field;
+    use super::{csv_field, escape_cell};
+
+    #[test]
+    fn cells_never_break_a_row_or_reach_a_terminal_raw() {
+        let mut cell = "two\nlines\tand \u{1b}[31mred".to_owned();
+        escape_cell(&mut cell);
+        assert_eq!(cell, "two\\nlines\\tand \\u{1b}[31mred");
+    }
 
     #[test]
     fn csv_fields_are_quoted_and_never_formulas() {

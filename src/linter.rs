@@ -63,8 +63,18 @@ impl LintOptions {
 impl LintOptions {
     /// The provider namespaces the enabled rules are about, each once.
     fn namespaces(&self) -> &[&'static str] {
-        self.namespaces
-            .get_or_init(|| crate::rules::namespaces_of(&self.rules, &[]))
+        self.namespaces.get_or_init(|| {
+            let estate = self
+                .rules
+                .iter()
+                .any(|r| rules::ESTATE_RULES.contains(&r.meta().id));
+            let more = if estate {
+                rules::ESTATE_NAMESPACES
+            } else {
+                &[]
+            };
+            crate::rules::namespaces_of(&self.rules, more)
+        })
     }
 
     /// Is `path` a file of the run (every path is, when the run's files are not known)?
@@ -203,7 +213,10 @@ fn links_with_values(
             .flatten()
             .map(|(_, values)| values)
             .unwrap_or_default();
-        let template = Template::build_for(obj, &source.text, given, &|_| false);
+        // Only modules that deploy other templates are walked: their links are read.
+        let template = Template::build_for(obj, &source.text, given, &|ns| {
+            ns.eq_ignore_ascii_case(DEPLOYMENTS_NAMESPACE)
+        });
         let in_run = |p: &Path| options.in_run(p);
         let links = crate::template::linked::links_of(&template, path, &source, &in_run);
         Some(links.into_iter().map(Arc::new).collect())
@@ -212,6 +225,15 @@ fn links_with_values(
         .ok()
         .flatten()
         .unwrap_or_default()
+}
+
+/// The namespace of `Microsoft.Resources/deployments`.
+const DEPLOYMENTS_NAMESPACE: &str = "Microsoft.Resources";
+
+/// [`crate::rules::walks_namespace`], and modules that deploy other templates.
+fn walks_namespace_or_deployments(namespace: &str) -> bool {
+    crate::rules::walks_namespace(namespace)
+        || namespace.eq_ignore_ascii_case(DEPLOYMENTS_NAMESPACE)
 }
 
 /// How many deployments of one linked file are evaluated (in path and declaration
@@ -309,21 +331,10 @@ fn relint_linked(paths: &[PathBuf], reports: &mut [FileReport], options: &LintOp
             .collect();
         changed = relinted.iter().map(|(child, _)| *child).collect();
         for (child, mut report) in relinted {
-            // The findings about what is written (`check_document`) stay as they were.
-            let written: Vec<Diagnostic> = reports[child]
-                .diagnostics
-                .iter()
-                .filter(|d| is_document_rule(d.rule, options))
-                .cloned()
-                .collect();
-            if !written.is_empty() {
-                report.diagnostics.extend(written);
-                report
-                    .diagnostics
-                    .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-                if report.source.is_none() {
-                    report.source = reports[child].source.clone();
-                }
+            // A parameters file given for it is not what its parents deploy it with, but
+            // one that cannot be used is still an error.
+            if report.parameters_error.is_none() {
+                report.parameters_error = reports[child].parameters_error.take();
             }
             reports[child] = report;
         }
@@ -477,11 +488,7 @@ fn lint_bytes_inner(
     let mut report = match (classify(&root), &root) {
         (DocumentKind::Template, Ast::Object(obj)) => {
             let mut r = FileReport::new(path, FileOutcome::Template, size);
-            // Linted again through its parents: what is written was checked already.
-            let mut found = match through {
-                Some(_) => Vec::new(),
-                None => run_document_rules(obj, options),
-            };
+            let mut found = run_document_rules(obj, options);
             // A template that declares nothing an enabled rule is about, and mentions no
             // suppression, can get no finding from the model: it is not evaluated (three
             // in four templates of a typical estate).
@@ -514,15 +521,16 @@ fn lint_bytes_inner(
                     }
                 },
             };
-            let suppressions = if evaluate {
+            let suppressions = if check {
                 let mut suppressions = Vec::new();
                 let several = given_sets.len() > 1;
                 for (i, given) in given_sets.into_iter().enumerate() {
                     // Modules that declare nothing a rule reads are not walked (none, when
                     // the template is read only for the templates it links).
-                    let wanted: &dyn Fn(&str) -> bool = match check {
-                        true => &crate::rules::walks_namespace,
-                        false => &|_| false,
+                    // Modules linking other files are walked too when links are read.
+                    let wanted: &dyn Fn(&str) -> bool = match links {
+                        true => &|ns| walks_namespace_or_deployments(ns),
+                        false => &crate::rules::walks_namespace,
                     };
                     let template = Template::build_for(obj, &source.text, given, wanted);
                     if check {
@@ -541,7 +549,7 @@ fn lint_bytes_inner(
                             );
                         }
                     }
-                    if i > 0 || !check {
+                    if i > 0 {
                         continue; // suppressions and the estate's facts: from the first
                     }
                     if mentions_suppression {
@@ -608,6 +616,10 @@ pub fn add_findings(
         d.fingerprint = crate::fingerprint::fingerprint_at(&pointer, &d);
         added.push(d);
     }
+    // One finding per rule, place and message: the instances of a copy loop, or several
+    // APIs sharing one backend, make the same call.
+    added.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    let mut added = merge_copy_instances(added);
     if let Some(facts) = report.facts.as_deref() {
         let used = crate::suppress::apply_added(&mut added, &facts.suppressions);
         // A suppression that covers one of these suppresses something after all.
@@ -796,11 +808,6 @@ fn invalid(
         report.source = Some(source);
     }
     report
-}
-
-/// Is `rule` one whose findings come from the written document alone (EXPR001)?
-fn is_document_rule(rule: &str, options: &LintOptions) -> bool {
-    rule == rules::tool::expression_parse_error::META.id && options.enabled(rule)
 }
 
 /// Runs the enabled rules' checks of the parsed document (before the model is built).

@@ -408,3 +408,65 @@ fn a_studio_export_with_its_factory_takes_the_mode_from_it() {
         "{vault:?}"
     );
 }
+
+#[test]
+fn values_pass_through_a_template_that_only_deploys_others() {
+    // main.json → modules/wrapper.json (deployments only) → modules/storage.json: the
+    // storage account is evaluated with main's `Deny`, passed on by the wrapper.
+    let found = check_json(&["testdata/estate/linked-chain"]);
+    let stg = one(&found, "STG001", "modules/storage.json");
+    assert!(stg.4.contains("`stchained`"), "{stg:?}");
+}
+
+#[test]
+fn a_copy_loop_of_policies_is_one_call() {
+    let found = check_json(&["testdata/estate/policy-copy-loop"]);
+    one(&found, "APIM003", "policy-copy-loop/apis.json");
+}
+
+#[test]
+fn selecting_the_data_factory_rules_keeps_the_targets_in_other_files() {
+    let found = check_json(&["--select", "ADF", ESTATE]);
+    one(&found, "ADF002", "adf/linkedService/ls_lake_shir.json");
+    assert!(
+        !found
+            .iter()
+            .any(|f| f.0 == "ADF005" && f.4.contains("stnorthwindlake")),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn a_git_mode_root_in_the_current_directory_is_recognised() {
+    // pre-commit at the root of a factory repository names `linkedService/x.json`.
+    let dir = scratch("estate-git-root-here");
+    let estate = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(ESTATE);
+    for folder in ["factory", "linkedService", "pipeline", "integrationRuntime"] {
+        std::fs::create_dir_all(dir.join(folder)).unwrap();
+        for entry in std::fs::read_dir(estate.join("adf").join(folder)).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), dir.join(folder).join(entry.file_name())).unwrap();
+        }
+    }
+    std::fs::create_dir_all(dir.join("infra")).unwrap();
+    std::fs::copy(
+        estate.join("infra/storage-and-vault.json"),
+        dir.join("infra/storage-and-vault.json"),
+    )
+    .unwrap();
+    let out = trustlint_in(
+        &dir,
+        &[
+            "check",
+            "--format",
+            "json",
+            "--as-of",
+            AS_OF,
+            "--no-config",
+            "linkedService/ls_lake_shir.json",
+            "infra/storage-and-vault.json",
+        ],
+    );
+    let found = findings(&out);
+    one(&found, "ADF002", "linkedService/ls_lake_shir.json");
+}

@@ -529,8 +529,14 @@ fn name_callers_in_targets(
             .iter_mut()
             .find(|d| d.rule == rule && d.span == span && d.level > Level::Note)
         {
+            // The finding was escaped already: escape what is added (names from files).
+            let mut suffix = suffix;
+            crate::diagnostic::escape_in_place(&mut suffix);
             d.message.push_str(&suffix);
-            d.related.extend(related);
+            d.related.extend(related.into_iter().map(|mut r| {
+                crate::diagnostic::escape_in_place(&mut r.label);
+                r
+            }));
         }
     }
 }

@@ -24,6 +24,25 @@ pub mod tool;
 /// private endpoints (line of sight, API Management's network). See [`walks_namespace`].
 pub const CONTEXT_NAMESPACES: &[&str] = &["Microsoft.Network"];
 
+/// The rules whose findings can depend on another file of the run (callers and
+/// targets meet across files: see [`crate::estate`]).
+pub const ESTATE_RULES: &[&str] = &[
+    "ACR001", "ADF002", "ADF005", "APIM003", "EH001", "HSM001", "KV001", "SB001", "STG001",
+];
+
+/// The provider namespaces of the estate's callers and targets: a file declaring one is
+/// evaluated whenever an [`ESTATE_RULES`] rule runs, whichever rules are selected (with
+/// `--select ADF`, the storage accounts of `infra/` are still targets).
+pub const ESTATE_NAMESPACES: &[&str] = &[
+    "Microsoft.ApiManagement",
+    "Microsoft.ContainerRegistry",
+    "Microsoft.DataFactory",
+    "Microsoft.EventHub",
+    "Microsoft.KeyVault",
+    "Microsoft.ServiceBus",
+    "Microsoft.Storage",
+];
+
 /// Whether a nested deployment declaring a resource in `namespace` is walked: one any
 /// rule is about (enabled or not — a rule reads targets and callers of other rules'
 /// namespaces) or one read for context.

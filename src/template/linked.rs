@@ -108,6 +108,10 @@ fn quoted_json_files(expression: &str) -> impl Iterator<Item = &str> {
         .filter(|literal| is_json_name(literal))
 }
 
+/// How many deployments of one file a template's links keep (each is an evaluation of
+/// the file; the linter caps the total per file too).
+pub const MAX_DEPLOYMENTS_PER_FILE: usize = 16;
+
 /// A deployment of a template file beside its parent.
 #[derive(Debug, Clone)]
 pub struct TemplateLink {
@@ -130,6 +134,9 @@ pub fn links_of(
 ) -> Vec<TemplateLink> {
     let folder = parent.parent().unwrap_or(Path::new(""));
     let mut links = Vec::new();
+    // Deployments of each file read so far: past [`MAX_DEPLOYMENTS_PER_FILE`] (a copy
+    // loop of 800 deployments), the values are not read.
+    let mut per_file: std::collections::HashMap<PathBuf, usize> = Default::default();
     for (_, deployment) in template.of_type("Microsoft.Resources/deployments") {
         let Some(link) = deployment.path("properties.templateLink") else {
             continue;
@@ -143,6 +150,11 @@ pub fn links_of(
         };
         if !in_run(&path) {
             continue; // outside the estate: what it is passed does not matter
+        }
+        let seen = per_file.entry(path.clone()).or_default();
+        *seen += 1;
+        if *seen > MAX_DEPLOYMENTS_PER_FILE {
+            continue;
         }
         let parameters_file = deployment
             .path("properties.parametersLink")
@@ -239,21 +251,29 @@ struct FrozenOrigin {
 /// Values nest at most this deep when frozen (deeper parts become unknown).
 const MAX_DEPTH: u32 = 64;
 
+/// A frozen value holds at most this many nodes (the rest becomes unknown): values are
+/// copied per deployment, and an `Rc`-shared array of 100,000 elements would be copied
+/// whole each time.
+const MAX_NODES: usize = 20_000;
+
 /// Freezes a value evaluated in the file `source`: origins without a file are pinned
 /// to it.
 pub fn freeze(value: &Value, source: &Arc<SourceFile>) -> Frozen {
-    freeze_at(value, source, 0)
+    let mut budget = MAX_NODES;
+    freeze_at(value, source, 0, &mut budget)
 }
 
-fn freeze_at(value: &Value, source: &Arc<SourceFile>, depth: u32) -> Frozen {
-    let list = |items: &[(Rc<str>, Value)]| -> Vec<(String, Frozen)> {
+fn freeze_at(value: &Value, source: &Arc<SourceFile>, depth: u32, budget: &mut usize) -> Frozen {
+    *budget = budget.saturating_sub(1);
+    let list = |items: &[(Rc<str>, Value)], budget: &mut usize| -> Vec<(String, Frozen)> {
         items
             .iter()
-            .map(|(k, v)| (k.to_string(), freeze_at(v, source, depth + 1)))
+            .map(|(k, v)| (k.to_string(), freeze_at(v, source, depth + 1, budget)))
             .collect()
     };
     let kind = match &value.kind {
         _ if depth > MAX_DEPTH => FrozenKind::Unknown("the value nests too deeply".into()),
+        _ if *budget == 0 => FrozenKind::Unknown("the value is too large to pass on".into()),
         Kind::Null => FrozenKind::Null,
         Kind::Bool(b) => FrozenKind::Bool(*b),
         Kind::Int(i) => FrozenKind::Int(*i),
@@ -263,12 +283,12 @@ fn freeze_at(value: &Value, source: &Arc<SourceFile>, depth: u32) -> Frozen {
         Kind::Array(items) => FrozenKind::Array(
             items
                 .iter()
-                .map(|v| freeze_at(v, source, depth + 1))
+                .map(|v| freeze_at(v, source, depth + 1, budget))
                 .collect(),
         ),
-        Kind::Object(entries) => FrozenKind::Object(list(entries)),
+        Kind::Object(entries) => FrozenKind::Object(list(entries, budget)),
         Kind::Partial { known, rest } => FrozenKind::Partial {
-            known: list(known),
+            known: list(known, budget),
             rest: rest.to_string(),
         },
         Kind::Unknown(reason) => FrozenKind::Unknown(reason.to_string()),
