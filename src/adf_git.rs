@@ -345,7 +345,7 @@ fn lint_objects(
             continue;
         };
         report.diagnostics =
-            crate::linter::finish_file(diagnostics, &[], Some(&asts[i]), &report.path, options);
+            crate::linter::finish(diagnostics, &[], Some(&asts[i]), &report.path, options);
         let mut facts = std::mem::take(&mut per_file_facts[i]);
         if options.for_inventory {
             facts.fill_lines(&object.source);

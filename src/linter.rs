@@ -481,7 +481,7 @@ fn lint_bytes_inner(
             .with_help(
                 "fix the syntax; comments, trailing commas and a byte-order mark are accepted",
             );
-            return invalid(path, size, source.clone(), diagnostic, options);
+            return invalid_file(path, size, source.clone(), diagnostic, options);
         }
     };
 
@@ -693,7 +693,7 @@ fn not_text(
     )
     .with_label("not text")
     .with_help("save the file as UTF-8 (with or without BOM) or UTF-16 with a BOM");
-    invalid(path, size, source, diagnostic, options)
+    invalid_file(path, size, source, diagnostic, options)
 }
 
 /// Parameter values from a parameters file, by lowercase name.
@@ -789,16 +789,6 @@ pub fn invalid_file(
     diagnostic: Diagnostic,
     options: &LintOptions,
 ) -> FileReport {
-    invalid(path, size, source, diagnostic, options)
-}
-
-fn invalid(
-    path: &Path,
-    size: u64,
-    source: Arc<SourceFile>,
-    diagnostic: Diagnostic,
-    options: &LintOptions,
-) -> FileReport {
     let mut report = FileReport::new(path, FileOutcome::Invalid, size);
     if options.enabled(rules::tool::invalid_json::META.id) {
         let mut cx = LintContext::new(&options.rule_options);
@@ -845,20 +835,9 @@ pub fn run_rules(template: &Template<'_>, options: &LintOptions) -> Vec<Diagnost
     merge_copy_instances(diagnostics)
 }
 
-/// [`finish`], for findings made outside this module (a git-mode factory's files).
-pub fn finish_file(
-    diagnostics: Vec<Diagnostic>,
-    suppressions: &[crate::suppress::Suppression],
-    root: Option<&Ast<'_>>,
-    path: &Path,
-    options: &LintOptions,
-) -> Vec<Diagnostic> {
-    finish(diagnostics, suppressions, root, path, options)
-}
-
 /// What happens to a file's findings after the rules: config levels, inline and config
 /// suppressions (with SUP001 for bad inline ones), fingerprints, output order.
-fn finish(
+pub(crate) fn finish(
     mut diagnostics: Vec<Diagnostic>,
     suppressions: &[crate::suppress::Suppression],
     root: Option<&Ast<'_>>,
