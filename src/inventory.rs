@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use crate::diagnostic::escape_in_place;
-use crate::estate::{Edge, TargetPlace};
+use crate::estate::{Connected, TargetPlace};
 use crate::linter::FileReport;
 use crate::rules::common::noun;
 use crate::rules::data_factory::factory_calls::Mode;
@@ -71,10 +71,48 @@ impl Row {
 
 /// The rows for a connected run (reports with their facts, and the estate's edges):
 /// sorted by caller file and line, then target; targets without callers last.
-pub fn rows(reports: &[FileReport], edges: &[Edge]) -> Vec<Row> {
+pub fn rows(reports: &[FileReport], connected: &Connected) -> Vec<Row> {
     let mut rows = Vec::new();
     let mut called: HashSet<(usize, usize)> = HashSet::new();
-    for edge in edges {
+    for edge in &connected.control {
+        let report = &reports[edge.file];
+        let Some(u) = report
+            .facts
+            .as_deref()
+            .map(|f| &f.control_uses[edge.control_use])
+        else {
+            continue;
+        };
+        let target = edge.target.and_then(|(file, i)| {
+            let holder = &reports[file];
+            holder.facts.as_deref().map(|f| (holder, &f.targets[i]))
+        });
+        if let Some((file, i)) = edge.target {
+            called.insert((file, i));
+        }
+        rows.push(Row {
+            caller_kind: "API Management control plane".to_owned(),
+            caller: format!("{}: {}", u.service, u.what),
+            caller_file: crate::paths::display_path(&report.path),
+            caller_line: line(u.line),
+            factory_mode: String::new(),
+            target_kind: noun(u.vault_kinds.first().copied().unwrap_or_default()).to_owned(),
+            target: target.map_or_else(|| u.vault.clone(), |(_, t)| t.display.clone()),
+            target_file: target.map_or_else(
+                || "not in the run".to_owned(),
+                |(holder, _)| crate::paths::display_path(&holder.path),
+            ),
+            target_line: target.and_then(|(_, t)| line(t.line)),
+            target_state: target.map_or_else(
+                || "unknown".to_owned(),
+                |(_, t)| state(&t.access.locked, &t.access.admits),
+            ),
+            line_of_sight: String::new(),
+            verdict: edge.verdict.clone(),
+            rule: edge.rule.unwrap_or_default().to_owned(),
+        });
+    }
+    for edge in &connected.edges {
         let report = &reports[edge.file];
         let Some(call) = report.facts.as_deref().map(|f| &f.calls[edge.call]) else {
             continue;
@@ -236,7 +274,7 @@ fn mode_text(mode: &Mode) -> String {
     }
 }
 
-fn sight_text(sight: &Tri, edge: &Edge) -> String {
+fn sight_text(sight: &Tri, edge: &crate::estate::Edge) -> String {
     match (&edge.target, sight) {
         (TargetPlace::NotInRun, _) => "unknown (the target is not in the run)".to_owned(),
         (_, Tri::Yes) => "yes".to_owned(),

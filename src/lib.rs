@@ -230,7 +230,7 @@ fn prepare(
 
 /// Lints every file of the run in parallel, then connects the estate: the reports, and
 /// every caller→target edge.
-fn lint_estate(prepared: &Prepared) -> Result<(Vec<FileReport>, Vec<estate::Edge>), String> {
+fn lint_estate(prepared: &Prepared) -> Result<(Vec<FileReport>, estate::Connected), String> {
     let threads = prepared.threads;
     let mut files = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -238,8 +238,8 @@ fn lint_estate(prepared: &Prepared) -> Result<(Vec<FileReport>, Vec<estate::Edge
         .build()
         .map_err(|e| format!("cannot start {threads} worker threads: {e}"))?
         .install(|| linter::lint_files(&prepared.found.files, &prepared.options));
-    let edges = estate::connect(&mut files, &prepared.options);
-    Ok((files, edges))
+    let connected = estate::connect(&mut files, &prepared.options);
+    Ok((files, connected))
 }
 
 /// Says on stderr what could not be read, skipped files (unless `quiet`), and unusable
@@ -393,9 +393,9 @@ fn inventory(
     // Every row, whatever the config's rule selection: the worksheet is not a report.
     prepared.options.rules = rules::ALL.to_vec();
     prepared.options.for_inventory = true;
-    let (files, edges) = lint_estate(&prepared)?;
+    let (files, connected) = lint_estate(&prepared)?;
     let could_not_run = report_problems(&prepared.found, &files, args.input.quiet, stderr);
-    let rows = inventory::rows(&files, &edges);
+    let rows = inventory::rows(&files, &connected);
     let text = match args.format {
         cli::InventoryFormat::Human => inventory::render_human(&rows),
         cli::InventoryFormat::Csv => inventory::render_csv(&rows),

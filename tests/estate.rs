@@ -470,3 +470,39 @@ fn a_git_mode_root_in_the_current_directory_is_recognised() {
     let found = findings(&out);
     one(&found, "ADF002", "linkedService/ls_lake_shir.json");
 }
+
+#[test]
+fn api_management_reads_key_vault_in_another_file() {
+    // apim/service.json reads certificates and a named value from vaults in infra/.
+    let found = check_json(&["testdata/estate/control-plane"]);
+    // A hostname certificate from a vault admitting trusted services: keep the bypass.
+    let keep = one(&found, "KV001", "infra/vaults.json");
+    assert_eq!(keep.1, "note");
+    assert!(keep.4.contains("control plane needs that"), "{keep:?}");
+    assert!(
+        keep.4
+            .contains("(in `testdata/estate/control-plane/apim/service.json`)"),
+        "{keep:?}"
+    );
+    // A hostname certificate from a vault whose bypass is off: APIM006 at the vault.
+    let off = one(&found, "APIM006", "infra/vaults.json");
+    assert!(off.4.contains("`kv-certs-off`"), "{off:?}");
+    // A named value read with a user-assigned identity from a locked-down vault.
+    let user = one(&found, "APIM004", "apim/service.json");
+    assert!(user.4.contains("named value `secret`"), "{user:?}");
+
+    let out = trustlint(&[
+        "inventory",
+        "--format",
+        "json",
+        "--as-of",
+        AS_OF,
+        "--no-config",
+        "testdata/estate/control-plane",
+    ]);
+    let rows: Vec<Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(rows.len(), 3, "{rows:#?}");
+    assert!(rows
+        .iter()
+        .all(|r| r["caller_kind"] == "API Management control plane"));
+}

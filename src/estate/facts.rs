@@ -18,14 +18,48 @@ pub struct FileFacts {
     /// API Management services the file deploys, by lowercase name, with what gives
     /// their gateway a network path (a policy repository calls through them).
     pub gateways: Vec<(String, GatewaySight)>,
+    /// What API Management's control plane reads from Key Vault, where the vault is not
+    /// in the file.
+    pub control_uses: Vec<ControlUse>,
     /// The file's inline suppressions, applied to findings the estate adds.
     pub suppressions: Vec<Suppression>,
+}
+
+/// A Key Vault reference of an API Management service (a hostname certificate, a named
+/// value, a certificate) to a vault the file does not deploy.
+#[derive(Debug, Clone)]
+pub struct ControlUse {
+    /// The API Management service.
+    pub service: String,
+    /// "the certificate of hostname `api.contoso.com`".
+    pub what: String,
+    /// A custom-hostname certificate: read through the trusted path even with a line of
+    /// sight.
+    pub hostname: bool,
+    /// The `keyVaultId` / `secretIdentifier` value, and its JSON pointer.
+    pub span: Span,
+    pub pointer: String,
+    /// `identityClientId` (a user-assigned identity), and its JSON pointer.
+    pub identity: Option<(Span, String)>,
+    pub holder: ResourceInfo,
+    pub qualifier: String,
+    /// The vault's kinds and name, from the reference's host.
+    pub vault_kinds: Vec<&'static str>,
+    pub vault: String,
+    /// The vault in the same file (by index in [`FileFacts::targets`]): the file's own
+    /// rules decided the use, the inventory lists it.
+    pub local_vault: Option<usize>,
+    /// The line of `span`, when recorded ([`FileFacts::fill_lines`]); 0 when not.
+    pub line: usize,
+    /// The service's network, when the file deploys it.
+    pub sight: Option<GatewaySight>,
 }
 
 impl FileFacts {
     pub fn is_empty(&self) -> bool {
         self.targets.is_empty()
             && self.calls.is_empty()
+            && self.control_uses.is_empty()
             && self.factories.is_empty()
             && self.gateways.is_empty()
     }
@@ -39,11 +73,19 @@ impl FileFacts {
         for target in &mut self.targets {
             target.line = source.line_col(target.access.span.start as usize).0;
         }
+        for u in &mut self.control_uses {
+            u.line = source.line_col(u.span.start as usize).0;
+        }
     }
 
     /// Does another file's finding need this file's text (a related span here)?
     pub fn needs_source(&self) -> bool {
-        !self.calls.is_empty() || self.targets.iter().any(|t| t.access.admits.is_yes())
+        !self.calls.is_empty()
+            || !self.control_uses.is_empty()
+            || self
+                .targets
+                .iter()
+                .any(|t| t.access.admits.is_yes() || t.locked_at.is_some())
     }
 }
 
@@ -66,6 +108,12 @@ pub struct TargetFact {
     pub rule: Option<&'static str>,
     /// The line of [`Access::span`], when recorded ([`FileFacts::fill_lines`]); 0 when not.
     pub line: usize,
+    /// The resource, for findings reported on it from another file (APIM006).
+    pub holder: ResourceInfo,
+    /// The JSON pointer of [`Access::span`] (for such a finding's fingerprint).
+    pub pointer: String,
+    /// For a vault or Managed HSM: the setting that locks it down and what to say there.
+    pub locked_at: Option<(Span, String)>,
 }
 
 /// A target's firewall, as far as trusted callers are concerned.

@@ -18,8 +18,8 @@ mod facts;
 use std::collections::HashMap;
 
 pub use facts::{
-    Access, CallFact, CallerKind, CallerSight, FactoryFact, FileFacts, GatewaySight, RuntimeKind,
-    TargetFact, TargetNetwork,
+    Access, CallFact, CallerKind, CallerSight, ControlUse, FactoryFact, FileFacts, GatewaySight,
+    RuntimeKind, TargetFact, TargetNetwork,
 };
 
 use crate::date::Date;
@@ -61,9 +61,29 @@ pub struct Edge {
     pub factory_mode: Option<Mode>,
 }
 
+/// One Key Vault read of API Management's control plane, decided.
+#[derive(Debug, Clone)]
+pub struct ControlEdge {
+    /// The caller's file and use (index in its facts' `control_uses`).
+    pub file: usize,
+    pub control_use: usize,
+    /// The vault: (file, index in its facts' targets), when the run deploys it.
+    pub target: Option<(usize, usize)>,
+    pub verdict: String,
+    pub rule: Option<&'static str>,
+}
+
+/// What connecting the estate found: every gateway and Data Factory call, and every
+/// control-plane read of Key Vault.
+#[derive(Debug, Default)]
+pub struct Connected {
+    pub edges: Vec<Edge>,
+    pub control: Vec<ControlEdge>,
+}
+
 /// Connects the run's files: adds the findings that need another file (or the config)
 /// to each report, and returns every edge. Call once, after every file is linted.
-pub fn connect(reports: &mut [FileReport], options: &LintOptions) -> Vec<Edge> {
+pub fn connect(reports: &mut [FileReport], options: &LintOptions) -> Connected {
     let index = TargetIndex::new(reports);
     let modes = factory_modes(reports);
     let gateways = gateway_sights(reports);
@@ -175,13 +195,16 @@ pub fn connect(reports: &mut [FileReport], options: &LintOptions) -> Vec<Edge> {
             });
         }
     }
+    let mut keeps: HashMap<(usize, usize), Vec<String>> = HashMap::new();
+    let control = control_plane(reports, &index, &mut added, &mut keeps);
+    keep_in_targets(reports, &keeps);
     name_callers_in_targets(reports, &relied_on);
     for (file, diagnostics) in added.into_iter().enumerate() {
         if !diagnostics.is_empty() {
             crate::linter::add_findings(&mut reports[file], diagnostics, options);
         }
     }
-    edges
+    Connected { edges, control }
 }
 
 /// The targets of the run with a usable name, by (kind, name).
@@ -211,11 +234,17 @@ impl TargetIndex {
     /// The target a call names in the run: the first in file order.
     fn find(&self, call: &CallFact) -> Option<TargetPlace> {
         let name = call.target_name.as_ref()?;
-        call.target_kinds.iter().find_map(|kind| {
+        self.find_named(&call.target_kinds, name)
+            .map(|(file, target)| TargetPlace::InRun { file, target })
+    }
+
+    /// The first target of the run of one of `kinds` named `name` (lowercase).
+    fn find_named(&self, kinds: &[&'static str], name: &str) -> Option<(usize, usize)> {
+        kinds.iter().find_map(|kind| {
             self.by_name
-                .get(&(*kind, name.clone()))?
+                .get(&(*kind, name.to_owned()))?
                 .first()
-                .map(|&(file, target)| TargetPlace::InRun { file, target })
+                .copied()
         })
     }
 }
@@ -404,45 +433,10 @@ fn line_of_sight(
 ) -> Tri {
     let network = target.map(|t| &t.network);
     match &call.sight {
-        CallerSight::Gateway(_) => {
-            let Some(GatewaySight {
-                in_network,
-                subnet,
-                location,
-                ..
-            }) = gateway
-            else {
-                return Tri::No;
-            };
-            match in_network {
-                Tri::No => return Tri::No,
-                Tri::Unknown(reason) => return Tri::Unknown(reason.clone()),
-                Tri::Yes => {}
-            }
-            let Some(subnet) = subnet else {
-                return Tri::Unknown("the service's subnet is not known".into());
-            };
-            let Some(network) = network else {
-                return Tri::No;
-            };
-            let vnet = network_of(subnet);
-            if network.virtual_network_rules.iter().any(|id| id == subnet)
-                || network.private_endpoint_networks.contains(&vnet)
-            {
-                return Tri::Yes;
-            }
-            let same_region_storage = target.is_some_and(|t| {
-                eq_ci(t.kind, "Microsoft.Storage/storageAccounts")
-                    && matches!((location, &network.location), (Some(a), Some(b)) if same_region(a, b))
-            });
-            match network.ip_rules {
-                Tri::No => Tri::No,
-                _ if same_region_storage => Tri::No,
-                _ => Tri::Unknown(
-                    "the target's IP rules might admit the service's outbound addresses".into(),
-                ),
-            }
-        }
+        CallerSight::Gateway(_) => match gateway {
+            Some(sight) => gateway_line_of_sight(sight, target),
+            None => Tri::No,
+        },
         CallerSight::Runtime { runtime, .. } => match runtime {
             RuntimeKind::ManagedNetwork {
                 private_endpoint_targets,
@@ -476,6 +470,212 @@ fn line_of_sight(
             },
             RuntimeKind::Unknown(reason) => Tri::Unknown(reason.as_str().into()),
         },
+    }
+}
+
+/// Does an API Management gateway (its network: `sight`) reach `target` through its
+/// network? A declared target (`None`) has no network rules of its own.
+fn gateway_line_of_sight(sight: &GatewaySight, target: Option<&TargetFact>) -> Tri {
+    let GatewaySight {
+        in_network,
+        subnet,
+        location,
+        ..
+    } = sight;
+    match in_network {
+        Tri::No => return Tri::No,
+        Tri::Unknown(reason) => return Tri::Unknown(reason.clone()),
+        Tri::Yes => {}
+    }
+    let Some(subnet) = subnet else {
+        return Tri::Unknown("the service's subnet is not known".into());
+    };
+    let Some(network) = target.map(|t| &t.network) else {
+        return Tri::No;
+    };
+    let vnet = network_of(subnet);
+    if network.virtual_network_rules.iter().any(|id| id == subnet)
+        || network.private_endpoint_networks.contains(&vnet)
+    {
+        return Tri::Yes;
+    }
+    let same_region_storage = target.is_some_and(|t| {
+        eq_ci(t.kind, "Microsoft.Storage/storageAccounts")
+            && matches!((location, &network.location), (Some(a), Some(b)) if same_region(a, b))
+    });
+    match network.ip_rules {
+        Tri::No => Tri::No,
+        _ if same_region_storage => Tri::No,
+        _ => Tri::Unknown(
+            "the target's IP rules might admit the service's outbound addresses".into(),
+        ),
+    }
+}
+
+/// API Management's control plane reading Key Vault in another file of the run: APIM004
+/// (a user-assigned identity to a locked-down vault) in the caller's file, APIM006 (the
+/// vault's bypass off) in the vault's file, and the reasons the vault's own finding must
+/// say to keep the bypass.
+fn control_plane(
+    reports: &[FileReport],
+    index: &TargetIndex,
+    added: &mut [Vec<(Diagnostic, String)>],
+    keeps: &mut HashMap<(usize, usize), Vec<String>>,
+) -> Vec<ControlEdge> {
+    use crate::rules::apim::apim_control_plane_bypass_required::control_plane_blocked;
+    use crate::rules::apim::apim_user_identity_keyvault_behind_firewall::user_identity_behind_firewall;
+    let mut control = Vec::new();
+    for (file, report) in reports.iter().enumerate() {
+        let Some(facts) = report.facts.as_deref() else {
+            continue;
+        };
+        for (use_index, u) in facts.control_uses.iter().enumerate() {
+            let found = match u.local_vault {
+                Some(local) => Some((file, local)),
+                None => index.find_named(&u.vault_kinds, &u.vault),
+            };
+            let mut edge = ControlEdge {
+                file,
+                control_use: use_index,
+                target: found,
+                verdict: "vault not in the run: check its firewall".to_owned(),
+                rule: None,
+            };
+            let Some((target_file, target_index)) = found else {
+                control.push(edge);
+                continue;
+            };
+            let holder = &reports[target_file];
+            let Some(t) = holder.facts.as_deref().map(|f| &f.targets[target_index]) else {
+                continue;
+            };
+            let local = u.local_vault.is_some();
+            edge.verdict = control_verdict(u, t);
+            edge.rule = match (&u.identity, &t.locked_at, &t.access.admits) {
+                (Some(_), Some(_), _) => Some("APIM004"),
+                (_, Some(_), Tri::No) if edge.verdict.starts_with("fails") => Some("APIM006"),
+                _ => None,
+            };
+            control.push(edge);
+            if local {
+                continue; // the file's own rules reported it
+            }
+            if let (Some((identity, pointer)), Some((locked, label))) = (&u.identity, &t.locked_at)
+            {
+                let mut d =
+                    user_identity_behind_firewall(&u.service, &u.what, &t.display, *identity);
+                if let Some(source) = &holder.source {
+                    d = d.with_related_in(
+                        source.clone(),
+                        *locked,
+                        format!("key vault `{}`: {label}", t.display),
+                    );
+                }
+                d.rule = "APIM004";
+                d.message.push_str(&u.qualifier);
+                d.resource = Some(u.holder.clone());
+                added[file].push((d, pointer.clone()));
+            }
+            let needs = u.hostname
+                || u.sight
+                    .as_ref()
+                    .is_some_and(|s| gateway_line_of_sight(s, Some(t)) == Tri::No);
+            if !needs {
+                continue;
+            }
+            let reads_here = format!(
+                "API Management service `{}` reads {} here",
+                u.service, u.what
+            );
+            match (&t.access.admits, &t.locked_at) {
+                (Tri::Yes, _) => {
+                    keeps
+                        .entry((target_file, target_index))
+                        .or_default()
+                        .push(format!(
+                            "API Management service `{}` reads {} (in `{}`)",
+                            u.service,
+                            u.what,
+                            crate::paths::display_path(&report.path)
+                        ))
+                }
+                (Tri::No, Some((locked, label))) => {
+                    let mut d = control_plane_blocked(
+                        &t.display,
+                        &u.service,
+                        &u.what,
+                        u.hostname,
+                        t.access.span,
+                    )
+                    .with_related(*locked, label.clone());
+                    if let Some(source) = &report.source {
+                        d = d.with_related_in(source.clone(), u.span, reads_here);
+                    }
+                    d.rule = "APIM006";
+                    d.resource = Some(t.holder.clone());
+                    added[target_file].push((d, t.pointer.clone()));
+                }
+                _ => {}
+            }
+        }
+    }
+    control
+}
+
+/// What the inventory says of a control-plane read of a vault.
+fn control_verdict(u: &ControlUse, t: &TargetFact) -> String {
+    if u.identity.is_some() && t.locked_at.is_some() {
+        return "fails: a user-assigned identity is not admitted through the vault's firewall"
+            .to_owned();
+    }
+    let needs = u.hostname
+        || u.sight
+            .as_ref()
+            .is_some_and(|s| gateway_line_of_sight(s, Some(t)) == Tri::No);
+    match (&t.access.admits, &t.locked_at, needs) {
+        (_, _, false) => "not affected: network line of sight".to_owned(),
+        (Tri::Yes, _, true) => {
+            "keep the bypass: the control plane reads this vault through the trusted path"
+                .to_owned()
+        }
+        (Tri::No, Some(_), true) => {
+            "fails: the vault's bypass is off and the control plane needs it".to_owned()
+        }
+        (Tri::No, None, true) => "not affected: the vault is not locked down".to_owned(),
+        (Tri::Unknown(reason), _, true) => {
+            format!("undecided: the vault's firewall is not known ({reason})")
+        }
+    }
+}
+
+/// Turns a target's finding into the note that says to keep its bypass, for the
+/// control-plane reads in other files (`keeps`).
+fn keep_in_targets(reports: &mut [FileReport], keeps: &HashMap<(usize, usize), Vec<String>>) {
+    let mut keys: Vec<&(usize, usize)> = keeps.keys().collect();
+    keys.sort_unstable();
+    for &(target_file, target_index) in keys {
+        let Some(t) = reports[target_file]
+            .facts
+            .as_deref()
+            .map(|f| f.targets[target_index].clone())
+        else {
+            continue;
+        };
+        let Some(rule) = t.rule else { continue };
+        let why = keeps[&(target_file, target_index)].join("; ");
+        let keep = crate::rules::common::keep_bypass(noun(t.kind), &t.display, &why, t.access.span);
+        if let Some(d) = reports[target_file]
+            .diagnostics
+            .iter_mut()
+            .find(|d| d.rule == rule && d.span == t.access.span && d.level > Level::Note)
+        {
+            let mut message = keep.message;
+            crate::diagnostic::escape_in_place(&mut message);
+            d.message = message;
+            d.label = keep.label;
+            d.help = keep.help;
+            d.level = Level::Note;
+        }
     }
 }
 

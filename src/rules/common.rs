@@ -228,6 +228,23 @@ pub fn undecided_help(reason: &str) -> &'static str {
     }
 }
 
+/// A target rule's note that the bypass must stay: API Management's control plane (or
+/// its backup and restore) uses it (`why`), at the bypass setting.
+pub fn keep_bypass(noun: &str, name: &str, why: &str, bypass: Span) -> Diagnostic {
+    Diagnostic::new(
+        Level::Note,
+        bypass,
+        format!(
+            "{noun} `{name}` lets trusted Microsoft services through its firewall, and API Management's control plane needs that: {why}"
+        ),
+    )
+    .with_label("keep: API Management's control plane uses this path")
+    .with_help(
+        "keep the bypass: the retirement of trusted service connectivity covers the API Management gateway, not its control plane, \
+         which still reads hostname certificates, named values and client certificates from Key Vault, and backs up to and restores from Storage, through the trusted path",
+    )
+}
+
 /// The common help text of the target rules.
 pub fn target_help(callers: Callers, line_of_sight: &str) -> String {
     let who = match callers {
@@ -315,21 +332,9 @@ pub fn check_bypass_target(
         Tri::No => {}
         Tri::Yes if keep.is_some() => {
             let why = keep.unwrap_or_default();
-            let diagnostic = Diagnostic::new(
-                Level::Note,
-                bypass.span,
-                format!(
-                    "{} `{name}` lets trusted Microsoft services through its firewall, and API Management's control plane needs that: {why}",
-                    spec.noun
-                ),
-            )
-            .with_label("keep: API Management's control plane uses this path")
-            .with_related(locked.span, locked.label)
-            .with_origin(bypass.value.as_ref().and_then(|v| v.origin()))
-            .with_help(
-                "keep the bypass: the retirement of trusted service connectivity covers the API Management gateway, not its control plane, \
-                 which still reads hostname certificates, named values and client certificates from Key Vault, and backs up to and restores from Storage, through the trusted path",
-            );
+            let diagnostic = keep_bypass(spec.noun, &name, &why, bypass.span)
+                .with_related(locked.span, locked.label)
+                .with_origin(bypass.value.as_ref().and_then(|v| v.origin()));
             cx.report(resource, diagnostic);
         }
         Tri::Yes => {

@@ -8,9 +8,10 @@ use std::collections::HashMap;
 use jsonc_parser::ast::Value as Ast;
 
 use crate::estate::{
-    Access, CallFact, CallerKind, CallerSight, FactoryFact, FileFacts, GatewaySight, RuntimeKind,
-    TargetFact, TargetNetwork,
+    Access, CallFact, CallerKind, CallerSight, ControlUse, FactoryFact, FileFacts, GatewaySight,
+    RuntimeKind, TargetFact, TargetNetwork,
 };
+use crate::rules::apim::control_plane::{key_vault_uses, Use};
 use crate::rules::apim::gateway_calls::{gateway_calls, target_access};
 use crate::rules::apim::APIM_SERVICE;
 use crate::rules::apim::{disable_setting, DisableSetting};
@@ -39,10 +40,12 @@ pub fn collect(template: &Template<'_>, root: &Ast<'_>, all_targets: bool) -> Fi
     let mut facts = FileFacts::default();
     let gateway = gateway_calls(template);
     let factory = factory_calls(template);
+    let uses = key_vault_uses(template);
     let called: std::collections::HashSet<usize> = gateway
         .iter()
         .filter_map(|c| c.target)
         .chain(factory.iter().filter_map(|c| c.target))
+        .chain(uses.iter().filter_map(|u| u.vault))
         .collect();
     // Resource index → index in `facts.targets`.
     let mut targets: HashMap<usize, usize> = HashMap::new();
@@ -69,6 +72,9 @@ pub fn collect(template: &Template<'_>, root: &Ast<'_>, all_targets: bool) -> Fi
                 },
                 network: target_network(template, index, resource),
                 line: 0,
+                holder: resource_info(resource),
+                pointer: crate::fingerprint::json_path(root, access.span),
+                locked_at: vault_lock(resource),
             });
         }
     }
@@ -138,6 +144,37 @@ pub fn collect(template: &Template<'_>, root: &Ast<'_>, all_targets: bool) -> Fi
             line: 0,
         });
     }
+    for u in uses {
+        let local_vault = u.vault.and_then(|v| targets.get(&v).copied());
+        let Some(reference) = u.reference.name_text() else {
+            continue;
+        };
+        let (vault_kinds, vault) = target_of(&reference);
+        let Some(vault) = vault.or_else(|| local_vault.and_then(|i| facts.targets[i].name.clone()))
+        else {
+            continue;
+        };
+        let service = &template.resources[u.service];
+        let holder = &template.resources[u.holder];
+        facts.control_uses.push(ControlUse {
+            service: service.display_name(),
+            what: u.what.clone(),
+            hostname: u.kind == Use::Hostname,
+            span: u.reference.span(),
+            pointer: crate::fingerprint::json_path(root, u.reference.span()),
+            identity: u
+                .identity_client_id
+                .as_ref()
+                .map(|c| (c.span(), crate::fingerprint::json_path(root, c.span()))),
+            holder: resource_info(holder),
+            qualifier: deployed_only_if(holder),
+            vault_kinds,
+            vault,
+            local_vault,
+            sight: Some(gateway_sight(template, service)),
+            line: 0,
+        });
+    }
     for (_, factory) in template.of_type(FACTORY) {
         if let Some(name) = plain_name(factory) {
             facts.factories.push(FactoryFact {
@@ -147,6 +184,21 @@ pub fn collect(template: &Template<'_>, root: &Ast<'_>, all_targets: bool) -> Fi
         }
     }
     facts
+}
+
+/// The setting that locks a vault or Managed HSM down, and what to say there.
+fn vault_lock(resource: &Resource<'_>) -> Option<(crate::source::Span, String)> {
+    if !(resource.is_type("Microsoft.KeyVault/vaults")
+        || resource.is_type("Microsoft.KeyVault/managedHSMs"))
+    {
+        return None;
+    }
+    let locked = crate::rules::common::locked_down(
+        resource,
+        "properties.publicNetworkAccess",
+        "properties.networkAcls.defaultAction",
+    );
+    locked.state.is_yes().then_some((locked.span, locked.label))
 }
 
 /// What gives an API Management service's gateway a network path.

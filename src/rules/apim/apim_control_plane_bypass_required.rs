@@ -37,30 +37,51 @@ impl Rule for ApimControlPlaneBypassRequired {
                 continue;
             }
             let service = template.resources[u.service].display_name();
-            let why = match u.kind {
-                Use::Hostname => "custom-hostname certificates are read through the trusted path even when the service has a network line of sight".to_owned(),
-                Use::NamedValue | Use::Certificate => format!("API Management service `{service}` has no network line of sight to the vault"),
-            };
-            let diagnostic = Diagnostic::new(
-                META.default_level,
+            let diagnostic = control_plane_blocked(
+                &vault.display_name(),
+                &service,
+                &u.what,
+                u.kind == Use::Hostname,
                 bypass.span,
-                format!(
-                    "key vault `{}` is locked down with the trusted-services bypass off, so API Management service `{service}` cannot read {}: {why}",
-                    vault.display_name(),
-                    u.what
-                ),
             )
-            .with_label("the bypass is off")
             .with_related(locked.span, locked.label)
-            .with_related(u.reference.span(), format!("API Management service `{service}` reads {} here", u.what))
-            .with_help(
-                "set the vault's `networkAcls.bypass` to `AzureServices`: API Management's control plane (certificates, named values) still uses trusted connectivity — \
-                 the March 2026 retirement covers only the gateway; or make the vault reachable from the service",
+            .with_related(
+                u.reference.span(),
+                format!("API Management service `{service}` reads {} here", u.what),
             );
             cx.report(vault, diagnostic);
         }
         check_backup_storage(template, cx);
     }
+}
+
+/// APIM006's finding at the vault's `bypass`: API Management's control plane reads
+/// `what` from it, which needs the trusted path (`hostname`: a custom-hostname
+/// certificate, always; otherwise the service has no line of sight). The caller adds
+/// where the vault is locked down and where the service reads it.
+pub fn control_plane_blocked(
+    vault: &str,
+    service: &str,
+    what: &str,
+    hostname: bool,
+    bypass: crate::source::Span,
+) -> Diagnostic {
+    let why = match hostname {
+        true => "custom-hostname certificates are read through the trusted path even when the service has a network line of sight".to_owned(),
+        false => format!("API Management service `{service}` has no network line of sight to the vault"),
+    };
+    Diagnostic::new(
+        META.default_level,
+        bypass,
+        format!(
+            "key vault `{vault}` is locked down with the trusted-services bypass off, so API Management service `{service}` cannot read {what}: {why}"
+        ),
+    )
+    .with_label("the bypass is off")
+    .with_help(
+        "set the vault's `networkAcls.bypass` to `AzureServices`: API Management's control plane (certificates, named values) still uses trusted connectivity — \
+         the March 2026 retirement covers only the gateway; or make the vault reachable from the service",
+    )
 }
 
 /// The lock-down setting and the bypass of a Key Vault or storage account (both keep

@@ -38,23 +38,40 @@ impl Rule for ApimUserIdentityKeyVaultBehindFirewall {
             if locked.state != Tri::Yes {
                 continue;
             }
-            let diagnostic = Diagnostic::new(
-                META.default_level,
+            let vault_name = vault.display_name();
+            let diagnostic = user_identity_behind_firewall(
+                &template.resources[u.service].display_name(),
+                &u.what,
+                &vault_name,
                 client_id.span(),
-                format!(
-                    "API Management service `{}` reads {} from key vault `{}` with a user-assigned identity, but the vault is behind its firewall, where only the system-assigned identity is admitted",
-                    template.resources[u.service].display_name(),
-                    u.what,
-                    vault.display_name()
-                ),
             )
-            .with_label("a user-assigned identity")
-            .with_related(locked.span, format!("key vault `{}`: {}", vault.display_name(), locked.label))
-            .with_help(
-                "remove `identityClientId` so the service's system-assigned identity is used (and keep the vault's trusted-services bypass), \
-                 or open the vault's firewall to the service",
+            .with_related(
+                locked.span,
+                format!("key vault `{vault_name}`: {}", locked.label),
             );
             cx.report(&template.resources[u.holder], diagnostic);
         }
     }
+}
+
+/// APIM004's finding at `identity` (the `identityClientId`): the caller adds where the
+/// vault is locked down (in this file or, through the estate, another).
+pub fn user_identity_behind_firewall(
+    service: &str,
+    what: &str,
+    vault: &str,
+    identity: crate::source::Span,
+) -> Diagnostic {
+    Diagnostic::new(
+        META.default_level,
+        identity,
+        format!(
+            "API Management service `{service}` reads {what} from key vault `{vault}` with a user-assigned identity, but the vault is behind its firewall, where only the system-assigned identity is admitted"
+        ),
+    )
+    .with_label("a user-assigned identity")
+    .with_help(
+        "remove `identityClientId` so the service's system-assigned identity is used (and keep the vault's trusted-services bypass), \
+         or open the vault's firewall to the service",
+    )
 }
