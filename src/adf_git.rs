@@ -332,6 +332,19 @@ fn lint_objects(
         call.local_target = None; // a factory folder deploys no targets
         per_file_facts[file].calls.push(call);
     }
+    for mut link in facts.managed_links {
+        let (file, span) = map.locate(link.span);
+        link.span = span;
+        link.holder.pointer = String::new();
+        link.pointer = crate::fingerprint::json_path(&asts[file], span);
+        // The runtime is its own object file: related only when it is this one.
+        link.runtime_span = link
+            .runtime_span
+            .map(|s| map.locate(s))
+            .filter(|(runtime_file, _)| *runtime_file == file)
+            .map(|(_, s)| s);
+        per_file_facts[file].managed_links.push(link);
+    }
     // The factory's mode reaches the estate through a reported file, whichever it is
     // (pre-commit names only the changed files).
     let reported = objects

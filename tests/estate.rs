@@ -506,3 +506,16 @@ fn api_management_reads_key_vault_in_another_file() {
         .iter()
         .all(|r| r["caller_kind"] == "API Management control plane"));
 }
+
+#[test]
+fn a_managed_network_without_a_private_endpoint_to_a_target_in_another_file() {
+    // Git-mode factory: two linked services on a managed-network runtime; the network
+    // has a managed private endpoint to one of the two storage accounts in infra/.
+    let found = check_json(&["testdata/estate/managed-network"]);
+    let gap = one(&found, "ADF004", "linkedService/ls_uncovered.json");
+    assert!(gap.4.contains("`stmvnetgap`"), "{gap:?}");
+    assert!(
+        !found.iter().any(|f| f.2.ends_with("ls_covered.json")),
+        "{found:#?}"
+    );
+}

@@ -18,11 +18,34 @@ pub struct FileFacts {
     /// API Management services the file deploys, by lowercase name, with what gives
     /// their gateway a network path (a policy repository calls through them).
     pub gateways: Vec<(String, GatewaySight)>,
-    /// What API Management's control plane reads from Key Vault, where the vault is not
-    /// in the file.
+    /// What API Management's control plane reads from Key Vault.
     pub control_uses: Vec<ControlUse>,
+    /// Linked services on a managed virtual network runtime whose Storage account or
+    /// vault the file does not deploy (ADF004 across files).
+    pub managed_links: Vec<ManagedLink>,
     /// The file's inline suppressions, applied to findings the estate adds.
     pub suppressions: Vec<Suppression>,
+}
+
+/// A linked service on an integration runtime in a managed virtual network, reaching a
+/// Storage account or vault in another file.
+#[derive(Debug, Clone)]
+pub struct ManagedLink {
+    pub linked_service: String,
+    pub runtime: String,
+    pub network: String,
+    /// The endpoint value, and its JSON pointer.
+    pub span: Span,
+    pub pointer: String,
+    pub holder: ResourceInfo,
+    pub qualifier: String,
+    /// The runtime's `managedVirtualNetwork`, when it is in the same file.
+    pub runtime_span: Option<Span>,
+    pub target_kinds: Vec<&'static str>,
+    pub target: String,
+    /// What the network's managed private endpoints connect to, as (type, name),
+    /// lowercase.
+    pub private_endpoint_targets: Vec<(String, String)>,
 }
 
 /// A Key Vault reference of an API Management service (a hostname certificate, a named
@@ -60,6 +83,7 @@ impl FileFacts {
         self.targets.is_empty()
             && self.calls.is_empty()
             && self.control_uses.is_empty()
+            && self.managed_links.is_empty()
             && self.factories.is_empty()
             && self.gateways.is_empty()
     }
@@ -82,6 +106,7 @@ impl FileFacts {
     pub fn needs_source(&self) -> bool {
         !self.calls.is_empty()
             || !self.control_uses.is_empty()
+            || !self.managed_links.is_empty()
             || self
                 .targets
                 .iter()
@@ -112,7 +137,8 @@ pub struct TargetFact {
     pub holder: ResourceInfo,
     /// The JSON pointer of [`Access::span`] (for such a finding's fingerprint).
     pub pointer: String,
-    /// For a vault or Managed HSM: the setting that locks it down and what to say there.
+    /// For a vault, Managed HSM or Storage account that is locked down: the setting that
+    /// locks it and what to say there.
     pub locked_at: Option<(Span, String)>,
 }
 

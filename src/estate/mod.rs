@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 pub use facts::{
     Access, CallFact, CallerKind, CallerSight, ControlUse, FactoryFact, FileFacts, GatewaySight,
-    RuntimeKind, TargetFact, TargetNetwork,
+    ManagedLink, RuntimeKind, TargetFact, TargetNetwork,
 };
 
 use crate::date::Date;
@@ -197,6 +197,7 @@ pub fn connect(reports: &mut [FileReport], options: &LintOptions) -> Connected {
     }
     let mut keeps: HashMap<(usize, usize), Vec<String>> = HashMap::new();
     let control = control_plane(reports, &index, &mut added, &mut keeps);
+    managed_networks(reports, &index, &mut added);
     keep_in_targets(reports, &keeps);
     name_callers_in_targets(reports, &relied_on);
     for (file, diagnostics) in added.into_iter().enumerate() {
@@ -620,6 +621,66 @@ fn control_plane(
         }
     }
     control
+}
+
+/// ADF004 across files: a linked service on a managed virtual network runtime whose
+/// locked-down Storage account or vault, in another file, has no managed private
+/// endpoint in that network.
+fn managed_networks(
+    reports: &[FileReport],
+    index: &TargetIndex,
+    added: &mut [Vec<(Diagnostic, String)>],
+) {
+    use crate::rules::data_factory::adf_managed_vnet_without_private_endpoint::no_private_endpoint;
+    for (file, report) in reports.iter().enumerate() {
+        let Some(facts) = report.facts.as_deref() else {
+            continue;
+        };
+        for link in &facts.managed_links {
+            let Some((target_file, target_index)) =
+                index.find_named(&link.target_kinds, &link.target)
+            else {
+                continue;
+            };
+            let holder = &reports[target_file];
+            let Some(t) = holder.facts.as_deref().map(|f| &f.targets[target_index]) else {
+                continue;
+            };
+            let covered = link
+                .private_endpoint_targets
+                .iter()
+                .any(|(ty, name)| eq_ci(ty, t.kind) && Some(name) == t.name.as_ref());
+            if t.access.locked != Tri::Yes || covered {
+                continue;
+            }
+            let kind = noun(t.kind);
+            let mut d = no_private_endpoint(
+                &link.linked_service,
+                &link.runtime,
+                &link.network,
+                kind,
+                &t.display,
+                link.span,
+            );
+            if let (Some(source), Some((locked, label))) = (&holder.source, &t.locked_at) {
+                d = d.with_related_in(
+                    source.clone(),
+                    *locked,
+                    format!("{kind} `{}`: {label}", t.display),
+                );
+            }
+            if let Some(span) = link.runtime_span {
+                d = d.with_related(
+                    span,
+                    "integration runtime bound to the managed virtual network",
+                );
+            }
+            d.rule = "ADF004";
+            d.message.push_str(&link.qualifier);
+            d.resource = Some(link.holder.clone());
+            added[file].push((d, link.pointer.clone()));
+        }
+    }
 }
 
 /// What the inventory says of a control-plane read of a vault.

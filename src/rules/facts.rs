@@ -9,14 +9,15 @@ use jsonc_parser::ast::Value as Ast;
 
 use crate::estate::{
     Access, CallFact, CallerKind, CallerSight, ControlUse, FactoryFact, FileFacts, GatewaySight,
-    RuntimeKind, TargetFact, TargetNetwork,
+    ManagedLink, RuntimeKind, TargetFact, TargetNetwork,
 };
 use crate::rules::apim::control_plane::{key_vault_uses, Use};
 use crate::rules::apim::gateway_calls::{gateway_calls, target_access};
 use crate::rules::apim::APIM_SERVICE;
 use crate::rules::apim::{disable_setting, DisableSetting};
 use crate::rules::data_factory::factory_calls::{
-    factory_calls, trust_mode, FactoryCall, Runtime, FACTORY, MANAGED_PRIVATE_ENDPOINT,
+    factory_calls, factory_of, linked_service_endpoint, runtime_of, trust_mode, FactoryCall,
+    Runtime, FACTORY, KEY_VAULT, LINKED_SERVICE, MANAGED_PRIVATE_ENDPOINT, STORAGE,
 };
 use crate::rules::{deployed_only_if, resource_info};
 use crate::template::{
@@ -74,7 +75,7 @@ pub fn collect(template: &Template<'_>, root: &Ast<'_>, all_targets: bool) -> Fi
                 line: 0,
                 holder: resource_info(resource),
                 pointer: crate::fingerprint::json_path(root, access.span),
-                locked_at: vault_lock(resource),
+                locked_at: lock_of(resource),
             });
         }
     }
@@ -175,6 +176,49 @@ pub fn collect(template: &Template<'_>, root: &Ast<'_>, all_targets: bool) -> Fi
             line: 0,
         });
     }
+    for (_, linked_service) in template.of_type(LINKED_SERVICE) {
+        let connect_via = linked_service.path("properties.connectVia");
+        let Runtime::ManagedVnet { runtime, network } =
+            runtime_of(template, linked_service, connect_via)
+        else {
+            continue;
+        };
+        let Some((endpoint, None)) = linked_service_endpoint(template, linked_service) else {
+            continue; // no endpoint, or a target in this file (ADF004 decides it)
+        };
+        let written = endpoint.name_text().unwrap_or_default();
+        let (mut target_kinds, target) = match account_name(&written) {
+            Some(account) => (vec![STORAGE], Some(account)),
+            None => target_of(&written),
+        };
+        target_kinds.retain(|k| *k == STORAGE || *k == KEY_VAULT);
+        let (false, Some(target)) = (target_kinds.is_empty(), target) else {
+            continue;
+        };
+        let (_, factory_name) = factory_of(template, linked_service);
+        let runtime = &template.resources[runtime];
+        facts.managed_links.push(ManagedLink {
+            linked_service: linked_service.short_name(),
+            runtime: runtime.short_name(),
+            span: endpoint.span(),
+            pointer: crate::fingerprint::json_path(root, endpoint.span()),
+            holder: resource_info(linked_service),
+            qualifier: deployed_only_if(linked_service),
+            runtime_span: Some(
+                runtime
+                    .path("properties.managedVirtualNetwork")
+                    .map_or_else(|| runtime.span(), |v| v.span()),
+            ),
+            target_kinds,
+            target,
+            private_endpoint_targets: managed_private_endpoint_targets(
+                template,
+                &factory_name,
+                &network,
+            ),
+            network,
+        });
+    }
     for (_, factory) in template.of_type(FACTORY) {
         if let Some(name) = plain_name(factory) {
             facts.factories.push(FactoryFact {
@@ -186,10 +230,12 @@ pub fn collect(template: &Template<'_>, root: &Ast<'_>, all_targets: bool) -> Fi
     facts
 }
 
-/// The setting that locks a vault or Managed HSM down, and what to say there.
-fn vault_lock(resource: &Resource<'_>) -> Option<(crate::source::Span, String)> {
+/// The setting that locks a vault, Managed HSM or Storage account down, and what to say
+/// there.
+fn lock_of(resource: &Resource<'_>) -> Option<(crate::source::Span, String)> {
     if !(resource.is_type("Microsoft.KeyVault/vaults")
-        || resource.is_type("Microsoft.KeyVault/managedHSMs"))
+        || resource.is_type("Microsoft.KeyVault/managedHSMs")
+        || resource.is_type(STORAGE))
     {
         return None;
     }

@@ -66,30 +66,51 @@ impl Rule for AdfManagedVnetWithoutPrivateEndpoint {
             }
             let (kind, target_name) = (noun(&target.full_type), target.display_name());
             let runtime = &template.resources[runtime_index];
-            let diagnostic = Diagnostic::new(
-                META.default_level,
+            let diagnostic = no_private_endpoint(
+                &linked_service.short_name(),
+                &runtime.short_name(),
+                &network,
+                kind,
+                &target_name,
                 endpoint.span(),
-                format!(
-                    "linked service `{}` runs on integration runtime `{}` in the managed virtual network `{network}`, \
-                     but the managed virtual network has no managed private endpoint to the locked-down {kind} `{target_name}`",
-                    linked_service.short_name(),
-                    runtime.short_name(),
-                ),
             )
-            .with_label(format!("{kind} reached from the managed virtual network"))
-            .with_related(locked.span, format!("{kind} `{target_name}`: {}", locked.label))
+            .with_related(
+                locked.span,
+                format!("{kind} `{target_name}`: {}", locked.label),
+            )
             .with_related(
                 runtime
                     .path("properties.managedVirtualNetwork")
                     .map_or_else(|| runtime.span(), |v| v.span()),
                 "integration runtime bound to the managed virtual network",
-            )
-            .with_help(format!(
-                "add a `Microsoft.DataFactory/factories/managedVirtualNetworks/managedPrivateEndpoints` resource in `{network}` \
-                 whose `privateLinkResourceId` is the {kind}, with the `groupId` the linked service uses (`blob`, `dfs`, `vault`, …), \
-                 and approve the private endpoint connection on the {kind}"
-            ));
+            );
             cx.report(linked_service, diagnostic);
         }
     }
+}
+
+/// ADF004's finding at the linked service's endpoint: the caller adds where the target
+/// is locked down (in this file or another) and the runtime's network binding.
+pub fn no_private_endpoint(
+    linked_service: &str,
+    runtime: &str,
+    network: &str,
+    kind: &str,
+    target: &str,
+    endpoint: crate::source::Span,
+) -> Diagnostic {
+    Diagnostic::new(
+        META.default_level,
+        endpoint,
+        format!(
+            "linked service `{linked_service}` runs on integration runtime `{runtime}` in the managed virtual network `{network}`, \
+             but the managed virtual network has no managed private endpoint to the locked-down {kind} `{target}`"
+        ),
+    )
+    .with_label(format!("{kind} reached from the managed virtual network"))
+    .with_help(format!(
+        "add a `Microsoft.DataFactory/factories/managedVirtualNetworks/managedPrivateEndpoints` resource in `{network}` \
+         whose `privateLinkResourceId` is the {kind}, with the `groupId` the linked service uses (`blob`, `dfs`, `vault`, …), \
+         and approve the private endpoint connection on the {kind}"
+    ))
 }
