@@ -1,25 +1,46 @@
 #!/usr/bin/env bash
-# Proves the pre-commit hook works: installs the real pre-commit from PyPI into a
-# throwaway virtualenv, makes a throwaway git repository that uses this repository
-# (at its HEAD commit) as the hook source, and shows a commit of a bad template being
-# refused and the fixed template being committed. The output is recorded in
-# docs/pre-commit.md.
+# Proves the wheel-based pre-commit hook: builds the `trustlint-azure` wheel from this
+# checkout, makes a throwaway mirror repository from pre-commit-mirror/, and runs the
+# real pre-commit against it in a throwaway project with nothing from the package index
+# (PIP_NO_INDEX=1, PIP_FIND_LINKS=<the wheels built here>): a commit of a bad template is
+# refused, the fixed one is committed. The output is recorded in docs/pre-commit.md.
 #
-# Usage: scripts/pre-commit-proof.sh        (needs python3, git, cargo and the
-#        crate registry: pre-commit builds the hook with `cargo install`)
+# Usage: scripts/pre-commit-proof.sh    (needs python3, git, cargo; the package index
+#        only to install the tools, pre-commit and maturin, before the proof starts)
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-rev=$(git -C "$repo" rev-parse HEAD)
+version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$repo/Cargo.toml" | head -n 1)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-python3 -m venv "$work/venv" >/dev/null
-"$work/venv/bin/pip" install --quiet 'pre-commit==4.3.0'
-export PATH="$work/venv/bin:$PATH"
-export PRE_COMMIT_HOME="$work/cache"
+# The tools, from the index.
+python3 -m venv "$work/tools" >/dev/null
+"$work/tools/bin/pip" install --quiet 'pre-commit==4.3.0' 'maturin>=1.5,<2'
+export PATH="$work/tools/bin:$PATH"
 echo "\$ pre-commit --version"
 pre-commit --version
+
+# The wheels the hook may install: trustlint-azure built here, and the build backend the
+# mirror package declares.
+dist="$work/dist"
+(cd "$repo" && maturin build --release --locked --quiet --out "$dist" 2>/dev/null)
+pip download --quiet --no-deps --dest "$dist" 'setuptools>=61' 'wheel'
+echo "\$ ls dist"
+ls "$dist" | sed -E 's/-[0-9]+\.[0-9.]+-py3-none-any/-<version>-py3-none-any/'
+
+# The mirror, as the release workflow generates it.
+mirror="$work/mirror"
+cp -r "$repo/pre-commit-mirror" "$mirror"
+sed -i.orig "s/@VERSION@/$version/g" "$mirror/pyproject.toml" "$mirror/README.md"
+rm -f "$mirror"/*.orig
+git -C "$mirror" init --quiet
+git -C "$mirror" add -A
+git -C "$mirror" -c user.email=proof@example.invalid -c user.name=proof commit --quiet -m "trustlint $version"
+git -C "$mirror" tag "v$version"
+
+# Nothing from the index from here on.
+export PIP_NO_INDEX=1 PIP_FIND_LINKS="$dist" PRE_COMMIT_HOME="$work/cache"
 
 project="$work/project"
 mkdir -p "$project/infra"
@@ -29,8 +50,8 @@ git config user.email proof@example.invalid
 git config user.name "pre-commit proof"
 cat > .pre-commit-config.yaml <<YAML
 repos:
-  - repo: $repo
-    rev: $rev
+  - repo: $mirror
+    rev: v$version
     hooks:
       - id: trustlint
         args: [--as-of, "2026-11-23"]
@@ -62,12 +83,12 @@ JSON
 }
 
 echo
-echo "\$ git commit -m 'storage account'   # bypass: AzureServices"
-template AzureServices > infra/storage.json
-git add infra/storage.json
+echo "\$ git commit -m 'storage account'   # bypass: AzureServices, in INFRA.JSON"
+template AzureServices > infra/STORAGE.JSON
+git add infra/STORAGE.JSON
 set +e
-git commit -m "storage account" 2>&1
-code=$?
+git commit -m "storage account" 2>&1 | sed "s|$work|<tmp>|g"
+code=${PIPESTATUS[0]}
 set -e
 if [ "$code" -eq 0 ]; then
   echo "UNEXPECTED: the commit of a bad template passed" >&2
@@ -77,8 +98,8 @@ echo "(the commit was refused: git exit code $code)"
 
 echo
 echo "\$ git commit -m 'storage account'   # bypass: None"
-template None > infra/storage.json
-git add infra/storage.json
-git commit -m "storage account" 2>&1
+template None > infra/STORAGE.JSON
+git add infra/STORAGE.JSON
+git commit -m "storage account" 2>&1 | sed -e "s|$work|<tmp>|g" -e 's/^\[\([a-z]*\) [0-9a-f]*\]/[\1 <sha>]/'
 echo "(the commit passed)"
 git log --oneline | sed 's/^[0-9a-f]* /<sha> /'

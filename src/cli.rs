@@ -100,6 +100,11 @@ pub struct CheckArgs {
     /// Never use colour
     #[arg(long)]
     pub no_color: bool,
+
+    /// Also print every finding as a GitHub Actions workflow command (annotations) on
+    /// standard output; needs --output for the report itself
+    #[arg(long)]
+    pub annotations: bool,
 }
 
 /// What to lint and with what: the inputs `check` and `inventory` share.

@@ -292,6 +292,12 @@ fn report_problems(
 
 fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u8, String> {
     let started = Instant::now();
+    if args.annotations && args.output.is_none() {
+        return Err(
+            "--annotations prints to standard output: write the report to a file with --output"
+                .to_owned(),
+        );
+    }
     let prepared = prepare(&args.input, &args.select, &args.ignore, stderr)?;
     let format = args
         .format
@@ -359,6 +365,10 @@ fn check(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Res
         Some(path) => write_atomically(path, text.as_bytes())
             .map_err(|e| format!("{}: {e}", path.display()))?,
         None => write_report(stdout, text.as_bytes())?,
+    }
+    // The GitHub Action writes SARIF to a file and annotates the run from the same run.
+    if args.annotations {
+        write_report(stdout, report::github::render(&run).as_bytes())?;
     }
 
     let threshold = match fail_on {

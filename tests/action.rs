@@ -132,7 +132,24 @@ fn action_metadata_is_valid() {
     }
     assert!(
         text.contains("cargo install --locked"),
-        "installs the tagged source, locked"
+        "builds a ref without a release from source, locked"
+    );
+    assert!(
+        text.contains("releases/download") && text.contains(".sha256"),
+        "downloads the release binary and its checksum"
+    );
+    assert!(
+        text.contains("shasum -a 256") && text.contains("sha256sum"),
+        "verifies the checksum on Linux, Windows (Git Bash) and macOS"
+    );
+    assert!(
+        text.contains("--annotations"),
+        "one run: SARIF and annotations"
+    );
+    let inputs = keys(&action["inputs"]);
+    assert!(
+        inputs.is_superset(&["version", "args"].map(str::to_owned).into()),
+        "{inputs:?}"
     );
     assert!(
         text.contains("github/codeql-action/upload-sarif@"),
@@ -158,5 +175,6 @@ fn pre_commit_hook_matches_json_and_jsonc_by_name() {
         "file names are passed"
     );
     // pre-commit matches `files` with Python's `re.search`: `.json` or `.jsonc` at the end.
-    assert_eq!(hook["files"].as_str(), Some(r"\.jsonc?$"));
+    // Case-insensitive: `UPPER.JSON` too.
+    assert_eq!(hook["files"].as_str(), Some(r"(?i)\.jsonc?$"));
 }
