@@ -514,3 +514,34 @@ fn parameters_option_selects_the_file() {
         "was evaluated with testdata/rules/STG001/fail-via-parameters-file.parameters.json"
     ));
 }
+
+#[test]
+fn annotations_come_with_a_report_written_to_a_file() {
+    let dir = scratch("annotations");
+    let sarif = dir.join("out.sarif");
+    let out = trustlint(&[
+        "check",
+        "--as-of",
+        AS_OF,
+        "--no-config",
+        "--format",
+        "sarif",
+        "--output",
+        sarif.to_str().unwrap(),
+        "--annotations",
+        "testdata/rules/STG001/fail-public-access-disabled-bypass-absent.json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).starts_with("::warning file="),
+        "{}",
+        stdout(&out)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    assert_eq!(report["runs"][0]["results"][0]["ruleId"], "STG001");
+    // Without a file for the report, the two would share standard output.
+    let out = trustlint(&["check", "--annotations", "testdata/examples"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--annotations"), "{}", stderr(&out));
+}
