@@ -297,7 +297,8 @@ fn lint_objects(
         return; // each object parsed alone, so the template cannot fail
     };
     let Ast::Object(obj) = &root else { return };
-    let template = Template::build_for(obj, &text, HashMap::new(), &crate::rules::walks_namespace);
+    // Object files hold no ARM expressions: `"[dbo].[T]"` is a string.
+    let template = Template::build_literal(obj, &text, &crate::rules::walks_namespace);
     let found = crate::linter::run_rules(&template, options);
     let facts = crate::rules::facts::collect(&template, &root, options.for_inventory);
     let map = SpanMap {

@@ -519,3 +519,48 @@ fn a_managed_network_without_a_private_endpoint_to_a_target_in_another_file() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn git_mode_strings_are_never_arm_expressions() {
+    // `[concat(…)]` in an object file is a string (Data Factory has no ARM expressions):
+    // the self-hosted Storage linked service is still a call, to a storage account that
+    // URL does not name — not to `stliteral`, which ARM evaluation would make of it.
+    let dir = scratch("estate-git-literal");
+    for folder in ["factory", "linkedService", "integrationRuntime"] {
+        std::fs::create_dir_all(dir.join(folder)).unwrap();
+    }
+    std::fs::write(
+        dir.join("factory/adf-literal.json"),
+        r#"{ "name": "adf-literal", "location": "westeurope", "identity": { "type": "SystemAssigned" } }"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("integrationRuntime/shir.json"),
+        r#"{ "name": "shir", "properties": { "type": "SelfHosted" } }"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("linkedService/ls.json"),
+        r#"{ "name": "ls", "properties": { "type": "AzureBlobFS",
+            "typeProperties": { "url": "[concat('https://stlit', 'eral.dfs.core.windows.net/')]" },
+            "connectVia": { "referenceName": "shir", "type": "IntegrationRuntimeReference" } } }"#,
+    )
+    .unwrap();
+    let out = trustlint_in(
+        &dir,
+        &[
+            "check",
+            "--format",
+            "json",
+            "--as-of",
+            AS_OF,
+            "--no-config",
+            ".",
+        ],
+    );
+    let found = findings(&out);
+    let call = one(&found, "ADF005", "linkedService/ls.json");
+    assert!(call.4.contains("not known offline"), "{call:?}");
+    assert!(!call.4.contains("`stliteral`"), "{call:?}");
+    assert!(!found.iter().any(|f| f.0 == "EXPR001"), "{found:#?}");
+}

@@ -413,7 +413,7 @@ impl<'a> Template<'a> {
     /// Builds the model of `root` (already classified as a template), with parameter
     /// values from a parameters file (`given`, by parameter name).
     pub fn build(root: &'a Object<'a>, given: HashMap<String, Value>) -> Template<'a> {
-        Template::build_with(root, None, given, None)
+        Template::build_with(root, None, given, None, false)
     }
 
     /// [`Template::build`] for linting: `source` is the file's text (literals inside
@@ -427,7 +427,17 @@ impl<'a> Template<'a> {
         given: HashMap<String, Value>,
         wanted: &dyn Fn(&str) -> bool,
     ) -> Template<'a> {
-        Template::build_with(root, Some(source), given, Some(wanted))
+        Template::build_with(root, Some(source), given, Some(wanted), false)
+    }
+
+    /// [`Template::build_for`] for a document whose strings are never expressions (a
+    /// Data Factory git-mode folder read as a template).
+    pub fn build_literal(
+        root: &'a Object<'a>,
+        source: &'a str,
+        wanted: &dyn Fn(&str) -> bool,
+    ) -> Template<'a> {
+        Template::build_with(root, Some(source), HashMap::new(), Some(wanted), true)
     }
 
     fn build_with(
@@ -435,10 +445,12 @@ impl<'a> Template<'a> {
         source: Option<&'a str>,
         given: HashMap<String, Value>,
         wanted: Option<&dyn Fn(&str) -> bool>,
+        literal_strings: bool,
     ) -> Template<'a> {
         expr::eval::reset_budget();
         let mut scope = Scope::new(root, Value::placeholder("{deployment().name}"));
         scope.source = source;
+        scope.literal_strings = literal_strings;
         // A value for a parameter the template does not declare is left out: Azure
         // rejects such a deployment, and no expression can read it.
         let given: rustc_hash::FxHashMap<Caseless<'_>, &Value> =

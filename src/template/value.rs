@@ -117,6 +117,12 @@ impl<'a> ValueRef<'a> {
     pub fn new(value: &'a Ast<'a>, env: &Env<'a>) -> ValueRef<'a> {
         let anchor = ast_span(value);
         match value {
+            Ast::StringLit(s) if env.scope.literal_strings => ValueRef {
+                inner: Inner::Evaluated(Value::str(s.value.as_ref())),
+                anchor,
+                expression: None,
+                env: env.clone(),
+            },
             Ast::StringLit(s) if is_expression(&s.value) => ValueRef {
                 inner: Inner::Evaluated(env.eval_written(s, &Rc::from("the value, written here"))),
                 anchor,

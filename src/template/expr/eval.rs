@@ -312,6 +312,9 @@ impl<'a> Env<'a> {
     /// Evaluates a string written in the template, so that the string literals of an
     /// expression in it carry where they are written (labelled `label`).
     pub fn eval_written(&self, lit: &'a StringLit<'a>, label: &Rc<str>) -> Value {
+        if self.scope.literal_strings {
+            return Value::str(lit.value.as_ref());
+        }
         if !is_expression(&lit.value) {
             return self.eval_string(&lit.value);
         }

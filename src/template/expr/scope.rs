@@ -168,6 +168,10 @@ pub struct Scope<'a> {
     /// The text of the file, when known: where the characters of a string with JSON
     /// escapes are (see [`WrittenString`]).
     pub source: Option<&'a str>,
+    /// Strings are what they say, never ARM expressions: a Data Factory git-mode folder
+    /// read as a template (Studio writes `[[` in an export; a git-mode file has no
+    /// expressions, and `"[dbo].[T]"` is a table name).
+    pub literal_strings: bool,
     /// The deployment's name, for `deployment().name` and labels: evaluated when
     /// first asked for (most templates never ask).
     deployment_name: DeploymentName<'a>,
@@ -357,6 +361,7 @@ impl<'a> Scope<'a> {
             symbols: FxHashMap::default(),
             declarations: Vec::new(),
             source: None,
+            literal_strings: false,
             deployment_name,
             cache: RefCell::new(FxHashMap::default()),
             in_progress: RefCell::new(Vec::new()),
