@@ -6,6 +6,7 @@
 
 pub mod adf_git;
 pub mod baseline;
+pub mod bicep;
 pub mod cli;
 pub mod config;
 pub mod date;

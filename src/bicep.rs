@@ -1,0 +1,450 @@
+//! Bicep source structure, for mapping findings from compiled JSON back to the `.bicep`
+//! a user wrote (issue 15; see docs/design/bicep.md). Not wired into the linter yet.
+//!
+//! What the mapping needs is structural: the top-level declarations (`param`, `var`,
+//! `resource`, `module`, `output`, …) with their names and bodies, and the place of a
+//! property path inside an object literal (`properties.networkAcls.bypass`). A lexer
+//! that knows Bicep's strings (`'…'` with escapes and `${…}` interpolation, `'''…'''`),
+//! comments and brackets finds both without a grammar, so newer syntax the grammar does
+//! not know (`import … from`, `resourceInput<…>`, nullable types) never derails it.
+//!
+//! Everything is bounded by the input: one pass over the text, nesting capped.
+
+use crate::source::Span;
+
+/// What kind of top-level declaration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Param,
+    Var,
+    Resource,
+    Module,
+    Output,
+    Type,
+    Func,
+    Import,
+    Metadata,
+    TargetScope,
+}
+
+/// A top-level declaration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declaration {
+    pub kind: Kind,
+    /// The symbolic name (empty for `targetScope` and `import`).
+    pub name: String,
+    /// From the keyword to the end of the declaration (decorators excluded).
+    pub span: Span,
+    /// The object literal that is the declaration's value (a resource's or module's
+    /// body, also inside `if (…)` or `[for … : { … }]`), when it has one.
+    pub body: Option<Span>,
+}
+
+/// Brackets nest at most this deep; deeper text is skipped as one token run.
+const MAX_DEPTH: usize = 256;
+
+/// A lexical token the scanner keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tok {
+    Open(u8),
+    Close(u8),
+    Newline,
+    Colon,
+    Comma,
+    Equals,
+    /// An identifier or keyword.
+    Word,
+    /// A string literal (its span includes the quotes).
+    Str,
+    Other,
+}
+
+/// Tokens with their spans and bracket depth (before an opening bracket is applied).
+fn tokens(text: &str) -> Vec<(Tok, Span, usize)> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let start = i;
+        let tok = match b {
+            b'\n' => {
+                i += 1;
+                Tok::Newline
+            }
+            b' ' | b'\t' | b'\r' => {
+                i += 1;
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < bytes.len() && !(bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/')) {
+                    i += 1;
+                }
+                i = (i + 2).min(bytes.len());
+                continue;
+            }
+            b'\'' if bytes[i..].starts_with(b"'''") => {
+                i += 3;
+                while i < bytes.len() && !bytes[i..].starts_with(b"'''") {
+                    i += 1;
+                }
+                i = (i + 3).min(bytes.len());
+                Tok::Str
+            }
+            b'\'' => {
+                i = skip_string(bytes, i + 1);
+                Tok::Str
+            }
+            b'{' | b'[' | b'(' => {
+                i += 1;
+                Tok::Open(b)
+            }
+            b'}' | b']' | b')' => {
+                i += 1;
+                Tok::Close(b)
+            }
+            b':' => {
+                i += 1;
+                Tok::Colon
+            }
+            b',' => {
+                i += 1;
+                Tok::Comma
+            }
+            b'=' if bytes.get(i + 1) != Some(&b'=')
+                && (i == 0 || !b"!<>=".contains(&bytes[i - 1])) =>
+            {
+                i += 1;
+                Tok::Equals
+            }
+            b if b.is_ascii_alphabetic() || b == b'_' => {
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                    i += 1;
+                }
+                Tok::Word
+            }
+            _ => {
+                // One character (a UTF-8 sequence counts as its bytes: never a boundary).
+                i += 1;
+                while i < bytes.len() && (bytes[i] & 0xC0) == 0x80 {
+                    i += 1;
+                }
+                Tok::Other
+            }
+        };
+        if let Tok::Close(_) = tok {
+            depth = depth.saturating_sub(1);
+        }
+        out.push((tok, Span::new(start, i), depth));
+        if let Tok::Open(_) = tok {
+            depth = (depth + 1).min(MAX_DEPTH);
+        }
+    }
+    out
+}
+
+/// The end of a `'…'` string that starts at `i` (after the quote): `\'` escapes, and
+/// `${…}` interpolations may hold strings and braces of their own.
+fn skip_string(bytes: &[u8], mut i: usize) -> usize {
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'\'' => return i + 1,
+            b'$' if bytes.get(i + 1) == Some(&b'{') => {
+                i += 2;
+                let mut braces = 1usize;
+                while i < bytes.len() && braces > 0 {
+                    match bytes[i] {
+                        b'{' => braces += 1,
+                        b'}' => braces -= 1,
+                        b'\'' => {
+                            i = skip_string(bytes, i + 1);
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+            }
+            b'\n' => return i, // unterminated: stop at the line's end
+            _ => i += 1,
+        }
+    }
+    bytes.len()
+}
+
+/// The top-level declarations of a Bicep file, in order.
+pub fn declarations(text: &str) -> Vec<Declaration> {
+    let toks = tokens(text);
+    let mut out = Vec::new();
+    let mut at_line_start = true;
+    let mut k = 0;
+    while k < toks.len() {
+        let (tok, span, depth) = toks[k];
+        if tok == Tok::Newline {
+            at_line_start = true;
+            k += 1;
+            continue;
+        }
+        let starts = at_line_start && depth == 0 && tok == Tok::Word;
+        at_line_start = false;
+        if !starts {
+            k += 1;
+            continue;
+        }
+        let kind = match &text[span.start as usize..span.end as usize] {
+            "param" => Kind::Param,
+            "var" => Kind::Var,
+            "resource" => Kind::Resource,
+            "module" => Kind::Module,
+            "output" => Kind::Output,
+            "type" => Kind::Type,
+            "func" => Kind::Func,
+            "import" => Kind::Import,
+            "metadata" => Kind::Metadata,
+            "targetScope" => Kind::TargetScope,
+            _ => {
+                k += 1;
+                continue;
+            }
+        };
+        let name = match (kind, toks.get(k + 1)) {
+            (Kind::TargetScope | Kind::Import, _) => String::new(),
+            (_, Some((Tok::Word, s, _))) => text[s.start as usize..s.end as usize].to_owned(),
+            _ => String::new(),
+        };
+        // The declaration runs to the next newline back at depth 0.
+        let mut end = k + 1;
+        while end < toks.len() && !(toks[end].0 == Tok::Newline && toks[end].2 == 0) {
+            end += 1;
+        }
+        let last = toks[end.saturating_sub(1).max(k)].1;
+        // The body: the first `{` after `=` (past `if (…)` and `[for … :`).
+        let body = matches!(kind, Kind::Resource | Kind::Module)
+            .then(|| {
+                let equals = (k..end).find(|&j| toks[j].0 == Tok::Equals)?;
+                let open = (equals..end).find(|&j| toks[j].0 == Tok::Open(b'{'))?;
+                let close = matching_close(&toks, open, end)?;
+                Some(Span::new(
+                    toks[open].1.start as usize,
+                    toks[close].1.end as usize,
+                ))
+            })
+            .flatten();
+        out.push(Declaration {
+            kind,
+            name,
+            span: Span::new(span.start as usize, last.end as usize),
+            body,
+        });
+        k = end;
+    }
+    out
+}
+
+/// The index of the bracket that closes the one at `open`, before `limit`.
+fn matching_close(toks: &[(Tok, Span, usize)], open: usize, limit: usize) -> Option<usize> {
+    let depth = toks[open].2;
+    (open + 1..limit).find(|&j| matches!(toks[j].0, Tok::Close(_)) && toks[j].2 == depth)
+}
+
+/// The value of the property at `path` in the object literal `object` (a span that
+/// starts at its `{`): `["properties", "networkAcls", "bypass"]`. Keys compare as ARM
+/// compares them, without case; a quoted key (`'my-key'`) counts by its text. `None`
+/// when a key is not written there (the caller falls back to the nearest enclosing
+/// place it found: see [`deepest_written`]).
+pub fn property_path(text: &str, object: Span, path: &[&str]) -> Option<Span> {
+    let (found, depth) = deepest_written(text, object, path);
+    (depth == path.len()).then_some(found)
+}
+
+/// How far `path` is written in `object`: the span of the deepest value found (the
+/// object itself when not even the first key is) and how many keys were matched.
+pub fn deepest_written(text: &str, object: Span, path: &[&str]) -> (Span, usize) {
+    let slice = &text[object.start as usize..object.end as usize];
+    let toks = tokens(slice);
+    let shift = |s: Span| {
+        Span::new(
+            s.start as usize + object.start as usize,
+            s.end as usize + object.start as usize,
+        )
+    };
+    let mut current = 0usize; // index of the current object's `{` in toks
+    let mut found = object;
+    for (matched, key) in path.iter().enumerate() {
+        if toks.get(current).map(|t| t.0) != Some(Tok::Open(b'{')) {
+            return (found, matched);
+        }
+        let Some(close) = matching_close(&toks, current, toks.len()) else {
+            return (found, matched);
+        };
+        let depth = toks[current].2 + 1;
+        // A key: a word or string at the object's depth, followed by `:`.
+        let entry = (current + 1..close).find(|&j| {
+            toks[j].2 == depth
+                && matches!(toks[j].0, Tok::Word | Tok::Str)
+                && toks.get(j + 1).map(|t| t.0) == Some(Tok::Colon)
+                && key_text(slice, toks[j]).eq_ignore_ascii_case(key)
+        });
+        let Some(entry) = entry else {
+            return (found, matched);
+        };
+        // The value: from after `:` to the end of the entry (newline or comma at depth).
+        let value_start = entry + 2;
+        let mut value_end = value_start;
+        while value_end < close
+            && !(matches!(toks[value_end].0, Tok::Newline | Tok::Comma)
+                && toks[value_end].2 == depth)
+        {
+            value_end += 1;
+        }
+        if value_start >= value_end {
+            return (found, matched);
+        }
+        // Skip newlines that open the value (a multi-line value starts on the next line).
+        let first = (value_start..value_end)
+            .find(|&j| toks[j].0 != Tok::Newline)
+            .unwrap_or(value_start);
+        let last = (first..value_end)
+            .rev()
+            .find(|&j| toks[j].0 != Tok::Newline)
+            .unwrap_or(first);
+        found = shift(Span::new(
+            toks[first].1.start as usize,
+            toks[last].1.end as usize,
+        ));
+        current = first;
+    }
+    (found, path.len())
+}
+
+/// A key as written: a word, or a quoted string without its quotes.
+fn key_text(slice: &str, token: (Tok, Span, usize)) -> &str {
+    let text = &slice[token.1.start as usize..token.1.end as usize];
+    match token.0 {
+        Tok::Str => text.trim_start_matches('\'').trim_end_matches('\''),
+        _ => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAIN: &str = r#"metadata name = 'Storage'
+import { lockType } from 'br/public:avm/utl/types/avm-common-types:0.5.1'
+
+@description('The account name.')
+param name string = 'st${uniqueString(resourceGroup().id)}'
+
+param tags resourceInput<'Microsoft.Storage/storageAccounts@2024-01-01'>.tags?
+
+var acls = {
+  defaultAction: 'Deny' // locked down
+  bypass: 'AzureServices'
+}
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = if (deploy) {
+  name: name
+  location: location
+  properties: {
+    publicNetworkAccess: 'Disabled'
+    networkAcls: {
+      bypass: 'AzureServices'
+      'defaultAction': 'Deny'
+    }
+  }
+}
+
+module vaults './vault.bicep' = [for v in vaultNames: {
+  name: 'vault-${v}'
+  params: { name: v, bypass: 'None' }
+}]
+
+output id string = storage.id
+"#;
+
+    fn at(span: Span) -> &'static str {
+        &MAIN[span.start as usize..span.end as usize]
+    }
+
+    #[test]
+    fn declarations_and_their_bodies() {
+        let found = declarations(MAIN);
+        let kinds: Vec<(Kind, &str)> = found.iter().map(|d| (d.kind, d.name.as_str())).collect();
+        assert_eq!(
+            kinds,
+            [
+                (Kind::Metadata, "name"),
+                (Kind::Import, ""),
+                (Kind::Param, "name"),
+                (Kind::Param, "tags"),
+                (Kind::Var, "acls"),
+                (Kind::Resource, "storage"),
+                (Kind::Module, "vaults"),
+                (Kind::Output, "id"),
+            ]
+        );
+        let storage = &found[5];
+        assert!(at(storage.body.unwrap()).starts_with("{\n  name: name"));
+        assert!(at(storage.body.unwrap()).ends_with("}\n}"));
+        let vaults = &found[6];
+        assert!(at(vaults.body.unwrap()).starts_with("{\n  name: 'vault-${v}'"));
+    }
+
+    #[test]
+    fn property_paths_through_object_literals() {
+        let storage = declarations(MAIN)[5].body.unwrap();
+        let bypass = property_path(MAIN, storage, &["properties", "networkAcls", "bypass"]);
+        assert_eq!(at(bypass.unwrap()), "'AzureServices'");
+        // Keys compare without case; quoted keys by their text.
+        let action = property_path(
+            MAIN,
+            storage,
+            &["Properties", "networkAcls", "defaultAction"],
+        );
+        assert_eq!(at(action.unwrap()), "'Deny'");
+        // Not written: the deepest enclosing value written, and how far it got.
+        let (nearest, depth) =
+            deepest_written(MAIN, storage, &["properties", "networkAcls", "ipRules"]);
+        assert_eq!(depth, 2);
+        assert!(at(nearest).starts_with("{\n      bypass:"));
+        // A one-line object with commas.
+        let vaults = declarations(MAIN)[6].body.unwrap();
+        assert_eq!(
+            at(property_path(MAIN, vaults, &["params", "bypass"]).unwrap()),
+            "'None'"
+        );
+    }
+
+    #[test]
+    fn hostile_text_never_panics_and_stays_linear() {
+        for text in [
+            "'",
+            "'''",
+            "{{{{",
+            "}}}}",
+            "resource x 'a' = {",
+            "param",
+            "é'${'}",
+            "/*",
+        ] {
+            let found = declarations(text);
+            for d in found {
+                if let Some(body) = d.body {
+                    let _ = deepest_written(text, body, &["a", "b"]);
+                }
+            }
+        }
+        let deep = "[".repeat(100_000);
+        assert!(declarations(&deep).is_empty());
+    }
+}
