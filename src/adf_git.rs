@@ -66,6 +66,13 @@ pub struct Placement {
 pub fn placement(path: &Path, is_root: &mut dyn FnMut(&Path) -> bool) -> Option<Placement> {
     // Most files are in no such folder: tell from the bytes, before `Path` parses
     // components (this runs for every file of every run).
+    // Object files are JSON (a `.bicep` beside them is a template's source).
+    if !path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
+        return None;
+    }
     let bytes = path.as_os_str().as_encoded_bytes();
     let separator = |b: &u8| *b == b'/' || (cfg!(windows) && *b == b'\\');
     let mut parts = bytes.rsplit(separator).skip(1);

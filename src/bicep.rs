@@ -10,7 +10,33 @@
 //!
 //! Everything is bounded by the input: one pass over the text, nesting capped.
 
+use std::path::{Path, PathBuf};
+
 use crate::source::Span;
+
+/// Is the file a Bicep source (`*.bicep`; not `.bicepparam`)?
+pub fn is_bicep(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("bicep"))
+}
+
+/// `X.json` beside `X.bicep`.
+pub fn compiled_sibling(bicep: &Path) -> PathBuf {
+    bicep.with_extension("json")
+}
+
+/// Was this JSON text compiled by Bicep (`metadata._generator.name` is `bicep`)? Read
+/// from the text's head, where Bicep writes `metadata` first, without parsing the
+/// template (this runs for every `.json` beside a `.bicep` of the run).
+pub fn compiled_by_bicep(json: &str) -> bool {
+    let head = &json.as_bytes()[..json.len().min(4096)];
+    let Some(at) = memchr::memmem::find(head, b"\"_generator\"") else {
+        return false;
+    };
+    let rest = &head[at..];
+    let window = &rest[..rest.len().min(200)];
+    memchr::memmem::find(window, b"\"bicep\"").is_some()
+}
 
 /// What kind of top-level declaration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -324,6 +350,40 @@ pub fn deepest_written(text: &str, object: Span, path: &[&str]) -> (Span, usize)
         current = first;
     }
     (found, path.len())
+}
+
+/// The value of the one entry `key: …` written anywhere inside `within` (any depth),
+/// when there is exactly one.
+pub fn unique_key_value(text: &str, within: Span, key: &str) -> Option<Span> {
+    let slice = &text[within.start as usize..within.end as usize];
+    let toks = tokens(slice);
+    let mut found = None;
+    for j in 0..toks.len() {
+        let is_key = matches!(toks[j].0, Tok::Word | Tok::Str)
+            && toks.get(j + 1).map(|t| t.0) == Some(Tok::Colon)
+            && key_text(slice, toks[j]).eq_ignore_ascii_case(key);
+        if !is_key {
+            continue;
+        }
+        if found.is_some() {
+            return None; // written twice: which one decides is not known here
+        }
+        let depth = toks[j].2;
+        let first = j + 2;
+        let mut last = first;
+        while last + 1 < toks.len()
+            && !(matches!(toks[last + 1].0, Tok::Newline | Tok::Comma) && toks[last + 1].2 == depth)
+            && !(matches!(toks[last + 1].0, Tok::Close(_)) && toks[last + 1].2 < depth)
+        {
+            last += 1;
+        }
+        let (start, end) = (toks.get(first)?.1.start, toks[last].1.end);
+        found = Some(Span::new(
+            start as usize + within.start as usize,
+            end as usize + within.start as usize,
+        ));
+    }
+    found
 }
 
 /// A key as written: a word, or a quoted string without its quotes.

@@ -111,7 +111,10 @@ fn walk(
     for entry in walker {
         match entry {
             // FIFOs, sockets and devices are skipped: only regular files are read.
-            Ok(e) if e.file_type().is_file() && has_json_extension(e.path()) => {
+            Ok(e)
+                if e.file_type().is_file()
+                    && (has_json_extension(e.path()) || crate::bicep::is_bicep(e.path())) =>
+            {
                 followed_link |= e.path_is_symlink();
                 files.push(clean(e.path()));
             }

@@ -7,6 +7,7 @@
 pub mod adf_git;
 pub mod baseline;
 pub mod bicep;
+pub mod bicep_input;
 pub mod cli;
 pub mod config;
 pub mod date;

@@ -165,7 +165,7 @@ pub fn lint_files(paths: &[PathBuf], options: &LintOptions) -> Vec<FileReport> {
     // one, through `flat_map`, left workers spinning); the few git-mode roots after it.
     let linted: Vec<FileReport> = singles
         .par_iter()
-        .map(|&i| lint_path(&paths[i], options))
+        .map(|&i| lint_single(&paths[i], paths, options))
         .collect();
     let mut slots: Vec<Option<FileReport>> = (0..paths.len()).map(|_| None).collect();
     for (i, report) in singles.into_iter().zip(linted) {
@@ -339,6 +339,32 @@ fn relint_linked(paths: &[PathBuf], reports: &mut [FileReport], options: &LintOp
             reports[child] = report;
         }
     }
+}
+
+/// Lints one file of the run: a `.bicep` source through its compiled template; the
+/// template compiled from a `.bicep` of the run is reported there, not on its own.
+fn lint_single(path: &Path, run: &[PathBuf], options: &LintOptions) -> FileReport {
+    if crate::bicep::is_bicep(path) {
+        let walked = options.walked.contains(path.as_os_str());
+        return crate::bicep_input::lint(path, options, !walked);
+    }
+    let has_source = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        && {
+            let source = path.with_extension("bicep");
+            let key = source.as_os_str();
+            options.run_files.contains_key(key)
+                || (options.run_files.is_empty() && run.iter().any(|p| p.as_os_str() == key))
+        };
+    if has_source {
+        if let Ok(text) = crate::source::read_bounded_text(path) {
+            if crate::bicep::compiled_by_bicep(&text) {
+                return FileReport::new(path, FileOutcome::NotArm, text.len() as u64);
+            }
+        }
+    }
+    lint_path(path, options)
 }
 
 /// What is linted as one task: a file, or the files of one git-mode root.

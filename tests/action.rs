@@ -176,5 +176,5 @@ fn pre_commit_hook_matches_json_and_jsonc_by_name() {
     );
     // pre-commit matches `files` with Python's `re.search`: `.json` or `.jsonc` at the end.
     // Case-insensitive: `UPPER.JSON` too.
-    assert_eq!(hook["files"].as_str(), Some(r"(?i)\.jsonc?$"));
+    assert_eq!(hook["files"].as_str(), Some(r"(?i)\.(jsonc?|bicep)$"));
 }

@@ -275,7 +275,7 @@ fn the_suppressions_example_shows_every_inline_form() {
         [
             "\"suppressions/azuredeploy.json\" \"STG001\" \"inSource\"", // comment
             "\"suppressions/azuredeploy.json\" \"KV001\" \"inSource\"",  // metadata
-            "\"suppressions/main.json\" \"STG001\" \"inSource\"",        // Bicep description
+            "\"suppressions/main.bicep\" \"STG001\" \"inSource\"", // Bicep description, reported in the source
         ]
     );
 }
