@@ -20,6 +20,17 @@ pub fn is_bicep(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("bicep"))
 }
 
+/// Does the file at `path` start like a template Bicep compiled? Reads its first 4 KiB
+/// only.
+pub fn file_compiled_by_bicep(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(4096);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(4096).read_to_end(&mut head))
+        .is_ok()
+        && compiled_by_bicep(&head)
+}
+
 /// `X.json` beside `X.bicep`.
 pub fn compiled_sibling(bicep: &Path) -> PathBuf {
     bicep.with_extension("json")
@@ -28,8 +39,8 @@ pub fn compiled_sibling(bicep: &Path) -> PathBuf {
 /// Was this JSON text compiled by Bicep (`metadata._generator.name` is `bicep`)? Read
 /// from the text's head, where Bicep writes `metadata` first, without parsing the
 /// template (this runs for every `.json` beside a `.bicep` of the run).
-pub fn compiled_by_bicep(json: &str) -> bool {
-    let head = &json.as_bytes()[..json.len().min(4096)];
+pub fn compiled_by_bicep(json: &[u8]) -> bool {
+    let head = &json[..json.len().min(4096)];
     let Some(at) = memchr::memmem::find(head, b"\"_generator\"") else {
         return false;
     };

@@ -8,8 +8,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jsonc_parser::ast::Value as Ast;
-
 use crate::bicep::{compiled_by_bicep, compiled_sibling, declarations, deepest_written, Kind};
 use crate::diagnostic::{Diagnostic, Related};
 use crate::linter::{FileOutcome, FileReport, LintOptions};
@@ -20,8 +18,8 @@ const COMPILE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The compiled template of a `.bicep` file, or why there is none.
 enum Compiled {
-    /// The JSON text, and where it came from (for related locations).
-    Json(String, PathBuf),
+    /// The JSON bytes, and where they came from (for related locations).
+    Json(Vec<u8>, PathBuf),
     /// Neither a compiled `X.json` beside it nor a Bicep CLI on `PATH`.
     Missing,
     /// The CLI failed: what it said.
@@ -31,19 +29,6 @@ enum Compiled {
 /// Lints a `.bicep` file. `named`: given on the command line (a missing compiled
 /// template is then an error; in a walk, a note).
 pub fn lint(path: &Path, options: &LintOptions, named: bool) -> FileReport {
-    let bicep = match crate::source::read_bounded(path) {
-        Ok(bytes) => match SourceFile::decode_owned(path.to_path_buf(), bytes) {
-            Ok(s) => Arc::new(s),
-            Err((e, _)) => {
-                return FileReport::new(
-                    path,
-                    FileOutcome::Skipped(format!("not a text file, skipped: {}", e.message)),
-                    0,
-                )
-            }
-        },
-        Err(e) => return FileReport::new(path, FileOutcome::Unreadable(e.to_string()), 0),
-    };
     let (json, json_path) = match compiled(path) {
         Compiled::Json(text, from) => (text, from),
         Compiled::Failed(why) => {
@@ -64,7 +49,7 @@ pub fn lint(path: &Path, options: &LintOptions, named: bool) -> FileReport {
             return FileReport::new(path, outcome, 0);
         }
     };
-    let mut report = crate::linter::lint_owned(&json_path, json.clone().into_bytes(), options);
+    let mut report = crate::linter::lint_owned(&json_path, json, options);
     // The estate's facts hold the compiled template's spans: not mapped yet, so a
     // `.bicep` file takes no part in cross-file findings (docs/design/bicep.md).
     report.facts = None;
@@ -81,8 +66,16 @@ pub fn lint(path: &Path, options: &LintOptions, named: bool) -> FileReport {
         report.path = path.to_path_buf();
         return report;
     };
-    let root = crate::parse::parse(&json_source.text).ok().flatten();
-    let map = Mapper::new(&bicep.text, &json_source.text, root.as_ref());
+    // The source is read only when there is something to place in it.
+    let bicep = match crate::source::read_bounded(path)
+        .ok()
+        .and_then(|bytes| SourceFile::decode_owned(path.to_path_buf(), bytes).ok())
+    {
+        Some(source) => Arc::new(source),
+        None => return report, // unreadable now: report on the compiled template
+    };
+    let types = std::mem::take(&mut report.resource_types);
+    let map = Mapper::new(&bicep.text, &json_source.text, &types);
     for d in &mut report.diagnostics {
         map.move_to_bicep(d, &json_source);
     }
@@ -98,9 +91,9 @@ pub fn lint(path: &Path, options: &LintOptions, named: bool) -> FileReport {
 /// Bicep CLI's output (`bicep build --stdout`, else `az bicep build --stdout --file`).
 fn compiled(path: &Path) -> Compiled {
     let sibling = compiled_sibling(path);
-    if let Ok(text) = crate::source::read_bounded_text(&sibling) {
-        if compiled_by_bicep(&text) {
-            return Compiled::Json(text, sibling);
+    if let Ok(bytes) = crate::source::read_bounded(&sibling) {
+        if compiled_by_bicep(&bytes) {
+            return Compiled::Json(bytes, sibling);
         }
     }
     let file = path.as_os_str();
@@ -122,7 +115,7 @@ fn compiled(path: &Path) -> Compiled {
             continue;
         };
         return match run(&program, &args) {
-            Ok(text) => Compiled::Json(text, sibling),
+            Ok(text) => Compiled::Json(text.into_bytes(), sibling),
             Err(why) => Compiled::Failed(why),
         };
     }
@@ -210,16 +203,17 @@ fn run(program: &Path, args: &[&std::ffi::OsStr]) -> Result<String, String> {
 struct Mapper<'m> {
     bicep: &'m str,
     json: &'m str,
-    root: Option<&'m Ast<'m>>,
+    /// The compiled template's top-level resource types, in order (array form).
+    types: &'m [String],
     declarations: Vec<crate::bicep::Declaration>,
 }
 
 impl<'m> Mapper<'m> {
-    fn new(bicep: &'m str, json: &'m str, root: Option<&'m Ast<'m>>) -> Mapper<'m> {
+    fn new(bicep: &'m str, json: &'m str, types: &'m [String]) -> Mapper<'m> {
         Mapper {
             bicep,
             json,
-            root,
+            types,
             declarations: declarations(bicep),
         }
     }
@@ -233,23 +227,12 @@ impl<'m> Mapper<'m> {
         // nearest place the user wrote (values passed to the module are not mapped yet).
         let rest = rest.split('/').next().unwrap_or(rest);
         if let Ok(index) = rest.parse::<usize>() {
-            let Some(Ast::Object(root)) = self.root else {
-                return None;
-            };
-            let Some(Ast::Array(resources)) = root.get("resources").map(|p| &p.value) else {
-                return None;
-            };
-            let is_type = |r: &Ast<'_>| match r {
-                Ast::Object(o) => {
-                    matches!(o.get("type").map(|t| &t.value), Some(Ast::StringLit(t)) if t.value.eq_ignore_ascii_case(full_type))
-                }
-                _ => false,
-            };
-            let nth = resources
-                .elements
+            let is_type = |t: &String| t.eq_ignore_ascii_case(full_type);
+            let nth = self
+                .types
                 .get(..index)?
                 .iter()
-                .filter(|r| is_type(r))
+                .filter(|t| is_type(t))
                 .count();
             let same_type: Vec<&crate::bicep::Declaration> = self
                 .declarations
@@ -266,7 +249,7 @@ impl<'m> Mapper<'m> {
                 .filter(|d| !self.is_existing(d))
                 .collect();
             // Only when both sides count the same: never a wrong declaration.
-            let emitted = resources.elements.iter().filter(|r| is_type(r)).count();
+            let emitted = self.types.iter().filter(|t| is_type(t)).count();
             return (same_type.len() == emitted)
                 .then(|| same_type.get(nth).copied())
                 .flatten();
@@ -331,9 +314,8 @@ impl<'m> Mapper<'m> {
         let Some(body) = declaration.body else {
             return Some(first_line(self.bicep, declaration.span));
         };
-        let root = self.root?;
-        let pointer = crate::fingerprint::json_path(root, d.span);
-        let below = pointer
+        let below = d
+            .pointer
             .strip_prefix(resource.pointer.as_str())
             .unwrap_or("");
         let keys: Vec<String> = below

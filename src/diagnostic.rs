@@ -82,6 +82,9 @@ pub struct Diagnostic {
     pub suppressed: Option<Suppressed>,
     /// Set when the run compares against a baseline.
     pub baseline: Option<BaselineState>,
+    /// The JSON pointer of the value at `span` in its file (set with the fingerprint;
+    /// a `.bicep` source maps findings through it).
+    pub pointer: String,
 }
 
 /// Where a suppression was written (SARIF `suppressions[].kind`).
@@ -125,6 +128,7 @@ impl Diagnostic {
             fingerprint: String::new(),
             suppressed: None,
             baseline: None,
+            pointer: String::new(),
         }
     }
 

@@ -18,6 +18,17 @@ pub fn fingerprint(root: Option<&Ast<'_>>, d: &Diagnostic) -> String {
     fingerprint_at(&path, d)
 }
 
+/// [`fingerprint`], and the JSON pointer of the finding's value (empty without `root`).
+pub fn fingerprint_and_pointer(root: Option<&Ast<'_>>, d: &Diagnostic) -> (String, String) {
+    match root {
+        Some(root) => {
+            let path = json_path(root, d.span);
+            (fingerprint_at(&path, d), path)
+        }
+        None => (fingerprint_at(&d.message, d), String::new()),
+    }
+}
+
 /// The fingerprint of a finding whose value is at the JSON pointer `path` of its file
 /// (found while the file was parsed: the estate adds findings after that).
 pub fn fingerprint_at(path: &str, d: &Diagnostic) -> String {

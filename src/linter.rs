@@ -129,6 +129,9 @@ pub struct FileReport {
     /// Rules could report on it, whatever values it is deployed with: it declares a
     /// resource an enabled rule is about, or mentions a suppression.
     pub concerned: bool,
+    /// The types of its top-level `resources` array, as written, in order (for mapping
+    /// the findings of a compiled Bicep template back to its source).
+    pub resource_types: Vec<String>,
 }
 
 impl FileReport {
@@ -145,6 +148,7 @@ impl FileReport {
             links: Vec::new(),
             link_candidates: Vec::new(),
             concerned: false,
+            resource_types: Vec::new(),
         }
     }
 }
@@ -357,12 +361,8 @@ fn lint_single(path: &Path, run: &[PathBuf], options: &LintOptions) -> FileRepor
             options.run_files.contains_key(key)
                 || (options.run_files.is_empty() && run.iter().any(|p| p.as_os_str() == key))
         };
-    if has_source {
-        if let Ok(text) = crate::source::read_bounded_text(path) {
-            if crate::bicep::compiled_by_bicep(&text) {
-                return FileReport::new(path, FileOutcome::NotArm, text.len() as u64);
-            }
-        }
+    if has_source && crate::bicep::file_compiled_by_bicep(path) {
+        return FileReport::new(path, FileOutcome::NotArm, 0);
     }
     lint_path(path, options)
 }
@@ -522,6 +522,22 @@ fn lint_bytes_inner(
             let namespaces = options.namespaces();
             let concerns = |namespace: &str| crate::rules::names_namespace(namespaces, namespace);
             let survey = crate::template::survey(obj, &concerns);
+            // Only what a compiled Bicep template needs: `metadata._generator`.
+            if crate::bicep::compiled_by_bicep(source.text.as_bytes()) {
+                if let Some(Ast::Array(resources)) = obj.get("resources").map(|p| &p.value) {
+                    r.resource_types = resources
+                        .elements
+                        .iter()
+                        .map(|e| match e {
+                            Ast::Object(o) => match o.get("type").map(|t| &t.value) {
+                                Some(Ast::StringLit(t)) => t.value.to_string(),
+                                _ => String::new(),
+                            },
+                            _ => String::new(),
+                        })
+                        .collect();
+                }
+            }
             let evaluate = mentions_suppression || survey.declares;
             r.concerned = evaluate;
             // What it may link is read now; which values it passes, only for the files
@@ -640,6 +656,7 @@ pub fn add_findings(
         }
         d.level = configured_level(&d, options);
         d.fingerprint = crate::fingerprint::fingerprint_at(&pointer, &d);
+        d.pointer = pointer;
         added.push(d);
     }
     // One finding per rule, place and message: the instances of a copy loop, or several
@@ -885,7 +902,7 @@ pub(crate) fn finish(
     }
     apply_config_suppressions(&mut diagnostics, path, options);
     for d in &mut diagnostics {
-        d.fingerprint = crate::fingerprint::fingerprint(root, d);
+        (d.fingerprint, d.pointer) = crate::fingerprint::fingerprint_and_pointer(root, d);
         d.escape_controls();
     }
     diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
