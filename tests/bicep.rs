@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::bin::{scratch, stderr, stdout, AS_OF};
+use common::bin::{json_check, scratch, stderr, stdout, AS_OF};
 use serde_json::Value;
 
 /// Runs trustlint in `dir` with `PATH` set to `path` (no Bicep CLI unless it is there).
@@ -69,19 +69,7 @@ fn a_finding_is_reported_once_in_the_bicep_source_with_the_json_related() {
     std::fs::write(dir.join("main.bicep"), BICEP).unwrap();
     std::fs::write(dir.join("main.json"), COMPILED).unwrap();
     let empty = scratch("bicep-no-cli");
-    let out = run(
-        &dir,
-        &empty,
-        &[
-            "check",
-            "--format",
-            "json",
-            "--as-of",
-            AS_OF,
-            "--no-config",
-            ".",
-        ],
-    );
+    let out = run(&dir, &empty, &json_check(&["."]));
     let found = findings(&out);
     assert_eq!(found.len(), 1, "{found:#?}");
     let d = &found[0];
@@ -167,19 +155,7 @@ fn without_compiled_json_the_bicep_cli_compiles_it() {
     )
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out = run(
-        &dir,
-        &bin,
-        &[
-            "check",
-            "--format",
-            "json",
-            "--as-of",
-            AS_OF,
-            "--no-config",
-            "main.bicep",
-        ],
-    );
+    let out = run(&dir, &bin, &json_check(&["main.bicep"]));
     let found = findings(&out);
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(found[0]["file"], "main.bicep");

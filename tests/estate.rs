@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::bin::{scratch, stdout, trustlint, trustlint_in, AS_OF};
+use common::bin::{json_check, scratch, stdout, trustlint, trustlint_in, AS_OF};
 use serde_json::Value;
 
 const ESTATE: &str = "testdata/examples/estate";
@@ -260,15 +260,7 @@ fn a_linked_template_is_reported_once_with_what_its_parent_passes() {
 
 #[test]
 fn the_parents_value_is_related_in_the_parents_file() {
-    let out = trustlint(&[
-        "check",
-        "--format",
-        "json",
-        "--as-of",
-        AS_OF,
-        "--no-config",
-        "testdata/estate/linked-artifacts-location",
-    ]);
+    let out = trustlint(&json_check(&["testdata/estate/linked-artifacts-location"]));
     let all: Vec<Value> = serde_json::from_str(&stdout(&out)).unwrap();
     let related = all[0]["related"].as_array().unwrap();
     assert!(
@@ -456,16 +448,10 @@ fn a_git_mode_root_in_the_current_directory_is_recognised() {
     .unwrap();
     let out = trustlint_in(
         &dir,
-        &[
-            "check",
-            "--format",
-            "json",
-            "--as-of",
-            AS_OF,
-            "--no-config",
+        &json_check(&[
             "linkedService/ls_lake_shir.json",
             "infra/storage-and-vault.json",
-        ],
+        ]),
     );
     let found = findings(&out);
     one(&found, "ADF002", "linkedService/ls_lake_shir.json");
@@ -546,18 +532,7 @@ fn git_mode_strings_are_never_arm_expressions() {
             "connectVia": { "referenceName": "shir", "type": "IntegrationRuntimeReference" } } }"#,
     )
     .unwrap();
-    let out = trustlint_in(
-        &dir,
-        &[
-            "check",
-            "--format",
-            "json",
-            "--as-of",
-            AS_OF,
-            "--no-config",
-            ".",
-        ],
-    );
+    let out = trustlint_in(&dir, &json_check(&["."]));
     let found = findings(&out);
     let call = one(&found, "ADF005", "linkedService/ls.json");
     assert!(call.4.contains("not known offline"), "{call:?}");

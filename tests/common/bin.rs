@@ -79,3 +79,10 @@ pub fn assert_valid_sarif(text: &str) -> serde_json::Value {
     );
     sarif
 }
+
+/// `check --format json --as-of AS_OF --no-config` and then `paths`.
+pub fn json_check<'a>(paths: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["check", "--format", "json", "--as-of", AS_OF, "--no-config"];
+    args.extend_from_slice(paths);
+    args
+}
