@@ -397,6 +397,72 @@ pub fn unique_key_value(text: &str, within: Span, key: &str) -> Option<Span> {
     found
 }
 
+/// `// trustlint-ignore ID[, ID]: reason` comments on their own line in a Bicep file.
+/// Each covers what the next line starts (past decorators): a declaration, or an
+/// object entry with its whole value.
+pub fn comment_suppressions(text: &str) -> Vec<crate::suppress::Suppression> {
+    use crate::suppress::{parse_directive, Form, Suppression, DIRECTIVE};
+    let toks = tokens(text);
+    let decls = declarations(text);
+    let mut out = Vec::new();
+    let mut offset = 0usize;
+    let lines: Vec<(usize, &str)> = text
+        .split_inclusive('\n')
+        .map(|line| {
+            let at = offset;
+            offset += line.len();
+            (at, line)
+        })
+        .collect();
+    for (i, (at, line)) in lines.iter().enumerate() {
+        let trimmed = line.trim_start();
+        let Some(body) = trimmed.strip_prefix("//") else {
+            continue;
+        };
+        let Some(directive) = body.trim_start().strip_prefix(DIRECTIVE) else {
+            continue;
+        };
+        let comment_start = at + (line.len() - trimmed.len());
+        let directive_at =
+            comment_start + 2 + (body.len() - body.trim_start().len()) + DIRECTIVE.len();
+        let (rules, reason) = parse_directive(directive.trim_end(), Some(directive_at));
+        // The next line that is not blank, a comment or a decorator.
+        let next = lines[i + 1..].iter().find(|(_, l)| {
+            let t = l.trim_start();
+            !(t.is_empty() || t.starts_with("//") || t.starts_with('@'))
+        });
+        let scope = next.and_then(|(next_at, next_line)| {
+            let start = next_at + (next_line.len() - next_line.trim_start().len());
+            if let Some(d) = decls.iter().find(|d| d.span.start as usize == start) {
+                return Some(d.span);
+            }
+            // An entry: to the end of the line, or of the bracket the line opens.
+            let first = toks.iter().position(|t| t.1.start as usize >= start)?;
+            let line_end = next_at + next_line.trim_end().len();
+            let mut end = line_end;
+            for j in first..toks.len() {
+                if toks[j].1.start as usize >= line_end {
+                    break;
+                }
+                if let Tok::Open(_) = toks[j].0 {
+                    if let Some(close) = matching_close(&toks, j, toks.len()) {
+                        end = end.max(toks[close].1.end as usize);
+                    }
+                }
+            }
+            Some(Span::new(start, end))
+        });
+        out.push(Suppression {
+            form: Form::Comment,
+            rules,
+            reason,
+            scope,
+            span: Span::new(comment_start, at + line.trim_end().len()),
+        });
+    }
+    out
+}
+
 /// A key as written: a word, or a quoted string without its quotes.
 fn key_text(slice: &str, token: (Tok, Span, usize)) -> &str {
     let text = &slice[token.1.start as usize..token.1.end as usize];

@@ -55,36 +55,60 @@ pub fn lint(path: &Path, options: &LintOptions, named: bool) -> FileReport {
     report.facts = None;
     report.links.clear();
     // A compiled template that does not parse is reported where the problem is.
-    if report.outcome == FileOutcome::Invalid || report.diagnostics.is_empty() {
-        if report.outcome != FileOutcome::Invalid {
-            report.path = path.to_path_buf();
-            report.source = None;
-        }
+    if report.outcome == FileOutcome::Invalid {
         return report;
     }
-    let Some(json_source) = report.source.clone() else {
-        report.path = path.to_path_buf();
-        return report;
-    };
-    // The source is read only when there is something to place in it.
-    let bicep = match crate::source::read_bounded(path)
+    let json_source = report.source.clone();
+    report.path = path.to_path_buf();
+    report.source = None;
+    // The source: where findings go, and its own `// trustlint-ignore` comments.
+    let Some(bicep) = crate::source::read_bounded(path)
         .ok()
         .and_then(|bytes| SourceFile::decode_owned(path.to_path_buf(), bytes).ok())
-    {
-        Some(source) => Arc::new(source),
-        None => return report, // unreadable now: report on the compiled template
+        .map(Arc::new)
+    else {
+        return report;
     };
     let types = std::mem::take(&mut report.resource_types);
-    let map = Mapper::new(&bicep.text, &json_source.text, &types);
-    for d in &mut report.diagnostics {
-        map.move_to_bicep(d, &json_source);
+    if let Some(json_source) = &json_source {
+        let map = Mapper::new(&bicep.text, &json_source.text, &types);
+        for d in &mut report.diagnostics {
+            map.move_to_bicep(d, json_source);
+        }
     }
     report
         .diagnostics
         .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    report.path = path.to_path_buf();
-    report.source = Some(bicep);
+    if crate::suppress::mentioned(&bicep.text) {
+        suppress_in_bicep(&mut report, &bicep.text, options);
+    }
+    if !report.diagnostics.is_empty() {
+        report.source = Some(bicep);
+    }
     report
+}
+
+/// Applies the `.bicep` file's `// trustlint-ignore` comments to the findings placed
+/// in it, and reports the comments that are wrong or suppress nothing (SUP001).
+fn suppress_in_bicep(report: &mut FileReport, text: &str, options: &LintOptions) {
+    let suppressions = crate::bicep::comment_suppressions(text);
+    if suppressions.is_empty() {
+        return;
+    }
+    let enabled = |id: &str| options.rules.iter().any(|r| r.meta().id == id);
+    let problems = crate::suppress::apply(&mut report.diagnostics, &suppressions, enabled);
+    let sup001 = &crate::rules::tool::invalid_suppression::META;
+    if enabled(sup001.id) {
+        for mut problem in problems {
+            problem.rule = sup001.id;
+            problem.fingerprint = crate::fingerprint::fingerprint_at(&problem.message, &problem);
+            problem.escape_controls();
+            report.diagnostics.push(problem);
+        }
+    }
+    report
+        .diagnostics
+        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
 }
 
 /// The compiled template: `X.json` beside `X.bicep` when Bicep compiled it, else the

@@ -190,7 +190,10 @@ fn split_ids(list: &str, span: Span) -> Vec<NamedRule> {
 
 /// Parses what follows `trustlint-ignore`: `ID[, ID…][: reason]`. With `offset` (where
 /// `rest` starts in the file), each ID gets its own span.
-fn parse_directive(rest: &str, offset: Option<usize>) -> (Vec<NamedRule>, Option<String>) {
+pub(crate) fn parse_directive(
+    rest: &str,
+    offset: Option<usize>,
+) -> (Vec<NamedRule>, Option<String>) {
     let rest = rest.trim_end_matches("*/");
     let (ids, reason) = match rest.split_once(':') {
         Some((ids, reason)) => (ids, Some(reason.trim()).filter(|r| !r.is_empty())),

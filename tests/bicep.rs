@@ -174,3 +174,28 @@ fn without_compiled_json_the_bicep_cli_compiles_it() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("BCP018"), "{}", stderr(&out));
 }
+
+#[test]
+fn trustlint_ignore_comments_in_bicep_suppress_and_stale_ones_are_reported() {
+    let dir = scratch("bicep-ignore");
+    let suppressed = BICEP.replace(
+        "      bypass: 'AzureServices'",
+        "      // trustlint-ignore STG001: only Azure Monitor writes here\n      bypass: 'AzureServices'",
+    );
+    std::fs::write(dir.join("main.bicep"), &suppressed).unwrap();
+    std::fs::write(dir.join("main.json"), COMPILED).unwrap();
+    let empty = scratch("bicep-ignore-path");
+    let out = run(&dir, &empty, &json_check(&["main.bicep"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(findings(&out).is_empty());
+    // A suppression that names a rule reporting nothing there: SUP001.
+    let stale = BICEP.replace(
+        "  kind: 'StorageV2'",
+        "  // trustlint-ignore KV001: not a vault\n  kind: 'StorageV2'",
+    );
+    std::fs::write(dir.join("main.bicep"), stale).unwrap();
+    let found = findings(&run(&dir, &empty, &json_check(&["main.bicep"])));
+    let rules: Vec<&str> = found.iter().map(|d| d["rule"].as_str().unwrap()).collect();
+    assert_eq!(rules, ["SUP001", "STG001"], "{found:#?}");
+    assert_eq!(found[0]["file"], "main.bicep");
+}
