@@ -332,7 +332,18 @@ impl<'m> Mapper<'m> {
                 .collect::<Vec<_>>()
                 .join("/");
             let declaration = self.declaration(&top, "Microsoft.Resources/deployments")?;
-            return Some(first_line(self.bicep, declaration.span));
+            // The value the module call passes, when the finding names the parameter it
+            // came through ("passed to deployment … as parameter `networkAcls`").
+            let passed = declaration.body.and_then(|body| {
+                d.related.iter().filter(|r| r.file.is_none()).find_map(|r| {
+                    let parameter = r.label.split("as parameter `").nth(1)?.split('`').next()?;
+                    crate::bicep::property_path(self.bicep, body, &["params", parameter])
+                })
+            });
+            return Some(match passed {
+                Some(span) => self.refine(d, span),
+                None => first_line(self.bicep, declaration.span),
+            });
         }
         let declaration = self.declaration(&resource.pointer, &resource.full_type)?;
         let Some(body) = declaration.body else {
@@ -353,11 +364,15 @@ impl<'m> Mapper<'m> {
         if depth == 0 {
             return Some(first_line(self.bicep, declaration.span));
         }
-        // Bicep compiles spreads and conditional objects into one expression: the path
-        // stops at it. The key the finding is about (its label names it: "`bypass`
-        // admits …") narrows it when it is written exactly once in that value.
-        // Else the literal that decided it (a related origin in the compiled template,
-        // `'AzureServices'`), when it is written exactly once in that value.
+        Some(self.refine(d, span))
+    }
+
+    /// Narrows a place inside a value: Bicep compiles spreads and conditional objects
+    /// into one expression, where the JSON path stops. The key the finding is about (its
+    /// label names it: "`bypass` admits …") when written exactly once in that value,
+    /// else the literal that decided it (a related origin in the compiled template,
+    /// `'AzureServices'`) when written exactly once there.
+    fn refine(&self, d: &Diagnostic, span: Span) -> Span {
         let by_key = label_key(&d.label)
             .and_then(|key| crate::bicep::unique_key_value(self.bicep, span, key));
         let by_literal = || {
@@ -366,7 +381,7 @@ impl<'m> Mapper<'m> {
                 unique_literal(self.bicep, span, written)
             })
         };
-        Some(by_key.or_else(by_literal).unwrap_or(span))
+        by_key.or_else(by_literal).unwrap_or(span)
     }
 
     /// The compiled template's text at `span`, when it is plain text.
