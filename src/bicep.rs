@@ -287,6 +287,48 @@ pub fn declarations(text: &str) -> Vec<Declaration> {
     out
 }
 
+/// The resource declared as `resource <name> '…' = …` directly inside the body
+/// `parent` (Bicep's nested child resources, compiled as `parent::name`).
+pub fn nested_resource(text: &str, parent: Span, name: &str) -> Option<Declaration> {
+    let slice = &text[parent.start as usize..parent.end as usize];
+    let toks = tokens(slice);
+    let word = |j: usize| {
+        toks.get(j)
+            .filter(|t| t.0 == Tok::Word)
+            .map(|t| &slice[t.1.start as usize..t.1.end as usize])
+    };
+    let shift = |start: u32, end: u32| {
+        Span::new(
+            start as usize + parent.start as usize,
+            end as usize + parent.start as usize,
+        )
+    };
+    // Tokens directly inside the body's braces are at depth 1.
+    let at = (0..toks.len())
+        .find(|&j| toks[j].2 == 1 && word(j) == Some("resource") && word(j + 1) == Some(name))?;
+    // The declaration runs to the newline back at its depth; its body is the first
+    // `{` after `=`.
+    let end = (at + 1..toks.len())
+        .find(|&j| match toks[j].0 {
+            Tok::Newline => toks[j].2 <= 1,
+            Tok::Close(_) => toks[j].2 == 0,
+            _ => false,
+        })
+        .unwrap_or(toks.len());
+    let equals = (at..end).find(|&j| toks[j].0 == Tok::Equals);
+    let body = equals
+        .and_then(|eq| (eq..end).find(|&j| toks[j].0 == Tok::Open(b'{')))
+        .and_then(|open| Some((open, matching_close(&toks, open, toks.len())?)))
+        .map(|(open, close)| shift(toks[open].1.start, toks[close].1.end));
+    let last = body.map_or(toks[end.saturating_sub(1).max(at)].1.end as usize + parent.start as usize, |b| b.end as usize);
+    Some(Declaration {
+        kind: Kind::Resource,
+        name: name.to_owned(),
+        span: Span::new(toks[at].1.start as usize + parent.start as usize, last),
+        body,
+    })
+}
+
 /// The index of the bracket that closes the one at `open`, before `limit`.
 fn matching_close(toks: &[(Tok, Span, usize)], open: usize, limit: usize) -> Option<usize> {
     let depth = toks[open].2;

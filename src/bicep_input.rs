@@ -3,12 +3,18 @@
 //! place in the `.bicep` file that decides it, with the compiled location related. See
 //! docs/design/bicep.md for what is mapped and what is not yet.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::bicep::{compiled_by_bicep, compiled_sibling, declarations, deepest_written, Kind};
+use crate::bicep::{
+    compiled_by_bicep, compiled_sibling, declarations, deepest_written, nested_resource, Declaration,
+    Kind,
+};
 use crate::diagnostic::{Diagnostic, Related};
 use crate::linter::{FileOutcome, FileReport, LintOptions};
 use crate::source::{SourceFile, Span};
@@ -71,10 +77,17 @@ pub fn lint(path: &Path, options: &LintOptions, named: bool) -> FileReport {
     };
     let types = std::mem::take(&mut report.resource_types);
     if let Some(json_source) = &json_source {
-        let map = Mapper::new(&bicep.text, &json_source.text, &types);
-        for d in &mut report.diagnostics {
-            map.move_to_bicep(d, json_source);
+        let map = Mapper::new(bicep.clone(), &json_source.text, types);
+        let mut kept = Vec::with_capacity(report.diagnostics.len());
+        for mut d in std::mem::take(&mut report.diagnostics) {
+            match map.move_to_bicep(&mut d, json_source) {
+                None => kept.push(d),
+                Some(module) => report.moved.push((module, d)),
+            }
         }
+        report.diagnostics = kept;
+        // `[[suppress]]` entries name the file the user wrote.
+        crate::linter::apply_config_suppressions(&mut report.diagnostics, path, options);
     }
     report
         .diagnostics
@@ -223,84 +236,162 @@ fn run(program: &Path, args: &[&std::ffi::OsStr]) -> Result<String, String> {
     }
 }
 
-/// Moves findings from the compiled template to the Bicep source.
-struct Mapper<'m> {
-    bicep: &'m str,
-    json: &'m str,
-    /// The compiled template's top-level resource types, in order (array form).
-    types: &'m [String],
-    declarations: Vec<crate::bicep::Declaration>,
+/// A `.bicep` file findings can be placed in: the linted file, or a local module file
+/// it deploys (whose template Bicep compiled inline, as a nested deployment).
+struct Frame {
+    source: Arc<SourceFile>,
+    declarations: Vec<Declaration>,
+    /// The types of the `resources` array Bicep compiled from it, in order (array
+    /// form; symbolic names need none).
+    types: Vec<String>,
 }
 
-impl<'m> Mapper<'m> {
-    fn new(bicep: &'m str, json: &'m str, types: &'m [String]) -> Mapper<'m> {
-        Mapper {
-            bicep,
-            json,
+impl Frame {
+    fn new(source: Arc<SourceFile>, types: Vec<String>) -> Frame {
+        Frame {
+            declarations: declarations(&source.text),
+            source,
             types,
-            declarations: declarations(bicep),
         }
     }
 
-    /// The Bicep declaration of the compiled resource at `pointer` (`/resources/<symbol>`
-    /// in `languageVersion` 2.0 output; `/resources/<i>` matched by type and order,
-    /// `existing` resources left out as Bicep leaves them out).
-    fn declaration(&self, pointer: &str, full_type: &str) -> Option<&crate::bicep::Declaration> {
-        let rest = pointer.strip_prefix("/resources/")?;
-        // A resource of a module (a nested deployment): its `module` declaration, the
-        // nearest place the user wrote (values passed to the module are not mapped yet).
-        let rest = rest.split('/').next().unwrap_or(rest);
-        if let Ok(index) = rest.parse::<usize>() {
-            let is_type = |t: &String| t.eq_ignore_ascii_case(full_type);
-            let nth = self
-                .types
-                .get(..index)?
-                .iter()
-                .filter(|t| is_type(t))
-                .count();
-            let same_type: Vec<&crate::bicep::Declaration> = self
+    fn text(&self) -> &str {
+        &self.source.text
+    }
+
+    /// The declaration of the compiled resource keyed `key` in its `resources`: a
+    /// symbolic name (`languageVersion` 2.0; `parent::child` for a nested resource),
+    /// or an index matched by type and order (`existing` resources left out, as Bicep
+    /// leaves them out) when both sides count the same, never a wrong declaration.
+    fn declaration(&self, key: &str, full_type: &str) -> Option<Declaration> {
+        let Ok(index) = key.parse::<usize>() else {
+            let mut names = key.split("::");
+            let top = names.next()?;
+            let mut found = self
                 .declarations
                 .iter()
-                .filter(|d| match d.kind {
-                    Kind::Resource => self
-                        .declared_type(d)
-                        .is_some_and(|t| t.eq_ignore_ascii_case(full_type)),
-                    Kind::Module => {
-                        full_type.eq_ignore_ascii_case("Microsoft.Resources/deployments")
-                    }
-                    _ => false,
-                })
-                .filter(|d| !self.is_existing(d))
-                .collect();
-            // Only when both sides count the same: never a wrong declaration.
-            let emitted = self.types.iter().filter(|t| is_type(t)).count();
-            return (same_type.len() == emitted)
-                .then(|| same_type.get(nth).copied())
-                .flatten();
-        }
-        self.declarations
+                .find(|d| matches!(d.kind, Kind::Resource | Kind::Module) && d.name == top)?
+                .clone();
+            for child in names {
+                found = nested_resource(self.text(), found.body?, child)?;
+            }
+            return Some(found);
+        };
+        let is_type = |t: &String| t.eq_ignore_ascii_case(full_type);
+        let nth = self
+            .types
+            .get(..index)?
             .iter()
-            .find(|d| matches!(d.kind, Kind::Resource | Kind::Module) && d.name == rest)
+            .filter(|t| is_type(t))
+            .count();
+        let same_type: Vec<&Declaration> = self
+            .declarations
+            .iter()
+            .filter(|d| match d.kind {
+                Kind::Resource => self
+                    .declared_type(d)
+                    .is_some_and(|t| t.eq_ignore_ascii_case(full_type)),
+                Kind::Module => full_type.eq_ignore_ascii_case(DEPLOYMENTS),
+                _ => false,
+            })
+            .filter(|d| !self.is_existing(d))
+            .collect();
+        let emitted = self.types.iter().filter(|t| is_type(t)).count();
+        (same_type.len() == emitted)
+            .then(|| same_type.get(nth).map(|d| (*d).clone()))
+            .flatten()
+    }
+
+    /// The first quoted string of a declaration: a resource's `type@version`, a
+    /// module's path.
+    fn quoted<'f>(&'f self, d: &Declaration) -> Option<&'f str> {
+        let text = &self.text()[d.span.start as usize..d.span.end as usize];
+        text.split('\'').nth(1)
     }
 
     /// `Microsoft.Storage/storageAccounts` of `resource x 'Microsoft.Storage/storageAccounts@…'`.
-    fn declared_type(&self, d: &crate::bicep::Declaration) -> Option<&'m str> {
-        let text = &self.bicep[d.span.start as usize..d.span.end as usize];
-        let quoted = text.split('\'').nth(1)?;
+    fn declared_type<'f>(&'f self, d: &Declaration) -> Option<&'f str> {
+        let quoted = self.quoted(d)?;
         Some(quoted.split('@').next().unwrap_or(quoted))
     }
 
-    fn is_existing(&self, d: &crate::bicep::Declaration) -> bool {
-        let text = &self.bicep[d.span.start as usize..d.span.end as usize];
+    fn is_existing(&self, d: &Declaration) -> bool {
+        let text = &self.text()[d.span.start as usize..d.span.end as usize];
         let head = text.split('=').next().unwrap_or("");
         head.split_whitespace().any(|w| w == "existing")
     }
 
-    /// Moves one finding; when its place cannot be found, it goes to the top of the file
-    /// and says so, with the compiled location related.
-    fn move_to_bicep(&self, d: &mut Diagnostic, json_source: &Arc<SourceFile>) {
+    /// The `.bicep` file a `module` declaration deploys, when it is a local file (not
+    /// a registry or template spec reference), spelled as a walk would spell it.
+    fn local_module(&self, d: &Declaration) -> Option<PathBuf> {
+        (d.kind == Kind::Module).then_some(())?;
+        let target = self.quoted(d)?;
+        let path = local_module_path(&self.source.path, target)?;
+        crate::bicep::is_bicep(&path).then_some(path)
+    }
+
+    /// Is `name` one of this file's `param` declarations?
+    fn is_param(&self, name: &str) -> bool {
+        self.declarations
+            .iter()
+            .any(|d| d.kind == Kind::Param && d.name == name)
+    }
+}
+
+/// The type of a module's compiled form.
+const DEPLOYMENTS: &str = "Microsoft.Resources/deployments";
+
+/// The file a module path names beside `parent`, when it is a local path (`br:`,
+/// `br/…:`, `ts:` and `ts/…:` are registry and template spec references).
+pub fn local_module_path(parent: &Path, target: &str) -> Option<PathBuf> {
+    let registry = ["br:", "br/", "ts:", "ts/"]
+        .iter()
+        .any(|prefix| target.starts_with(prefix));
+    if registry || target.is_empty() || target.contains("${") {
+        return None;
+    }
+    let folder = parent.parent().unwrap_or(Path::new(""));
+    Some(crate::template::linked::beside_folder(folder, target))
+}
+
+/// Where a finding goes: a place in one of the frames, and what to relate.
+struct Placed {
+    frame: Rc<Frame>,
+    span: Span,
+    related: Vec<(Rc<Frame>, Span, String)>,
+}
+
+/// Moves findings from the compiled template to the Bicep sources.
+struct Mapper<'m> {
+    json: &'m str,
+    root: Rc<Frame>,
+    /// The compiled template, parsed only when a finding is inside a local module
+    /// compiled in array form (its resource types are then needed).
+    compiled: std::cell::OnceCell<Option<serde_json::Value>>,
+    /// Local module files met, read once.
+    modules: RefCell<HashMap<PathBuf, Option<Rc<Frame>>>>,
+}
+
+impl<'m> Mapper<'m> {
+    fn new(bicep: Arc<SourceFile>, json: &'m str, types: Vec<String>) -> Mapper<'m> {
+        Mapper {
+            json,
+            root: Rc::new(Frame::new(bicep, types)),
+            compiled: std::cell::OnceCell::new(),
+            modules: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// Moves one finding; its compiled location is kept as a related one. Returns the
+    /// module file it now belongs to, when it is not the linted file. When its place
+    /// is not found at all, it goes to the top of the file and says so.
+    fn move_to_bicep(
+        &self,
+        d: &mut Diagnostic,
+        json_source: &Arc<SourceFile>,
+    ) -> Option<Arc<SourceFile>> {
         let original = d.span;
-        let mapped = self.place(d);
+        let placed = self.place(d);
         for r in d.related.iter_mut().filter(|r| r.file.is_none()) {
             r.file = Some(json_source.clone());
         }
@@ -309,62 +400,189 @@ impl<'m> Mapper<'m> {
             label: "in the compiled template".to_owned(),
             file: Some(json_source.clone()),
         });
-        match mapped {
-            Some(span) => d.span = span,
-            None => {
-                d.span = Span::new(0, 0);
-                d.message.push_str(
-                    " (its place in this Bicep file was not found: see the compiled template)",
-                );
-            }
+        let Some(placed) = placed else {
+            d.span = Span::new(0, 0);
+            d.message
+                .push_str(" (its place in this Bicep file was not found: see the compiled template)");
+            return None;
+        };
+        let home = (!Rc::ptr_eq(&placed.frame, &self.root)).then(|| placed.frame.source.clone());
+        d.span = placed.span;
+        for (frame, span, label) in placed.related.into_iter().rev() {
+            let file = match &home {
+                // Relative to the file the finding is in: none for its own.
+                None if Rc::ptr_eq(&frame, &self.root) => None,
+                Some(h) if Arc::ptr_eq(h, &frame.source) => None,
+                _ => Some(frame.source.clone()),
+            };
+            d.related.insert(0, Related { span, label, file });
         }
+        home
     }
 
-    /// Where in the Bicep file the finding's value is written.
-    fn place(&self, d: &Diagnostic) -> Option<Span> {
+    /// Where the finding's value is written: through the local module files it was
+    /// deployed by, to the resource's property; or, for a resource of a registry
+    /// module, to the value the module call passes; a value that came through a
+    /// module's `param` goes up to what the caller passes for it.
+    fn place(&self, d: &Diagnostic) -> Option<Placed> {
         let resource = d.resource.as_ref()?;
-        let nested = resource.pointer.matches("/resources/").count() > 1;
-        if nested {
-            let top = resource
-                .pointer
-                .split('/')
-                .take(3)
-                .collect::<Vec<_>>()
-                .join("/");
-            let declaration = self.declaration(&top, "Microsoft.Resources/deployments")?;
-            // The value the module call passes, when the finding names the parameter it
-            // came through ("passed to deployment … as parameter `networkAcls`").
-            let passed = declaration.body.and_then(|body| {
-                d.related.iter().filter(|r| r.file.is_none()).find_map(|r| {
-                    let parameter = r.label.split("as parameter `").nth(1)?.split('`').next()?;
-                    crate::bicep::property_path(self.bicep, body, &["params", parameter])
-                })
-            });
-            return Some(match passed {
-                Some(span) => self.refine(d, span),
-                None => first_line(self.bicep, declaration.span),
-            });
+        let steps = steps(&resource.pointer)?;
+        let mut frame = self.root.clone();
+        let mut prefix = String::new();
+        let mut calls: Vec<(Rc<Frame>, Declaration)> = Vec::new();
+        for (i, (raw, key)) in steps.iter().enumerate() {
+            let last = i + 1 == steps.len();
+            let full_type = if last { &resource.full_type } else { DEPLOYMENTS };
+            let Some(declaration) = frame.declaration(key, full_type) else {
+                // The nearest enclosing declaration: the module call it came through.
+                let (caller, call) = calls.pop()?;
+                let span = first_line(caller.text(), call.span);
+                return Some(self.placed(caller, span, &calls));
+            };
+            prefix.push_str("/resources/");
+            prefix.push_str(raw);
+            if last {
+                let span = self.in_resource(&frame, &declaration, d, &resource.pointer);
+                return Some(self.up_through_params(frame, span, calls, d));
+            }
+            match frame
+                .local_module(&declaration)
+                .and_then(|path| self.module_frame(path, &prefix))
+            {
+                Some(module) => {
+                    calls.push((frame, declaration));
+                    frame = module;
+                    prefix.push_str("/properties/template");
+                }
+                None => {
+                    // A registry module: the value the call passes, when the finding
+                    // names the parameter it came through ("… as parameter `networkAcls`").
+                    let passed = declaration.body.and_then(|body| {
+                        d.related.iter().filter(|r| r.file.is_none()).find_map(|r| {
+                            let parameter =
+                                r.label.split("as parameter `").nth(1)?.split('`').next()?;
+                            crate::bicep::property_path(frame.text(), body, &["params", parameter])
+                        })
+                    });
+                    let span = match passed {
+                        Some(span) => self.refine(&frame, d, span),
+                        None => first_line(frame.text(), declaration.span),
+                    };
+                    return Some(self.up_through_params(frame, span, calls, d));
+                }
+            }
         }
-        let declaration = self.declaration(&resource.pointer, &resource.full_type)?;
+        None
+    }
+
+    /// The place of the finding's property inside a resource declaration.
+    fn in_resource(&self, frame: &Frame, declaration: &Declaration, d: &Diagnostic, at: &str) -> Span {
         let Some(body) = declaration.body else {
-            return Some(first_line(self.bicep, declaration.span));
+            return first_line(frame.text(), declaration.span);
         };
-        let below = d
-            .pointer
-            .strip_prefix(resource.pointer.as_str())
-            .unwrap_or("");
+        let below = d.pointer.strip_prefix(at).unwrap_or("");
         let keys: Vec<String> = below
             .split('/')
             .filter(|k| !k.is_empty())
             .take_while(|k| k.parse::<usize>().is_err())
-            .map(|k| k.replace("~1", "/").replace("~0", "~"))
+            .map(unescape_pointer)
             .collect();
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let (span, depth) = deepest_written(self.bicep, body, &keys);
+        let (span, depth) = deepest_written(frame.text(), body, &keys);
         if depth == 0 {
-            return Some(first_line(self.bicep, declaration.span));
+            return first_line(frame.text(), declaration.span);
         }
-        Some(self.refine(d, span))
+        self.refine(frame, d, span)
+    }
+
+    /// A place in a module file that is only a parameter's name (`bypass: bypass`)
+    /// goes up to the value the module call passes for it, while the caller writes
+    /// one; the module's place is kept as a related location.
+    fn up_through_params(
+        &self,
+        mut frame: Rc<Frame>,
+        mut span: Span,
+        mut calls: Vec<(Rc<Frame>, Declaration)>,
+        d: &Diagnostic,
+    ) -> Placed {
+        let mut related = Vec::new();
+        while let Some((caller, call)) = calls.last() {
+            let written = &frame.text()[span.start as usize..span.end as usize];
+            let passed = (frame.is_param(written))
+                .then(|| call.body)
+                .flatten()
+                .and_then(|body| {
+                    crate::bicep::property_path(caller.text(), body, &["params", written])
+                });
+            let Some(passed) = passed else {
+                break;
+            };
+            related.push((
+                frame.clone(),
+                span,
+                format!("the module's parameter `{written}`, used here"),
+            ));
+            let (caller, _) = calls.pop().expect("just seen");
+            span = self.refine(&caller, d, passed);
+            frame = caller;
+        }
+        let mut placed = self.placed(frame, span, &calls);
+        placed.related.extend(related);
+        placed
+    }
+
+    /// A place, with the module call that deployed its file related.
+    fn placed(&self, frame: Rc<Frame>, span: Span, calls: &[(Rc<Frame>, Declaration)]) -> Placed {
+        let related = calls
+            .last()
+            .map(|(caller, call)| {
+                (
+                    caller.clone(),
+                    first_line(caller.text(), call.span),
+                    format!("deployed by module `{}`", call.name),
+                )
+            })
+            .into_iter()
+            .collect();
+        Placed {
+            frame,
+            span,
+            related,
+        }
+    }
+
+    /// The local module file at `path`, read once; its compiled resource types are
+    /// read from the template at `prefix`.
+    fn module_frame(&self, path: PathBuf, prefix: &str) -> Option<Rc<Frame>> {
+        if let Some(known) = self.modules.borrow().get(&path) {
+            return known.clone();
+        }
+        let frame = crate::source::read_bounded(&path)
+            .ok()
+            .and_then(|bytes| SourceFile::decode_owned(path.clone(), bytes).ok())
+            .map(|source| {
+                let types = self.compiled_types(&format!("{prefix}/properties/template/resources"));
+                Rc::new(Frame::new(Arc::new(source), types))
+            });
+        self.modules.borrow_mut().insert(path, frame.clone());
+        frame
+    }
+
+    /// The types of the compiled `resources` array at `pointer` (empty when it is an
+    /// object of symbolic names).
+    fn compiled_types(&self, pointer: &str) -> Vec<String> {
+        let compiled = self
+            .compiled
+            .get_or_init(|| serde_json::from_str(self.json).ok());
+        let Some(serde_json::Value::Array(resources)) =
+            compiled.as_ref().and_then(|c| c.pointer(pointer))
+        else {
+            return Vec::new();
+        };
+        resources
+            .iter()
+            .map(|r| r["type"].as_str().unwrap_or_default().to_owned())
+            .collect()
     }
 
     /// Narrows a place inside a value: Bicep compiles spreads and conditional objects
@@ -372,13 +590,13 @@ impl<'m> Mapper<'m> {
     /// label names it: "`bypass` admits …") when written exactly once in that value,
     /// else the literal that decided it (a related origin in the compiled template,
     /// `'AzureServices'`) when written exactly once there.
-    fn refine(&self, d: &Diagnostic, span: Span) -> Span {
+    fn refine(&self, frame: &Frame, d: &Diagnostic, span: Span) -> Span {
         let by_key = label_key(&d.label)
-            .and_then(|key| crate::bicep::unique_key_value(self.bicep, span, key));
+            .and_then(|key| crate::bicep::unique_key_value(frame.text(), span, key));
         let by_literal = || {
             d.related.iter().filter(|r| r.file.is_none()).find_map(|r| {
                 let written = self.json_text(r.span)?;
-                unique_literal(self.bicep, span, written)
+                unique_literal(frame.text(), span, written)
             })
         };
         by_key.or_else(by_literal).unwrap_or(span)
@@ -391,6 +609,23 @@ impl<'m> Mapper<'m> {
             .map(|t| t.trim_matches('\''))
             .filter(|t| !t.is_empty() && !t.contains(['\'', '"', '\n']))
     }
+}
+
+/// The keys of a compiled resource's pointer, a deployment level at a time:
+/// `/resources/a/properties/template/resources/0` → `[a, 0]` (as written, and unescaped).
+fn steps(pointer: &str) -> Option<Vec<(&str, String)>> {
+    pointer
+        .split("/properties/template")
+        .map(|step| {
+            let raw = step.strip_prefix("/resources/")?;
+            (!raw.is_empty() && !raw.contains('/')).then(|| (raw, unescape_pointer(raw)))
+        })
+        .collect()
+}
+
+/// A JSON pointer segment as the key it names.
+fn unescape_pointer(segment: &str) -> String {
+    segment.replace("~1", "/").replace("~0", "~")
 }
 
 /// The one place inside `within` where `'literal'` is written, when there is one.
@@ -420,4 +655,149 @@ fn first_line(text: &str, span: Span) -> Span {
         .find('\n')
         .map_or(span.end as usize, |i| start + i);
     Span::new(start, end)
+}
+
+/// The `.bicep` files of the run that other `.bicep` files of the run deploy as local
+/// modules (or import from), each with its parents (indices into `paths`). Those files
+/// are linted through their parents, never alone with their own defaults.
+pub fn modules_of_run(
+    paths: &[PathBuf],
+    run: &crate::linter::RunFiles,
+) -> HashMap<usize, Vec<usize>> {
+    use rayon::prelude::*;
+    let sources: Vec<usize> = (0..paths.len())
+        .filter(|&i| crate::bicep::is_bicep(&paths[i]))
+        .collect();
+    if sources.len() < 2 {
+        return HashMap::new();
+    }
+    let deployed: Vec<(usize, Vec<PathBuf>)> = sources
+        .par_iter()
+        .map(|&i| (i, local_modules(&paths[i])))
+        .collect();
+    let mut parents: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (parent, modules) in deployed {
+        for module in modules {
+            if let Some(&child) = run.get(module.as_os_str()) {
+                if child != parent {
+                    parents.entry(child).or_default().push(parent);
+                }
+            }
+        }
+    }
+    for list in parents.values_mut() {
+        list.sort_unstable();
+        list.dedup();
+    }
+    parents
+}
+
+/// The local `.bicep` files a Bicep file deploys as modules or imports from, as
+/// written in it: both are compiled into its template.
+fn local_modules(path: &Path) -> Vec<PathBuf> {
+    let Ok(text) = crate::source::read_bounded_text(path) else {
+        return Vec::new();
+    };
+    declarations(&text)
+        .into_iter()
+        .filter(|d| matches!(d.kind, Kind::Module | Kind::Import))
+        .filter_map(|d| {
+            let written = &text[d.span.start as usize..d.span.end as usize];
+            // `import { a } from 'x.bicep'`, `module m 'x.bicep' = …`
+            let after = match d.kind {
+                Kind::Import => written.split(" from ").nth(1)?,
+                _ => written,
+            };
+            let target = after.split('\'').nth(1)?;
+            local_module_path(path, target).filter(|p| crate::bicep::is_bicep(p))
+        })
+        .collect()
+}
+
+/// The report of a `.bicep` file that a parent in the run deploys: linted through
+/// its parents (see [`place_module_findings`]), so nothing is done with it alone.
+pub fn module_placeholder(path: &Path) -> FileReport {
+    FileReport::new(path, FileOutcome::Template, 0)
+}
+
+/// Gives the local module files the findings their parents placed in them (a module
+/// file outside the run gets a report of its own, after the run's files), applies
+/// their comment and config suppressions, and marks a module whose parents could not
+/// be linted as skipped.
+pub fn place_module_findings(
+    paths: &[PathBuf],
+    reports: &mut Vec<FileReport>,
+    modules: &HashMap<usize, Vec<usize>>,
+    run: &crate::linter::RunFiles,
+    options: &LintOptions,
+) {
+    let mut children: Vec<usize> = modules.keys().copied().collect();
+    children.sort_unstable();
+    for &child in &children {
+        let linted = modules[&child]
+            .iter()
+            .any(|&p| reports[p].outcome == FileOutcome::Template);
+        if !linted {
+            let parent = crate::paths::display_path(&paths[modules[&child][0]]);
+            reports[child].outcome = FileOutcome::Skipped(format!(
+                "deployed (or imported) by `{parent}`, which could not be linted: a module file is linted through the files that deploy it"
+            ));
+        }
+    }
+    let moved: Vec<(Arc<SourceFile>, Diagnostic)> =
+        reports.iter_mut().flat_map(|r| std::mem::take(&mut r.moved)).collect();
+    let mut touched: Vec<usize> = children
+        .iter()
+        .copied()
+        .filter(|&c| reports[c].outcome == FileOutcome::Template)
+        .collect();
+    let mut extra: HashMap<PathBuf, usize> = HashMap::new();
+    for (source, d) in moved {
+        let index = match run.get(source.path.as_os_str()) {
+            Some(&i) if i < reports.len() => i,
+            _ => *extra.entry(source.path.clone()).or_insert_with(|| {
+                let mut report = FileReport::new(
+                    &source.path,
+                    FileOutcome::Template,
+                    source.text.len() as u64,
+                );
+                report.source = Some(source.clone());
+                reports.push(report);
+                reports.len() - 1
+            }),
+        };
+        let report = &mut reports[index];
+        report.source.get_or_insert_with(|| source.clone());
+        report.outcome = FileOutcome::Template;
+        report.diagnostics.push(d);
+        touched.push(index);
+    }
+    touched.sort_unstable();
+    touched.dedup();
+    for index in touched {
+        let report = &mut reports[index];
+        // A module deployed twice, or twice by one parent, reports a finding once.
+        report
+            .diagnostics
+            .sort_by(|a, b| (a.sort_key(), &a.message).cmp(&(b.sort_key(), &b.message)));
+        report
+            .diagnostics
+            .dedup_by(|a, b| a.sort_key() == b.sort_key() && a.message == b.message);
+        let path = report.path.clone();
+        crate::linter::apply_config_suppressions(&mut report.diagnostics, &path, options);
+        let source = report.source.clone().or_else(|| {
+            crate::source::read_bounded(&path)
+                .ok()
+                .and_then(|bytes| SourceFile::decode_owned(path.clone(), bytes).ok())
+                .map(Arc::new)
+        });
+        if let Some(source) = source {
+            if crate::suppress::mentioned(&source.text) {
+                suppress_in_bicep(report, &source.text, options);
+            }
+            if !report.diagnostics.is_empty() {
+                report.source = Some(source);
+            }
+        }
+    }
 }

@@ -132,6 +132,9 @@ pub struct FileReport {
     /// The types of its top-level `resources` array, as written, in order (for mapping
     /// the findings of a compiled Bicep template back to its source).
     pub resource_types: Vec<String>,
+    /// Findings that belong to another file: a local Bicep module file this `.bicep`
+    /// deploys (see [`crate::bicep_input::place_module_findings`]).
+    pub moved: Vec<(Arc<SourceFile>, Diagnostic)>,
 }
 
 impl FileReport {
@@ -149,6 +152,7 @@ impl FileReport {
             link_candidates: Vec::new(),
             concerned: false,
             resource_types: Vec::new(),
+            moved: Vec::new(),
         }
     }
 }
@@ -157,6 +161,16 @@ impl FileReport {
 /// Data Factory git-mode folder are linted together, as one factory (see
 /// [`crate::adf_git`]).
 pub fn lint_files(paths: &[PathBuf], options: &LintOptions) -> Vec<FileReport> {
+    let computed;
+    let by_path = match options.run_files.len() == paths.len() {
+        true => &options.run_files,
+        false => {
+            computed = run_files(paths);
+            &computed
+        }
+    };
+    // Local Bicep modules of the run are linted through the files that deploy them.
+    let modules = crate::bicep_input::modules_of_run(paths, by_path);
     let mut singles: Vec<usize> = Vec::with_capacity(paths.len());
     let mut roots: Vec<(PathBuf, Vec<usize>)> = Vec::new();
     for unit in units_of(paths) {
@@ -169,7 +183,10 @@ pub fn lint_files(paths: &[PathBuf], options: &LintOptions) -> Vec<FileReport> {
     // one, through `flat_map`, left workers spinning); the few git-mode roots after it.
     let linted: Vec<FileReport> = singles
         .par_iter()
-        .map(|&i| lint_single(&paths[i], paths, options))
+        .map(|&i| match modules.contains_key(&i) {
+            true => crate::bicep_input::module_placeholder(&paths[i]),
+            false => lint_single(&paths[i], paths, options),
+        })
         .collect();
     let mut slots: Vec<Option<FileReport>> = (0..paths.len()).map(|_| None).collect();
     for (i, report) in singles.into_iter().zip(linted) {
@@ -195,6 +212,7 @@ pub fn lint_files(paths: &[PathBuf], options: &LintOptions) -> Vec<FileReport> {
         .map(|(report, path)| report.unwrap_or_else(|| lint_path(path, options)))
         .collect();
     relint_linked(paths, &mut reports, options);
+    crate::bicep_input::place_module_findings(paths, &mut reports, &modules, by_path, options);
     reports
 }
 
@@ -910,7 +928,7 @@ pub(crate) fn finish(
 }
 
 /// Marks the findings the config file's `[[suppress]]` entries cover.
-fn apply_config_suppressions(diagnostics: &mut [Diagnostic], path: &Path, options: &LintOptions) {
+pub(crate) fn apply_config_suppressions(diagnostics: &mut [Diagnostic], path: &Path, options: &LintOptions) {
     if options.config.suppress.is_empty() {
         return;
     }
