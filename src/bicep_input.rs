@@ -359,6 +359,11 @@ struct Placed {
     frame: Rc<Frame>,
     span: Span,
     related: Vec<(Rc<Frame>, Span, String)>,
+    /// The finding's own related locations (by index) found in a Bicep file: the
+    /// values a module call passes.
+    remapped: Vec<(usize, Rc<Frame>, Span)>,
+    /// The body of the resource declaration the finding is about, when it was found.
+    resource_body: Option<(Rc<Frame>, Span)>,
 }
 
 /// Moves findings from the compiled template to the Bicep sources.
@@ -392,8 +397,29 @@ impl<'m> Mapper<'m> {
     ) -> Option<Arc<SourceFile>> {
         let original = d.span;
         let placed = self.place(d);
-        for r in d.related.iter_mut().filter(|r| r.file.is_none()) {
-            r.file = Some(json_source.clone());
+        let home = placed
+            .as_ref()
+            .filter(|p| !Rc::ptr_eq(&p.frame, &self.root))
+            .map(|p| p.frame.source.clone());
+        // A file relative to the one the finding ends up in: none for its own.
+        let file_of = |frame: &Rc<Frame>| match &home {
+            None if Rc::ptr_eq(frame, &self.root) => None,
+            Some(h) if Arc::ptr_eq(h, &frame.source) => None,
+            _ => Some(frame.source.clone()),
+        };
+        let remapped = placed.as_ref().map_or(&[][..], |p| &p.remapped[..]);
+        for (i, r) in d.related.iter_mut().enumerate() {
+            let found = match remapped.iter().find(|(at, _, _)| *at == i) {
+                Some((_, frame, span)) => Some((frame.clone(), *span)),
+                None if r.file.is_none() => placed.as_ref().and_then(|p| self.related_in_bicep(p, r)),
+                None => None,
+            };
+            if let Some((frame, span)) = found {
+                r.span = span;
+                r.file = file_of(&frame);
+            } else if r.file.is_none() {
+                r.file = Some(json_source.clone());
+            }
         }
         d.related.push(Related {
             span: original,
@@ -406,15 +432,9 @@ impl<'m> Mapper<'m> {
                 .push_str(" (its place in this Bicep file was not found: see the compiled template)");
             return None;
         };
-        let home = (!Rc::ptr_eq(&placed.frame, &self.root)).then(|| placed.frame.source.clone());
         d.span = placed.span;
         for (frame, span, label) in placed.related.into_iter().rev() {
-            let file = match &home {
-                // Relative to the file the finding is in: none for its own.
-                None if Rc::ptr_eq(&frame, &self.root) => None,
-                Some(h) if Arc::ptr_eq(h, &frame.source) => None,
-                _ => Some(frame.source.clone()),
-            };
+            let file = file_of(&frame);
             d.related.insert(0, Related { span, label, file });
         }
         home
@@ -443,7 +463,10 @@ impl<'m> Mapper<'m> {
             prefix.push_str(raw);
             if last {
                 let span = self.in_resource(&frame, &declaration, d, &resource.pointer);
-                return Some(self.up_through_params(frame, span, calls, d));
+                let body = declaration.body.map(|body| (frame.clone(), body));
+                let mut placed = self.up_through_params(frame, span, calls, d);
+                placed.resource_body = body;
+                return Some(placed);
             }
             match frame
                 .local_module(&declaration)
@@ -455,24 +478,64 @@ impl<'m> Mapper<'m> {
                     prefix.push_str("/properties/template");
                 }
                 None => {
-                    // A registry module: the value the call passes, when the finding
-                    // names the parameter it came through ("… as parameter `networkAcls`").
-                    let passed = declaration.body.and_then(|body| {
-                        d.related.iter().filter(|r| r.file.is_none()).find_map(|r| {
-                            let parameter =
-                                r.label.split("as parameter `").nth(1)?.split('`').next()?;
-                            crate::bicep::property_path(frame.text(), body, &["params", parameter])
+                    // A registry module: the values the call passes, when the finding
+                    // names the parameters they came through ("… as parameter
+                    // `networkAcls`"); the first decides.
+                    let passed: Vec<(usize, Span)> = declaration
+                        .body
+                        .map(|body| {
+                            d.related
+                                .iter()
+                                .enumerate()
+                                .filter(|(_, r)| r.file.is_none())
+                                .filter_map(|(i, r)| {
+                                    let parameter = r
+                                        .label
+                                        .split("as parameter `")
+                                        .nth(1)?
+                                        .split('`')
+                                        .next()?;
+                                    let params = ["params", parameter];
+                                    let at = crate::bicep::property_path(frame.text(), body, &params)?;
+                                    Some((i, at))
+                                })
+                                .collect()
                         })
-                    });
-                    let span = match passed {
-                        Some(span) => self.refine(&frame, d, span),
+                        .unwrap_or_default();
+                    let span = match passed.first() {
+                        Some(&(_, span)) => self.refine(&frame, d, span),
                         None => first_line(frame.text(), declaration.span),
                     };
-                    return Some(self.up_through_params(frame, span, calls, d));
+                    let mut placed = self.up_through_params(frame.clone(), span, calls, d);
+                    placed.remapped = passed
+                        .into_iter()
+                        .map(|(i, at)| (i, frame.clone(), at))
+                        .collect();
+                    return Some(placed);
                 }
             }
         }
         None
+    }
+
+    /// Where a related location of the compiled template was written in Bicep: a
+    /// parameter's default value at its `param` declaration; a property of the
+    /// finding's resource (the key before it in the JSON) where that key is written
+    /// once in the resource's declaration.
+    fn related_in_bicep(&self, placed: &Placed, r: &Related) -> Option<(Rc<Frame>, Span)> {
+        if let Some(rest) = r.label.strip_prefix("default value of parameter `") {
+            let name = rest.split('`').next()?;
+            return [&placed.frame, &self.root]
+                .into_iter()
+                .find_map(|frame| Some((frame.clone(), param_default(frame, name)?)));
+        }
+        if r.label.contains("parameter `") {
+            return None; // a value passed or given for a parameter, not a property
+        }
+        let key = json_key_before(self.json, r.span.start as usize)?;
+        let (frame, body) = placed.resource_body.as_ref()?;
+        let at = crate::bicep::unique_key_value(frame.text(), *body, key)?;
+        Some((frame.clone(), at))
     }
 
     /// The place of the finding's property inside a resource declaration.
@@ -548,6 +611,8 @@ impl<'m> Mapper<'m> {
             frame,
             span,
             related,
+            remapped: Vec::new(),
+            resource_body: None,
         }
     }
 
@@ -609,6 +674,31 @@ impl<'m> Mapper<'m> {
             .map(|t| t.trim_matches('\''))
             .filter(|t| !t.is_empty() && !t.contains(['\'', '"', '\n']))
     }
+}
+
+/// The default value of `param <name> <type> = <default>` in a frame.
+fn param_default(frame: &Frame, name: &str) -> Option<Span> {
+    let d = frame
+        .declarations
+        .iter()
+        .find(|d| d.kind == Kind::Param && d.name == name)?;
+    let text = &frame.text()[d.span.start as usize..d.span.end as usize];
+    let equals = text.find('=')?;
+    let value = &text[equals + 1..];
+    let start = d.span.start as usize + equals + 1 + (value.len() - value.trim_start().len());
+    Some(Span::new(start, d.span.end as usize))
+}
+
+/// The JSON key whose value starts at `at` (`"defaultAction": "Deny"` → `defaultAction`),
+/// when the text before it is a plain key; never `value` (a parameter's value).
+fn json_key_before(json: &str, at: usize) -> Option<&str> {
+    let before = json.get(..at)?.trim_end();
+    let before = before.strip_suffix(':')?.trim_end();
+    let before = before.strip_suffix('"')?;
+    let start = before.rfind('"')?;
+    let key = &before[start + 1..];
+    (!key.is_empty() && key != "value" && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .then_some(key)
 }
 
 /// The keys of a compiled resource's pointer, a deployment level at a time:
