@@ -1,5 +1,5 @@
 //! Bicep source structure, for mapping findings from compiled JSON back to the `.bicep`
-//! a user wrote (issue 15; see docs/design/bicep.md). Not wired into the linter yet.
+//! a user wrote (see docs/design/bicep.md and [`crate::bicep_input`]).
 //!
 //! What the mapping needs is structural: the top-level declarations (`param`, `var`,
 //! `resource`, `module`, `output`, …) with their names and bodies, and the place of a
@@ -320,7 +320,10 @@ pub fn nested_resource(text: &str, parent: Span, name: &str) -> Option<Declarati
         .and_then(|eq| (eq..end).find(|&j| toks[j].0 == Tok::Open(b'{')))
         .and_then(|open| Some((open, matching_close(&toks, open, toks.len())?)))
         .map(|(open, close)| shift(toks[open].1.start, toks[close].1.end));
-    let last = body.map_or(toks[end.saturating_sub(1).max(at)].1.end as usize + parent.start as usize, |b| b.end as usize);
+    let last = body.map_or(
+        toks[end.saturating_sub(1).max(at)].1.end as usize + parent.start as usize,
+        |b| b.end as usize,
+    );
     Some(Declaration {
         kind: Kind::Resource,
         name: name.to_owned(),
@@ -403,6 +406,46 @@ pub fn deepest_written(text: &str, object: Span, path: &[&str]) -> (Span, usize)
         current = first;
     }
     (found, path.len())
+}
+
+/// The entries `key: value` written directly in the object literal `object` (a span
+/// that starts at its `{`), in order: each key as written and its value's span.
+pub fn entries(text: &str, object: Span) -> Vec<(String, Span)> {
+    let slice = &text[object.start as usize..object.end as usize];
+    let toks = tokens(slice);
+    let Some(close) = (toks.first().map(|t| t.0) == Some(Tok::Open(b'{')))
+        .then(|| matching_close(&toks, 0, toks.len()))
+        .flatten()
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut j = 1;
+    while j < close {
+        let is_key = toks[j].2 == 1
+            && matches!(toks[j].0, Tok::Word | Tok::Str)
+            && toks.get(j + 1).map(|t| t.0) == Some(Tok::Colon);
+        if !is_key {
+            j += 1;
+            continue;
+        }
+        let first = j + 2;
+        let mut last = first;
+        while last + 1 < close
+            && !(matches!(toks[last + 1].0, Tok::Newline | Tok::Comma) && toks[last + 1].2 == 1)
+        {
+            last += 1;
+        }
+        if first < close {
+            let at = |s: u32| s as usize + object.start as usize;
+            out.push((
+                key_text(slice, toks[j]).to_owned(),
+                Span::new(at(toks[first].1.start), at(toks[last].1.end)),
+            ));
+        }
+        j = last + 1;
+    }
+    out
 }
 
 /// The value of the one entry `key: …` written anywhere inside `within` (any depth),
@@ -601,6 +644,47 @@ output id string = storage.id
         assert_eq!(
             at(property_path(MAIN, vaults, &["params", "bypass"]).unwrap()),
             "'None'"
+        );
+    }
+
+    #[test]
+    fn nested_resources_and_object_entries() {
+        let text = "resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  name: 'kv'
+  properties: { tenantId: tenant().tenantId }
+  resource key 'keys' = if (withKey) {
+    name: 'cmk'
+    properties: { kty: 'RSA' }
+  }
+  resource secret 'secrets' existing = {
+    name: 's'
+  }
+}
+";
+        let vault = declarations(text)[0].body.unwrap();
+        let key = nested_resource(text, vault, "key").unwrap();
+        let slice = |s: Span| &text[s.start as usize..s.end as usize];
+        assert!(slice(key.span).starts_with("resource key 'keys' = if (withKey) {"));
+        assert_eq!(
+            slice(property_path(text, key.body.unwrap(), &["properties", "kty"]).unwrap()),
+            "'RSA'"
+        );
+        let secret = nested_resource(text, vault, "secret").unwrap();
+        assert_eq!(slice(secret.body.unwrap()), "{\n    name: 's'\n  }");
+        assert!(nested_resource(text, vault, "name").is_none());
+        // Entries written directly in an object, one per line or comma-separated.
+        let params = "{ name: v, bypass: 'None'\n  nested: { a: 1 } }";
+        let entries: Vec<(String, &str)> = entries(params, Span::new(0, params.len()))
+            .into_iter()
+            .map(|(k, v)| (k, &params[v.start as usize..v.end as usize]))
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                ("name".to_owned(), "v"),
+                ("bypass".to_owned(), "'None'"),
+                ("nested".to_owned(), "{ a: 1 }")
+            ]
         );
     }
 

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::bicep::{
-    compiled_by_bicep, compiled_sibling, declarations, deepest_written, nested_resource, Declaration,
-    Kind,
+    compiled_by_bicep, compiled_sibling, declarations, deepest_written, nested_resource,
+    Declaration, Kind,
 };
 use crate::diagnostic::{Diagnostic, Related};
 use crate::linter::{FileOutcome, FileReport, LintOptions};
@@ -35,6 +35,21 @@ enum Compiled {
 /// Lints a `.bicep` file. `named`: given on the command line (a missing compiled
 /// template is then an error; in a walk, a note).
 pub fn lint(path: &Path, options: &LintOptions, named: bool) -> FileReport {
+    // A module file named alone (pre-commit names the files that changed): it is
+    // evaluated through the files that deploy it, never alone with its own defaults.
+    if named {
+        if let Some(parent) = parent_on_disk(path) {
+            let parent = crate::paths::display_path(&parent);
+            return FileReport::new(
+                path,
+                FileOutcome::Skipped(format!(
+                    "a module deployed by `{parent}`, which is not in this run: module files are linted \
+                     through the files that deploy them (run trustlint on `{parent}` too)"
+                )),
+                0,
+            );
+        }
+    }
     let (json, json_path) = match compiled(path) {
         Compiled::Json(text, from) => (text, from),
         Compiled::Failed(why) => {
@@ -411,7 +426,9 @@ impl<'m> Mapper<'m> {
         for (i, r) in d.related.iter_mut().enumerate() {
             let found = match remapped.iter().find(|(at, _, _)| *at == i) {
                 Some((_, frame, span)) => Some((frame.clone(), *span)),
-                None if r.file.is_none() => placed.as_ref().and_then(|p| self.related_in_bicep(p, r)),
+                None if r.file.is_none() => {
+                    placed.as_ref().and_then(|p| self.related_in_bicep(p, r))
+                }
                 None => None,
             };
             if let Some((frame, span)) = found {
@@ -421,6 +438,15 @@ impl<'m> Mapper<'m> {
                 r.file = Some(json_source.clone());
             }
         }
+        // Two findings' values from one place (a parameter's default object) relate once.
+        let mut seen = std::collections::HashSet::new();
+        d.related.retain(|r| {
+            seen.insert((
+                r.span,
+                r.label.clone(),
+                r.file.as_ref().map(|f| f.path.clone()),
+            ))
+        });
         d.related.push(Related {
             span: original,
             label: "in the compiled template".to_owned(),
@@ -428,8 +454,9 @@ impl<'m> Mapper<'m> {
         });
         let Some(placed) = placed else {
             d.span = Span::new(0, 0);
-            d.message
-                .push_str(" (its place in this Bicep file was not found: see the compiled template)");
+            d.message.push_str(
+                " (its place in this Bicep file was not found: see the compiled template)",
+            );
             return None;
         };
         d.span = placed.span;
@@ -452,7 +479,11 @@ impl<'m> Mapper<'m> {
         let mut calls: Vec<(Rc<Frame>, Declaration)> = Vec::new();
         for (i, (raw, key)) in steps.iter().enumerate() {
             let last = i + 1 == steps.len();
-            let full_type = if last { &resource.full_type } else { DEPLOYMENTS };
+            let full_type = if last {
+                &resource.full_type
+            } else {
+                DEPLOYMENTS
+            };
             let Some(declaration) = frame.declaration(key, full_type) else {
                 // The nearest enclosing declaration: the module call it came through.
                 let (caller, call) = calls.pop()?;
@@ -496,21 +527,26 @@ impl<'m> Mapper<'m> {
                                         .split('`')
                                         .next()?;
                                     let params = ["params", parameter];
-                                    let at = crate::bicep::property_path(frame.text(), body, &params)?;
+                                    let at =
+                                        crate::bicep::property_path(frame.text(), body, &params)?;
                                     Some((i, at))
                                 })
                                 .collect()
                         })
                         .unwrap_or_default();
-                    let span = match passed.first() {
-                        Some(&(_, span)) => self.refine(&frame, d, span),
+                    let by_parameter = || {
+                        declaration
+                            .body
+                            .and_then(|body| passed_from_parameter(&frame, body, d))
+                    };
+                    let span = match passed.first().map(|p| p.1).or_else(by_parameter) {
+                        Some(span) => self.refine(&frame, d, span),
                         None => first_line(frame.text(), declaration.span),
                     };
                     let mut placed = self.up_through_params(frame.clone(), span, calls, d);
-                    placed.remapped = passed
-                        .into_iter()
-                        .map(|(i, at)| (i, frame.clone(), at))
-                        .collect();
+                    placed
+                        .remapped
+                        .extend(passed.into_iter().map(|(i, at)| (i, frame.clone(), at)));
                     return Some(placed);
                 }
             }
@@ -525,21 +561,41 @@ impl<'m> Mapper<'m> {
     fn related_in_bicep(&self, placed: &Placed, r: &Related) -> Option<(Rc<Frame>, Span)> {
         if let Some(rest) = r.label.strip_prefix("default value of parameter `") {
             let name = rest.split('`').next()?;
-            return [&placed.frame, &self.root]
+            let (frame, default) = [&placed.frame, &self.root]
                 .into_iter()
-                .find_map(|frame| Some((frame.clone(), param_default(frame, name)?)));
+                .find_map(|frame| Some((frame.clone(), param_default(frame, name)?)))?;
+            // Inside a default object, the key the compiled value is written under.
+            let inner = json_key_before(self.json, r.span.start as usize)
+                .and_then(|key| crate::bicep::unique_key_value(frame.text(), default, key));
+            return Some((frame, inner.unwrap_or(default)));
         }
         if r.label.contains("parameter `") {
             return None; // a value passed or given for a parameter, not a property
         }
         let key = json_key_before(self.json, r.span.start as usize)?;
         let (frame, body) = placed.resource_body.as_ref()?;
-        let at = crate::bicep::unique_key_value(frame.text(), *body, key)?;
-        Some((frame.clone(), at))
+        if let Some(at) = crate::bicep::unique_key_value(frame.text(), *body, key) {
+            return Some((frame.clone(), at));
+        }
+        // A property the resource takes from a variable (`networkAcls: lockedDown`):
+        // the key in the one `var` of its file that writes it.
+        let mut in_vars = frame
+            .declarations
+            .iter()
+            .filter(|v| v.kind == Kind::Var)
+            .filter_map(|v| crate::bicep::unique_key_value(frame.text(), v.span, key));
+        let at = in_vars.next()?;
+        in_vars.next().is_none().then(|| (frame.clone(), at))
     }
 
     /// The place of the finding's property inside a resource declaration.
-    fn in_resource(&self, frame: &Frame, declaration: &Declaration, d: &Diagnostic, at: &str) -> Span {
+    fn in_resource(
+        &self,
+        frame: &Frame,
+        declaration: &Declaration,
+        d: &Diagnostic,
+        at: &str,
+    ) -> Span {
         let Some(body) = declaration.body else {
             return first_line(frame.text(), declaration.span);
         };
@@ -569,11 +625,12 @@ impl<'m> Mapper<'m> {
         d: &Diagnostic,
     ) -> Placed {
         let mut related = Vec::new();
+        let mut remapped = Vec::new();
         while let Some((caller, call)) = calls.last() {
             let written = &frame.text()[span.start as usize..span.end as usize];
-            let passed = (frame.is_param(written))
-                .then(|| call.body)
-                .flatten()
+            let passed = call
+                .body
+                .filter(|_| frame.is_param(written))
                 .and_then(|body| {
                     crate::bicep::property_path(caller.text(), body, &["params", written])
                 });
@@ -585,12 +642,22 @@ impl<'m> Mapper<'m> {
                 span,
                 format!("the module's parameter `{written}`, used here"),
             ));
+            // The compiled deployment's value for it is this one.
+            let label = format!("as parameter `{written}`");
+            remapped.extend(
+                d.related
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.file.is_none() && r.label.ends_with(&label))
+                    .map(|(i, _)| (i, caller.clone(), passed)),
+            );
             let (caller, _) = calls.pop().expect("just seen");
             span = self.refine(&caller, d, passed);
             frame = caller;
         }
         let mut placed = self.placed(frame, span, &calls);
         placed.related.extend(related);
+        placed.remapped = remapped;
         placed
     }
 
@@ -676,6 +743,28 @@ impl<'m> Mapper<'m> {
     }
 }
 
+/// The value a module call passes that is one of the caller's own parameters the
+/// finding names ("default value of parameter `networkAcls`" and the call passes
+/// `networkAcls: networkAcls`).
+fn passed_from_parameter(frame: &Frame, call: Span, d: &Diagnostic) -> Option<Span> {
+    let params = crate::bicep::property_path(frame.text(), call, &["params"])?;
+    let entries = crate::bicep::entries(frame.text(), params);
+    d.related.iter().find_map(|r| {
+        let rest = r
+            .label
+            .strip_prefix("default value of parameter `")
+            .or_else(|| r.label.strip_prefix("value of parameter `"))?;
+        let name = rest.split('`').next()?;
+        if !frame.is_param(name) {
+            return None;
+        }
+        entries
+            .iter()
+            .find(|(_, value)| &frame.text()[value.start as usize..value.end as usize] == name)
+            .map(|(_, value)| *value)
+    })
+}
+
 /// The default value of `param <name> <type> = <default>` in a frame.
 fn param_default(frame: &Frame, name: &str) -> Option<Span> {
     let d = frame
@@ -697,8 +786,10 @@ fn json_key_before(json: &str, at: usize) -> Option<&str> {
     let before = before.strip_suffix('"')?;
     let start = before.rfind('"')?;
     let key = &before[start + 1..];
-    (!key.is_empty() && key != "value" && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-        .then_some(key)
+    (!key.is_empty()
+        && key != "value"
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+    .then_some(key)
 }
 
 /// The keys of a compiled resource's pointer, a deployment level at a time:
@@ -782,6 +873,48 @@ pub fn modules_of_run(
     parents
 }
 
+/// How many folders up a module's parent is looked for, and how many `.bicep` files
+/// of each folder are read.
+const PARENT_SEARCH_DEPTH: usize = 4;
+const PARENT_SEARCH_FILES: usize = 256;
+
+/// A `.bicep` file beside `path` or in a folder above it (a few levels) that deploys
+/// it as a local module or imports from it.
+fn parent_on_disk(path: &Path) -> Option<PathBuf> {
+    let target = crate::linter::resolved(path);
+    let absolute = crate::paths::absolute(path);
+    let mut folder = absolute.parent();
+    for level in 0..PARENT_SEARCH_DEPTH {
+        let Some(dir) = folder else {
+            break;
+        };
+        let mut candidates: Vec<PathBuf> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .map(|e| e.path())
+            .filter(|p| crate::bicep::is_bicep(p))
+            .take(PARENT_SEARCH_FILES)
+            .collect();
+        candidates.sort();
+        let found = candidates.into_iter().find(|candidate| {
+            local_modules(candidate)
+                .iter()
+                .any(|m| crate::linter::resolved(m) == target)
+        });
+        if let Some(found) = found {
+            // Spelled from the named file's folder, as the user wrote that one.
+            let name = found.file_name()?.to_string_lossy().into_owned();
+            let written = format!("{}{name}", "../".repeat(level));
+            let folder = path.parent().unwrap_or(Path::new(""));
+            return Some(crate::template::linked::beside_folder(folder, &written));
+        }
+        folder = dir.parent();
+    }
+    None
+}
+
 /// The local `.bicep` files a Bicep file deploys as modules or imports from, as
 /// written in it: both are compiled into its template.
 fn local_modules(path: &Path) -> Vec<PathBuf> {
@@ -834,8 +967,10 @@ pub fn place_module_findings(
             ));
         }
     }
-    let moved: Vec<(Arc<SourceFile>, Diagnostic)> =
-        reports.iter_mut().flat_map(|r| std::mem::take(&mut r.moved)).collect();
+    let moved: Vec<(Arc<SourceFile>, Diagnostic)> = reports
+        .iter_mut()
+        .flat_map(|r| std::mem::take(&mut r.moved))
+        .collect();
     let mut touched: Vec<usize> = children
         .iter()
         .copied()

@@ -928,7 +928,11 @@ pub(crate) fn finish(
 }
 
 /// Marks the findings the config file's `[[suppress]]` entries cover.
-pub(crate) fn apply_config_suppressions(diagnostics: &mut [Diagnostic], path: &Path, options: &LintOptions) {
+pub(crate) fn apply_config_suppressions(
+    diagnostics: &mut [Diagnostic],
+    path: &Path,
+    options: &LintOptions,
+) {
     if options.config.suppress.is_empty() {
         return;
     }

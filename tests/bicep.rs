@@ -199,3 +199,212 @@ fn trustlint_ignore_comments_in_bicep_suppress_and_stale_ones_are_reported() {
     assert_eq!(rules, ["SUP001", "STG001"], "{found:#?}");
     assert_eq!(found[0]["file"], "main.bicep");
 }
+
+/// Where a finding is: file, line, column.
+fn place(d: &Value) -> (String, u64, u64) {
+    (
+        d["file"].as_str().unwrap().to_owned(),
+        d["start"]["line"].as_u64().unwrap(),
+        d["start"]["column"].as_u64().unwrap(),
+    )
+}
+
+/// Where the related location whose message contains `label` is: file and line.
+fn related(d: &Value, label: &str) -> (String, u64) {
+    let r = d["related"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["message"].as_str().unwrap().contains(label))
+        .unwrap_or_else(|| panic!("no related `{label}` in {d:#?}"));
+    (
+        r["file"].as_str().unwrap().to_owned(),
+        r["start"]["line"].as_u64().unwrap(),
+    )
+}
+
+/// Lints `paths` of the repository's testdata with no Bicep CLI on `PATH`.
+fn check_testdata(paths: &[&str]) -> Vec<Value> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let empty = scratch("bicep-testdata-path");
+    findings(&run(root, &empty, &json_check(paths)))
+}
+
+// Real pairs: `main.bicep` and the `main.json` the Bicep compiler built from it, from
+// Azure/bicep-registry-modules (MIT, testdata/bicep/LICENSE; see testdata/bicep/README.md).
+
+#[test]
+fn avm_pair_resource_property_and_parameter_default() {
+    let found = check_testdata(&["testdata/bicep/event-hub-network-rule-set"]);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let d = &found[0];
+    let file = "testdata/bicep/event-hub-network-rule-set/main.bicep";
+    assert_eq!(d["rule"], "EH001");
+    // `trustedServiceAccessEnabled: trustedServiceAccessEnabled`
+    assert_eq!(place(d), (file.to_owned(), 78, 34));
+    // `param trustedServiceAccessEnabled bool = true`
+    assert_eq!(
+        related(
+            d,
+            "default value of parameter `trustedServiceAccessEnabled`"
+        ),
+        (file.to_owned(), 22)
+    );
+    // `defaultAction: publicNetworkAccess == 'Disabled' ? … : defaultAction`
+    assert_eq!(related(d, "denies other traffic"), (file.to_owned(), 75));
+    assert_eq!(
+        related(d, "in the compiled template"),
+        (
+            "testdata/bicep/event-hub-network-rule-set/main.json".to_owned(),
+            155
+        )
+    );
+}
+
+#[test]
+fn avm_pair_local_module_under_a_condition_reports_once_at_the_callers_value() {
+    // The folder holds the namespace, its `network-rule-set/` module (with its own
+    // compiled main.json) and the namespace's parameters: one finding, not three.
+    let found = check_testdata(&["testdata/bicep/event-hub-namespace"]);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let d = &found[0];
+    assert_eq!(d["rule"], "EH001");
+    // `trustedServiceAccessEnabled: networkRuleSets.?trustedServiceAccessEnabled` in
+    // `module eventHubNamespace_networkRuleSet 'network-rule-set/main.bicep' = if (…)`
+    assert_eq!(
+        place(d),
+        (
+            "testdata/bicep/event-hub-namespace/main.bicep".to_owned(),
+            308,
+            34
+        )
+    );
+    // The module's own line, where the parameter is used.
+    assert_eq!(
+        related(d, "the module's parameter `trustedServiceAccessEnabled`"),
+        (
+            "testdata/bicep/event-hub-namespace/network-rule-set/main.bicep".to_owned(),
+            78
+        )
+    );
+}
+
+#[test]
+fn avm_pair_registry_module_call_maps_to_the_value_passed() {
+    // main.json trimmed to the storage module (testdata/bicep/README.md).
+    let found = check_testdata(&["testdata/bicep/ml-hub-dependencies"]);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let d = &found[0];
+    let file = "testdata/bicep/ml-hub-dependencies/main.bicep";
+    assert_eq!(d["rule"], "STG001");
+    // `networkAcls: networkAcls` in the `br/public:avm/res/storage/storage-account` call
+    assert_eq!(place(d), (file.to_owned(), 321, 18));
+    // `bypass: 'AzureServices'` in `param networkAcls object = { … }`
+    assert_eq!(
+        related(d, "default value of parameter `networkAcls`"),
+        (file.to_owned(), 57)
+    );
+}
+
+#[test]
+fn bundled_example_loop_variable_and_local_module() {
+    let found = check_testdata(&["testdata/examples/bicep"]);
+    let file = "testdata/examples/bicep/main.bicep";
+    let by_rule = |rule: &str| found.iter().find(|d| d["rule"] == rule).unwrap();
+    assert_eq!(found.len(), 2, "{found:#?}");
+    // A resource loop: one finding naming both instances, at `networkAcls: lockedDown`,
+    // with the variable's `bypass: 'AzureServices'` related.
+    let storage = by_rule("STG001");
+    assert_eq!(place(storage), (file.to_owned(), 22, 18));
+    assert!(storage["message"]
+        .as_str()
+        .unwrap()
+        .contains("instances `stlandingdev`, `stlandingprod`"));
+    assert_eq!(
+        related(storage, "variable `lockedDown`"),
+        (file.to_owned(), 11)
+    );
+    // A local module whose parameter decides: the value the call passes, the module's
+    // line related.
+    let vault = by_rule("KV001");
+    assert_eq!(place(vault), (file.to_owned(), 30, 13));
+    assert_eq!(
+        related(vault, "the module's parameter `bypass`"),
+        ("testdata/examples/bicep/modules/vault.bicep".to_owned(), 16)
+    );
+}
+
+#[test]
+fn a_finding_written_in_a_local_module_is_reported_there_and_its_comments_apply() {
+    let dir = scratch("bicep-local-module");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/examples/bicep");
+    std::fs::create_dir_all(dir.join("modules")).unwrap();
+    for file in ["main.bicep", "main.json"] {
+        std::fs::copy(example.join(file), dir.join(file)).unwrap();
+    }
+    // The module writes the bypass itself; the caller passes nothing for it.
+    let vault = std::fs::read_to_string(example.join("modules/vault.bicep"))
+        .unwrap()
+        .replace("bypass: bypass", "bypass: 'AzureServices'");
+    std::fs::write(dir.join("modules/vault.bicep"), &vault).unwrap();
+    let main = std::fs::read_to_string(dir.join("main.bicep"))
+        .unwrap()
+        .replace("    bypass: 'AzureServices'\n  }\n}", "  }\n}");
+    std::fs::write(dir.join("main.bicep"), main).unwrap();
+    let compiled = std::fs::read_to_string(dir.join("main.json"))
+        .unwrap()
+        .replace("\"[parameters('bypass')]\"", "\"AzureServices\"");
+    std::fs::write(dir.join("main.json"), compiled).unwrap();
+    let empty = scratch("bicep-local-module-path");
+    let found = findings(&run(&dir, &empty, &json_check(&["."])));
+    let vault_finding = found.iter().find(|d| d["rule"] == "KV001").unwrap();
+    assert_eq!(
+        place(vault_finding),
+        ("modules/vault.bicep".to_owned(), 16, 15),
+        "{found:#?}"
+    );
+    assert_eq!(
+        related(vault_finding, "deployed by module `secrets`"),
+        ("main.bicep".to_owned(), 26)
+    );
+    // The module named alone: a note that names its parent, not a lint with defaults.
+    let out = run(
+        &dir,
+        &empty,
+        &[
+            "check",
+            "--as-of",
+            AS_OF,
+            "--no-config",
+            "modules/vault.bicep",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("a module deployed by `main.bicep`"),
+        "{}",
+        stderr(&out)
+    );
+    // A comment in the module file suppresses the finding there; a stale one is SUP001.
+    let suppressed = vault.replace(
+        "      bypass: 'AzureServices'",
+        "      // trustlint-ignore KV001: only Azure Backup reads this vault\n      bypass: 'AzureServices'",
+    );
+    let suppressed = suppressed.replace(
+        "  location: location",
+        "  // trustlint-ignore STG001: not a storage account\n  location: location",
+    );
+    std::fs::write(dir.join("modules/vault.bicep"), suppressed).unwrap();
+    let found = findings(&run(&dir, &empty, &json_check(&["."])));
+    let in_module: Vec<(&str, u64)> = found
+        .iter()
+        .filter(|d| d["file"] == "modules/vault.bicep")
+        .map(|d| {
+            (
+                d["rule"].as_str().unwrap(),
+                d["start"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(in_module, [("SUP001", 6)], "{found:#?}");
+}
