@@ -385,21 +385,22 @@ struct Placed {
 struct Mapper<'m> {
     json: &'m str,
     root: Rc<Frame>,
-    /// The compiled template, parsed only when a finding is inside a local module
-    /// compiled in array form (its resource types are then needed).
-    compiled: std::cell::OnceCell<Option<serde_json::Value>>,
+    /// The types of each array-form `resources` of the compiled template, by pointer.
+    types: Vec<(String, Vec<String>)>,
     /// Local module files met, read once.
     modules: RefCell<HashMap<PathBuf, Option<Rc<Frame>>>>,
 }
 
 impl<'m> Mapper<'m> {
-    fn new(bicep: Arc<SourceFile>, json: &'m str, types: Vec<String>) -> Mapper<'m> {
-        Mapper {
+    fn new(bicep: Arc<SourceFile>, json: &'m str, types: Vec<(String, Vec<String>)>) -> Mapper<'m> {
+        let mut mapper = Mapper {
             json,
-            root: Rc::new(Frame::new(bicep, types)),
-            compiled: std::cell::OnceCell::new(),
+            root: Rc::new(Frame::new(bicep.clone(), Vec::new())),
+            types,
             modules: RefCell::new(HashMap::new()),
-        }
+        };
+        mapper.root = Rc::new(Frame::new(bicep, mapper.compiled_types("/resources")));
+        mapper
     }
 
     /// Moves one finding; its compiled location is kept as a related one. Returns the
@@ -703,18 +704,11 @@ impl<'m> Mapper<'m> {
     /// The types of the compiled `resources` array at `pointer` (empty when it is an
     /// object of symbolic names).
     fn compiled_types(&self, pointer: &str) -> Vec<String> {
-        let compiled = self
-            .compiled
-            .get_or_init(|| serde_json::from_str(self.json).ok());
-        let Some(serde_json::Value::Array(resources)) =
-            compiled.as_ref().and_then(|c| c.pointer(pointer))
-        else {
-            return Vec::new();
-        };
-        resources
+        self.types
             .iter()
-            .map(|r| r["type"].as_str().unwrap_or_default().to_owned())
-            .collect()
+            .find(|(at, _)| at == pointer)
+            .map(|(_, types)| types.clone())
+            .unwrap_or_default()
     }
 
     /// Narrows a place inside a value: Bicep compiles spreads and conditional objects
@@ -921,19 +915,10 @@ fn local_modules(path: &Path) -> Vec<PathBuf> {
     let Ok(text) = crate::source::read_bounded_text(path) else {
         return Vec::new();
     };
-    declarations(&text)
+    crate::bicep::referenced_files(&text)
         .into_iter()
-        .filter(|d| matches!(d.kind, Kind::Module | Kind::Import))
-        .filter_map(|d| {
-            let written = &text[d.span.start as usize..d.span.end as usize];
-            // `import { a } from 'x.bicep'`, `module m 'x.bicep' = …`
-            let after = match d.kind {
-                Kind::Import => written.split(" from ").nth(1)?,
-                _ => written,
-            };
-            let target = after.split('\'').nth(1)?;
-            local_module_path(path, target).filter(|p| crate::bicep::is_bicep(p))
-        })
+        .filter_map(|target| local_module_path(path, target))
+        .filter(|p| crate::bicep::is_bicep(p))
         .collect()
 }
 

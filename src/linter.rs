@@ -129,9 +129,10 @@ pub struct FileReport {
     /// Rules could report on it, whatever values it is deployed with: it declares a
     /// resource an enabled rule is about, or mentions a suppression.
     pub concerned: bool,
-    /// The types of its top-level `resources` array, as written, in order (for mapping
-    /// the findings of a compiled Bicep template back to its source).
-    pub resource_types: Vec<String>,
+    /// The types of each `resources` array written as an array, as written, in order,
+    /// by the array's JSON pointer (`/resources`, and the inline templates of nested
+    /// deployments: for mapping a compiled Bicep template's findings to its source).
+    pub resource_types: Vec<(String, Vec<String>)>,
     /// Findings that belong to another file: a local Bicep module file this `.bicep`
     /// deploys (see [`crate::bicep_input::place_module_findings`]).
     pub moved: Vec<(Arc<SourceFile>, Diagnostic)>,
@@ -153,6 +154,64 @@ impl FileReport {
             concerned: false,
             resource_types: Vec::new(),
             moved: Vec::new(),
+        }
+    }
+}
+
+/// Nested deployments are followed this deep for [`FileReport::resource_types`].
+const MAX_TYPES_DEPTH: usize = 64;
+
+/// Records the types of the `resources` array at `pointer` in `template` (when it is
+/// an array) and, through every deployment's inline template, of the arrays below.
+fn compiled_resource_types(
+    template: &jsonc_parser::ast::Object<'_>,
+    pointer: &str,
+    depth: usize,
+    out: &mut Vec<(String, Vec<String>)>,
+) {
+    if depth > MAX_TYPES_DEPTH {
+        return;
+    }
+    let type_of = |e: &Ast<'_>| match e {
+        Ast::Object(o) => match o.get("type").map(|t| &t.value) {
+            Some(Ast::StringLit(t)) => t.value.to_string(),
+            _ => String::new(),
+        },
+        _ => String::new(),
+    };
+    let entries: Vec<(String, &Ast<'_>)> = match template.get("resources").map(|p| &p.value) {
+        Some(Ast::Array(resources)) => {
+            out.push((
+                pointer.to_owned(),
+                resources.elements.iter().map(type_of).collect(),
+            ));
+            let keys = resources.elements.iter().enumerate();
+            keys.map(|(i, e)| (i.to_string(), e)).collect()
+        }
+        Some(Ast::Object(resources)) => resources
+            .properties
+            .iter()
+            .map(|p| {
+                (
+                    p.name.as_str().replace('~', "~0").replace('/', "~1"),
+                    &p.value,
+                )
+            })
+            .collect(),
+        _ => return,
+    };
+    for (key, resource) in entries {
+        let Ast::Object(resource) = resource else {
+            continue;
+        };
+        let inner = resource
+            .get("properties")
+            .and_then(|p| p.value.as_object())
+            .and_then(|p| p.get("template"))
+            .and_then(|t| t.value.as_object());
+        if let Some(inner) = inner {
+            let below = format!("{pointer}/{key}/properties/template/resources");
+            compiled_resource_types(inner, &below, depth + 1, out);
         }
     }
 }
@@ -542,19 +601,7 @@ fn lint_bytes_inner(
             let survey = crate::template::survey(obj, &concerns);
             // Only what a compiled Bicep template needs: `metadata._generator`.
             if crate::bicep::compiled_by_bicep(source.text.as_bytes()) {
-                if let Some(Ast::Array(resources)) = obj.get("resources").map(|p| &p.value) {
-                    r.resource_types = resources
-                        .elements
-                        .iter()
-                        .map(|e| match e {
-                            Ast::Object(o) => match o.get("type").map(|t| &t.value) {
-                                Some(Ast::StringLit(t)) => t.value.to_string(),
-                                _ => String::new(),
-                            },
-                            _ => String::new(),
-                        })
-                        .collect();
-                }
+                compiled_resource_types(obj, "/resources", 0, &mut r.resource_types);
             }
             let evaluate = mentions_suppression || survey.declares;
             r.concerned = evaluate;
