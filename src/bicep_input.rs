@@ -33,8 +33,9 @@ enum Compiled {
 }
 
 /// Lints a `.bicep` file. `named`: given on the command line (a missing compiled
-/// template is then an error; in a walk, a note).
-pub fn lint(path: &Path, options: &LintOptions, named: bool) -> FileReport {
+/// template is then an error; in a walk, a note). `silent`: the run's pre-pass read it
+/// and it mentions no suppression, so without findings it need not be read again.
+pub fn lint(path: &Path, options: &LintOptions, named: bool, silent: bool) -> FileReport {
     // A module file named alone (pre-commit names the files that changed): it is
     // evaluated through the files that deploy it, never alone with its own defaults.
     if named {
@@ -82,6 +83,9 @@ pub fn lint(path: &Path, options: &LintOptions, named: bool) -> FileReport {
     let json_source = report.source.clone();
     report.path = path.to_path_buf();
     report.source = None;
+    if silent && report.diagnostics.is_empty() {
+        return report;
+    }
     // The source: where findings go, and its own `// trustlint-ignore` comments.
     let Some(bicep) = crate::source::read_bounded(path)
         .ok()
@@ -835,23 +839,28 @@ fn first_line(text: &str, span: Span) -> Span {
 /// The `.bicep` files of the run that other `.bicep` files of the run deploy as local
 /// modules (or import from), each with its parents (indices into `paths`). Those files
 /// are linted through their parents, never alone with their own defaults.
-pub fn modules_of_run(
-    paths: &[PathBuf],
-    run: &crate::linter::RunFiles,
-) -> HashMap<usize, Vec<usize>> {
+pub fn modules_of_run(paths: &[PathBuf], run: &crate::linter::RunFiles) -> BicepRun {
     use rayon::prelude::*;
     let sources: Vec<usize> = (0..paths.len())
         .filter(|&i| crate::bicep::is_bicep(&paths[i]))
         .collect();
-    if sources.len() < 2 {
-        return HashMap::new();
+    if sources.is_empty() {
+        return BicepRun::default();
     }
-    let deployed: Vec<(usize, Vec<PathBuf>)> = sources
+    let deployed: Vec<(usize, Option<Referenced>)> = sources
         .par_iter()
         .map(|&i| (i, local_modules(&paths[i])))
         .collect();
     let mut parents: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (parent, modules) in deployed {
+    let mut silent = std::collections::HashSet::new();
+    for (parent, referenced) in deployed {
+        let Some(referenced) = referenced else {
+            continue;
+        };
+        if !referenced.mentions_suppression {
+            silent.insert(parent);
+        }
+        let modules = referenced.modules;
         for module in modules {
             if let Some(&child) = run.get(module.as_os_str()) {
                 if child != parent {
@@ -864,7 +873,23 @@ pub fn modules_of_run(
         list.sort_unstable();
         list.dedup();
     }
-    parents
+    BicepRun { parents, silent }
+}
+
+/// What the run's pre-pass over its `.bicep` files found.
+#[derive(Debug, Default)]
+pub struct BicepRun {
+    /// The files other `.bicep` files of the run deploy (or import from), with those
+    /// parents (indices into the run's paths).
+    pub parents: HashMap<usize, Vec<usize>>,
+    /// The files read that mention no suppression.
+    pub silent: std::collections::HashSet<usize>,
+}
+
+/// What one `.bicep` file references, read by the run's pre-pass.
+struct Referenced {
+    modules: Vec<PathBuf>,
+    mentions_suppression: bool,
 }
 
 /// How many folders up a module's parent is looked for, and how many `.bicep` files
@@ -893,9 +918,11 @@ fn parent_on_disk(path: &Path) -> Option<PathBuf> {
             .collect();
         candidates.sort();
         let found = candidates.into_iter().find(|candidate| {
-            local_modules(candidate)
-                .iter()
-                .any(|m| crate::linter::resolved(m) == target)
+            local_modules(candidate).is_some_and(|r| {
+                r.modules
+                    .iter()
+                    .any(|m| crate::linter::resolved(m) == target)
+            })
         });
         if let Some(found) = found {
             // Spelled from the named file's folder, as the user wrote that one.
@@ -911,15 +938,17 @@ fn parent_on_disk(path: &Path) -> Option<PathBuf> {
 
 /// The local `.bicep` files a Bicep file deploys as modules or imports from, as
 /// written in it: both are compiled into its template.
-fn local_modules(path: &Path) -> Vec<PathBuf> {
-    let Ok(text) = crate::source::read_bounded_text(path) else {
-        return Vec::new();
-    };
-    crate::bicep::referenced_files(&text)
+fn local_modules(path: &Path) -> Option<Referenced> {
+    let text = crate::source::read_bounded_text(path).ok()?;
+    let modules = crate::bicep::referenced_files(&text)
         .into_iter()
         .filter_map(|target| local_module_path(path, target))
         .filter(|p| crate::bicep::is_bicep(p))
-        .collect()
+        .collect();
+    Some(Referenced {
+        modules,
+        mentions_suppression: crate::suppress::mentioned(&text),
+    })
 }
 
 /// The report of a `.bicep` file that a parent in the run deploys: linted through
@@ -935,10 +964,11 @@ pub fn module_placeholder(path: &Path) -> FileReport {
 pub fn place_module_findings(
     paths: &[PathBuf],
     reports: &mut Vec<FileReport>,
-    modules: &HashMap<usize, Vec<usize>>,
+    bicep: &BicepRun,
     run: &crate::linter::RunFiles,
     options: &LintOptions,
 ) {
+    let modules = &bicep.parents;
     let mut children: Vec<usize> = modules.keys().copied().collect();
     children.sort_unstable();
     for &child in &children {

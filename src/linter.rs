@@ -242,9 +242,9 @@ pub fn lint_files(paths: &[PathBuf], options: &LintOptions) -> Vec<FileReport> {
     // one, through `flat_map`, left workers spinning); the few git-mode roots after it.
     let linted: Vec<FileReport> = singles
         .par_iter()
-        .map(|&i| match modules.contains_key(&i) {
+        .map(|&i| match modules.parents.contains_key(&i) {
             true => crate::bicep_input::module_placeholder(&paths[i]),
-            false => lint_single(&paths[i], paths, options),
+            false => lint_single(&paths[i], paths, options, modules.silent.contains(&i)),
         })
         .collect();
     let mut slots: Vec<Option<FileReport>> = (0..paths.len()).map(|_| None).collect();
@@ -424,10 +424,10 @@ fn relint_linked(paths: &[PathBuf], reports: &mut [FileReport], options: &LintOp
 
 /// Lints one file of the run: a `.bicep` source through its compiled template; the
 /// template compiled from a `.bicep` of the run is reported there, not on its own.
-fn lint_single(path: &Path, run: &[PathBuf], options: &LintOptions) -> FileReport {
+fn lint_single(path: &Path, run: &[PathBuf], options: &LintOptions, silent: bool) -> FileReport {
     if crate::bicep::is_bicep(path) {
         let walked = options.walked.contains(path.as_os_str());
-        return crate::bicep_input::lint(path, options, !walked);
+        return crate::bicep_input::lint(path, options, !walked, silent);
     }
     let has_source = path
         .extension()
