@@ -24,8 +24,9 @@ const COMPILE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The compiled template of a `.bicep` file, or why there is none.
 enum Compiled {
-    /// The JSON bytes, and where they came from (for related locations).
-    Json(Vec<u8>, PathBuf),
+    /// The JSON bytes, where they came from (for related locations), and whether
+    /// they were read from that file (not compiled by the CLI).
+    Json(Vec<u8>, PathBuf, bool),
     /// Neither a compiled `X.json` beside it nor a Bicep CLI on `PATH`.
     Missing,
     /// The CLI failed: what it said.
@@ -51,8 +52,8 @@ pub fn lint(path: &Path, options: &LintOptions, named: bool, silent: bool) -> Fi
             );
         }
     }
-    let (json, json_path) = match compiled(path) {
-        Compiled::Json(text, from) => (text, from),
+    let (json, json_path, from_sibling) = match compiled(path) {
+        Compiled::Json(text, from, read) => (text, from, read),
         Compiled::Failed(why) => {
             return FileReport::new(
                 path,
@@ -72,6 +73,7 @@ pub fn lint(path: &Path, options: &LintOptions, named: bool, silent: bool) -> Fi
         }
     };
     let mut report = crate::linter::lint_owned(&json_path, json, options);
+    report.used_compiled_sibling = from_sibling;
     // The estate's facts hold the compiled template's spans: not mapped yet, so a
     // `.bicep` file takes no part in cross-file findings (docs/design/bicep.md).
     report.facts = None;
@@ -149,7 +151,7 @@ fn compiled(path: &Path) -> Compiled {
     let sibling = compiled_sibling(path);
     if let Ok(bytes) = crate::source::read_bounded(&sibling) {
         if compiled_by_bicep(&bytes) {
-            return Compiled::Json(bytes, sibling);
+            return Compiled::Json(bytes, sibling, true);
         }
     }
     let file = path.as_os_str();
@@ -171,7 +173,7 @@ fn compiled(path: &Path) -> Compiled {
             continue;
         };
         return match run(&program, &args) {
-            Ok(text) => Compiled::Json(text.into_bytes(), sibling),
+            Ok(text) => Compiled::Json(text.into_bytes(), sibling, false),
             Err(why) => Compiled::Failed(why),
         };
     }

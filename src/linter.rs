@@ -136,6 +136,8 @@ pub struct FileReport {
     /// Findings that belong to another file: a local Bicep module file this `.bicep`
     /// deploys (see [`crate::bicep_input::place_module_findings`]).
     pub moved: Vec<(Arc<SourceFile>, Diagnostic)>,
+    /// A `.bicep` linted through the `X.json` beside it (see [`lint_single`]).
+    pub used_compiled_sibling: bool,
 }
 
 impl FileReport {
@@ -154,6 +156,7 @@ impl FileReport {
             concerned: false,
             resource_types: Vec::new(),
             moved: Vec::new(),
+            used_compiled_sibling: false,
         }
     }
 }
@@ -244,7 +247,13 @@ pub fn lint_files(paths: &[PathBuf], options: &LintOptions) -> Vec<FileReport> {
         .par_iter()
         .map(|&i| match modules.parents.contains_key(&i) {
             true => crate::bicep_input::module_placeholder(&paths[i]),
-            false => lint_single(&paths[i], paths, options, modules.silent.contains(&i)),
+            false => lint_single(
+                &paths[i],
+                by_path,
+                &modules,
+                options,
+                modules.silent.contains(&i),
+            ),
         })
         .collect();
     let mut slots: Vec<Option<FileReport>> = (0..paths.len()).map(|_| None).collect();
@@ -270,6 +279,7 @@ pub fn lint_files(paths: &[PathBuf], options: &LintOptions) -> Vec<FileReport> {
         .zip(paths)
         .map(|(report, path)| report.unwrap_or_else(|| lint_path(path, options)))
         .collect();
+    lint_compiled_left_unused(paths, &mut reports, by_path, &modules, options);
     relint_linked(paths, &mut reports, options);
     crate::bicep_input::place_module_findings(paths, &mut reports, &modules, by_path, options);
     reports
@@ -424,24 +434,65 @@ fn relint_linked(paths: &[PathBuf], reports: &mut [FileReport], options: &LintOp
 
 /// Lints one file of the run: a `.bicep` source through its compiled template; the
 /// template compiled from a `.bicep` of the run is reported there, not on its own.
-fn lint_single(path: &Path, run: &[PathBuf], options: &LintOptions, silent: bool) -> FileReport {
+/// A `.json` whose `.bicep` linted in this run reads it (as its compiled template) is
+/// left to that `.bicep` here: see [`lint_compiled_left_unused`].
+fn lint_single(
+    path: &Path,
+    run: &RunFiles,
+    bicep: &crate::bicep_input::BicepRun,
+    options: &LintOptions,
+    silent: bool,
+) -> FileReport {
     if crate::bicep::is_bicep(path) {
         let walked = options.walked.contains(path.as_os_str());
         return crate::bicep_input::lint(path, options, !walked, silent);
     }
-    let has_source = path
+    match bicep_source_in_run(path, run) {
+        // Its `.bicep` is linted: it reads this file whole.
+        Some(source) if !bicep.parents.contains_key(&source) => {
+            FileReport::new(path, FileOutcome::NotArm, 0)
+        }
+        // A module file's compiled template: its parents compiled it inline.
+        Some(_) if crate::bicep::file_compiled_by_bicep(path) => {
+            FileReport::new(path, FileOutcome::NotArm, 0)
+        }
+        _ => lint_path(path, options),
+    }
+}
+
+/// The index of `X.bicep` in the run, for `X.json`.
+fn bicep_source_in_run(path: &Path, run: &RunFiles) -> Option<usize> {
+    if !path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-        && {
-            let source = path.with_extension("bicep");
-            let key = source.as_os_str();
-            options.run_files.contains_key(key)
-                || (options.run_files.is_empty() && run.iter().any(|p| p.as_os_str() == key))
-        };
-    if has_source && crate::bicep::file_compiled_by_bicep(path) {
-        return FileReport::new(path, FileOutcome::NotArm, 0);
+    {
+        return None;
     }
-    lint_path(path, options)
+    run.get(path.with_extension("bicep").as_os_str()).copied()
+}
+
+/// Lints on its own each `X.json` left to an `X.bicep` that did not use it as its
+/// compiled template (it was not compiled by Bicep, or the `.bicep` stopped before
+/// reading it), unless Bicep compiled it.
+fn lint_compiled_left_unused(
+    paths: &[PathBuf],
+    reports: &mut [FileReport],
+    run: &RunFiles,
+    bicep: &crate::bicep_input::BicepRun,
+    options: &LintOptions,
+) {
+    let left: Vec<usize> = (0..paths.len())
+        .filter(|&j| {
+            bicep_source_in_run(&paths[j], run).is_some_and(|b| {
+                !bicep.parents.contains_key(&b) && !reports[b].used_compiled_sibling
+            })
+        })
+        .collect();
+    for j in left {
+        if !crate::bicep::file_compiled_by_bicep(&paths[j]) {
+            reports[j] = lint_path(&paths[j], options);
+        }
+    }
 }
 
 /// What is linted as one task: a file, or the files of one git-mode root.

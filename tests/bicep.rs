@@ -408,3 +408,22 @@ fn a_finding_written_in_a_local_module_is_reported_there_and_its_comments_apply(
         .collect();
     assert_eq!(in_module, [("SUP001", 6)], "{found:#?}");
 }
+
+#[test]
+fn a_hand_written_json_beside_a_bicep_is_linted_on_its_own() {
+    let dir = scratch("bicep-beside-arm");
+    std::fs::write(dir.join("main.bicep"), BICEP).unwrap();
+    // The same template without Bicep's `_generator`: written by hand, not compiled.
+    let arm = COMPILED.replace("\"_generator\"", "\"author\"");
+    std::fs::write(dir.join("main.json"), arm).unwrap();
+    let empty = scratch("bicep-beside-arm-path");
+    let out = run(&dir, &empty, &json_check(&["."]));
+    let found = findings(&out);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["file"], "main.json");
+    assert!(
+        stderr(&out).contains("main.bicep: no compiled template"),
+        "{}",
+        stderr(&out)
+    );
+}
