@@ -1027,6 +1027,10 @@ pub fn place_module_findings(
             .dedup_by(|a, b| a.sort_key() == b.sort_key() && a.message == b.message);
         let path = report.path.clone();
         crate::linter::apply_config_suppressions(&mut report.diagnostics, &path, options);
+        // Nothing to place and no comment to apply: the pre-pass read it already.
+        if report.diagnostics.is_empty() && bicep.silent.contains(&index) {
+            continue;
+        }
         let source = report.source.clone().or_else(|| {
             crate::source::read_bounded(&path)
                 .ok()
