@@ -74,9 +74,9 @@ pub fn lint(path: &Path, options: &LintOptions, named: bool, silent: bool) -> Fi
     };
     let mut report = crate::linter::lint_owned(&json_path, json, options);
     report.used_compiled_sibling = from_sibling;
-    // The estate's facts hold the compiled template's spans: not mapped yet, so a
-    // `.bicep` file takes no part in cross-file findings (docs/design/bicep.md).
-    report.facts = None;
+    // The estate's facts hold the compiled template's spans: mapped below with the
+    // findings. Bicep writes no relative template links.
+    let mut facts = report.facts.take();
     report.links.clear();
     // A compiled template that does not parse is reported where the problem is.
     if report.outcome == FileOutcome::Invalid {
@@ -85,7 +85,7 @@ pub fn lint(path: &Path, options: &LintOptions, named: bool, silent: bool) -> Fi
     let json_source = report.source.clone();
     report.path = path.to_path_buf();
     report.source = None;
-    if silent && report.diagnostics.is_empty() {
+    if silent && report.diagnostics.is_empty() && facts.is_none() {
         return report;
     }
     // The source: where findings go, and its own `// trustlint-ignore` comments.
@@ -100,13 +100,29 @@ pub fn lint(path: &Path, options: &LintOptions, named: bool, silent: bool) -> Fi
     if let Some(json_source) = &json_source {
         let map = Mapper::new(bicep.clone(), &json_source.text, types);
         let mut kept = Vec::with_capacity(report.diagnostics.len());
+        // Where each finding kept here went: the estate finds a target's finding by the
+        // span its facts record.
+        let mut moved_spans: HashMap<Span, Span> = HashMap::new();
         for mut d in std::mem::take(&mut report.diagnostics) {
+            let original = d.span;
             match map.move_to_bicep(&mut d, json_source) {
-                None => kept.push(d),
+                None => {
+                    moved_spans.entry(original).or_insert(d.span);
+                    kept.push(d);
+                }
                 Some(module) => report.moved.push((module, d)),
             }
         }
         report.diagnostics = kept;
+        if let Some(facts) = facts.as_deref_mut() {
+            map.move_facts(facts, &moved_spans);
+            facts.suppressions = crate::bicep::comment_suppressions(&bicep.text);
+            facts.fill_lines(&bicep);
+            if facts.needs_source() {
+                report.source = Some(bicep.clone());
+            }
+        }
+        report.facts = facts;
         // `[[suppress]]` entries name the file the user wrote.
         crate::linter::apply_config_suppressions(&mut report.diagnostics, path, options);
     }
@@ -472,6 +488,86 @@ impl<'m> Mapper<'m> {
             d.related.insert(0, Related { span, label, file });
         }
         home
+    }
+
+    /// Moves the spans of the estate's facts to the Bicep file: where a finding of
+    /// this file moved from the same span, there (the estate finds a target's finding
+    /// by its span); else where a finding at that value would go, kept in this file
+    /// (a place in a local module file becomes the module call).
+    fn move_facts(&self, facts: &mut crate::estate::FileFacts, moved: &HashMap<Span, Span>) {
+        let place = |span: Span, pointer: &str, holder: &crate::diagnostic::ResourceInfo| {
+            if let Some(&to) = moved.get(&span) {
+                return to;
+            }
+            let mut d = Diagnostic::new(crate::diagnostic::Level::Note, span, String::new());
+            d.resource = Some(holder.clone());
+            d.pointer = pointer.to_owned();
+            self.place_here(&d, None)
+        };
+        // A setting the fact points at without a pointer of its own: by the key it is
+        // written under, in the resource's declaration.
+        let aside = |span: Span, holder: &crate::diagnostic::ResourceInfo| {
+            if let Some(&to) = moved.get(&span) {
+                return to;
+            }
+            let mut d = Diagnostic::new(crate::diagnostic::Level::Note, span, String::new());
+            d.resource = Some(holder.clone());
+            d.pointer = holder.pointer.clone();
+            self.place_here(&d, json_key_before(self.json, span.start as usize))
+        };
+        for call in &mut facts.calls {
+            call.span = place(call.span, &call.pointer, &call.holder);
+        }
+        for target in &mut facts.targets {
+            target.access.span = place(target.access.span, &target.pointer, &target.holder);
+            if let Some((span, _)) = &mut target.locked_at {
+                *span = aside(*span, &target.holder);
+            }
+        }
+        for u in &mut facts.control_uses {
+            u.span = place(u.span, &u.pointer, &u.holder);
+            if let Some((span, _)) = &mut u.identity {
+                *span = aside(*span, &u.holder);
+            }
+        }
+        for link in &mut facts.managed_links {
+            link.span = place(link.span, &link.pointer, &link.holder);
+            if let Some(span) = &mut link.runtime_span {
+                *span = aside(*span, &link.holder);
+            }
+        }
+    }
+
+    /// A place in this (the linted) file for `d`: where it would go, narrowed to the
+    /// entry `key` of its resource's declaration when given and written once there;
+    /// in a local module file, the root's module call instead; nothing found, the top
+    /// of the file.
+    fn place_here(&self, d: &Diagnostic, key: Option<&str>) -> Span {
+        let Some(placed) = self.place(d) else {
+            return Span::new(0, 0);
+        };
+        if let (Some(key), Some((frame, body))) = (key, &placed.resource_body) {
+            if Rc::ptr_eq(frame, &self.root) {
+                if let Some(at) = crate::bicep::unique_key_value(frame.text(), *body, key) {
+                    return at;
+                }
+            }
+        }
+        if Rc::ptr_eq(&placed.frame, &self.root) {
+            return placed.span;
+        }
+        // The root's declaration the finding came through.
+        let top = d
+            .resource
+            .as_ref()
+            .and_then(|r| steps(&r.pointer))
+            .and_then(|steps| {
+                let (_, key) = steps.first()?;
+                self.root.declaration(key, DEPLOYMENTS)
+            });
+        top.map_or(Span::new(0, 0), |call| {
+            first_line(self.root.text(), call.span)
+        })
     }
 
     /// Where the finding's value is written: through the local module files it was

@@ -427,3 +427,74 @@ fn a_hand_written_json_beside_a_bicep_is_linted_on_its_own() {
         stderr(&out)
     );
 }
+
+/// Copies a folder of the repository (no nesting deeper than two levels needed here).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_bicep_target_takes_part_in_the_estate_and_the_inventory() {
+    // A git-mode factory whose self-hosted linked service reaches a storage account
+    // that a `.bicep` in another folder locks down with the trusted bypass.
+    let dir = scratch("bicep-estate");
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/examples/estate");
+    copy_dir(&examples.join("adf"), &dir.join("adf"));
+    std::fs::create_dir_all(dir.join("infra")).unwrap();
+    let rename = |text: &str| text.replace("stbiceplogs", "stnorthwindlake");
+    std::fs::write(dir.join("infra/main.bicep"), rename(BICEP)).unwrap();
+    std::fs::write(dir.join("infra/main.json"), rename(COMPILED)).unwrap();
+    let empty = scratch("bicep-estate-path");
+    let found = findings(&run(&dir, &empty, &json_check(&["infra", "adf"])));
+    let storage = found
+        .iter()
+        .find(|d| d["rule"] == "STG001")
+        .unwrap_or_else(|| panic!("{found:#?}"));
+    assert_eq!(place(storage), ("infra/main.bicep".to_owned(), 13, 15));
+    assert!(
+        storage["message"]
+            .as_str()
+            .unwrap()
+            .contains("ls_lake_shir"),
+        "{storage:#?}"
+    );
+    let reliance = found
+        .iter()
+        .find(|d| d["rule"] == "ADF002" && d["file"] == "adf/linkedService/ls_lake_shir.json")
+        .unwrap_or_else(|| panic!("{found:#?}"));
+    assert!(reliance["related"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["file"] == "infra/main.bicep"));
+    // The inventory row points at the `.bicep` line.
+    let out = run(
+        &dir,
+        &empty,
+        &[
+            "inventory",
+            "--format",
+            "csv",
+            "--as-of",
+            AS_OF,
+            "--no-config",
+            "infra",
+            "adf",
+        ],
+    );
+    let csv = stdout(&out);
+    assert!(
+        csv.lines()
+            .any(|l| l.contains("ls_lake_shir") && l.contains("infra/main.bicep,13")),
+        "{csv}"
+    );
+}
