@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-600}
 jobs=${2:-2}
-for target in jsonc expression evaluate check; do
+for target in jsonc expression evaluate check bicep; do
   corpus="corpus/$target"
   mkdir -p "$corpus" seeds
   # Seeds: every template and fixture in testdata/, and the expression strings in them.
@@ -15,6 +15,8 @@ for target in jsonc expression evaluate check; do
     if [ "$target" = expression ]; then
       grep -rhoE '"\[[^"]{1,400}\]"' ../testdata | sed -e 's/^"\[//' -e 's/\]"$//' | sort -u |
         awk '{ f = sprintf("seeds/expression/%05d", NR); printf "%s", $0 > f; close(f) }'
+    elif [ "$target" = bicep ]; then
+      find ../testdata -name '*.bicep' -size -64k -exec cp {} "seeds/$target/" \;
     else
       find ../testdata -name '*.json*' -size -64k -exec cp {} "seeds/$target/" \;
     fi
