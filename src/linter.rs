@@ -280,7 +280,7 @@ pub fn lint_files(paths: &[PathBuf], options: &LintOptions) -> Vec<FileReport> {
         .map(|(report, path)| report.unwrap_or_else(|| lint_path(path, options)))
         .collect();
     lint_compiled_left_unused(paths, &mut reports, by_path, &modules, options);
-    relint_linked(paths, &mut reports, options);
+    relint_linked(paths, &mut reports, by_path, options);
     crate::bicep_input::place_module_findings(paths, &mut reports, &modules, by_path, options);
     reports
 }
@@ -338,18 +338,15 @@ const MAX_LINK_DEPTH: usize = 8;
 /// Lints again, through their parents, the files of the run that other files link:
 /// each with the values each parent passes, never alone with its own defaults. Then
 /// the files those link, and so on, a level at a time (parallel within a level).
-fn relint_linked(paths: &[PathBuf], reports: &mut [FileReport], options: &LintOptions) {
+fn relint_linked(
+    paths: &[PathBuf],
+    reports: &mut [FileReport],
+    by_path: &RunFiles,
+    options: &LintOptions,
+) {
     if reports.iter().all(|r| r.link_candidates.is_empty()) {
         return;
     }
-    let computed;
-    let by_path = match options.run_files.len() == paths.len() {
-        true => &options.run_files,
-        false => {
-            computed = run_files(paths);
-            &computed
-        }
-    };
     let wanted = |child: usize, reports: &[FileReport]| {
         reports[child].concerned || !reports[child].link_candidates.is_empty()
     };
