@@ -49,11 +49,51 @@ pub fn compiled_by_bicep(json: &[u8]) -> bool {
     memchr::memmem::find(window, b"\"bicep\"").is_some()
 }
 
-/// The files a Bicep file names in its `module` and `import … from` declarations, as
-/// written, read line by line (a top-level declaration starts its line): cheaper than
-/// [`declarations`] for a pass over every `.bicep` of a run. A multi-line `import { … }`
-/// names its file on the line with `from`.
-pub fn referenced_files(text: &str) -> Vec<&str> {
+/// The starts of the lines that begin outside comments and strings (where a
+/// declaration can start), in one pass that skips comments and strings as
+/// [`tokens`] does but keeps nothing else.
+fn code_line_starts(text: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let mut starts = vec![0];
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\n' => {
+                i += 1;
+                starts.push(i);
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                i = memchr::memchr(b'\n', &bytes[i..]).map_or(bytes.len(), |at| i + at);
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i = memchr::memmem::find(&bytes[i + 2..], b"*/")
+                    .map_or(bytes.len(), |at| i + 2 + at + 2);
+            }
+            b'\'' if bytes[i..].starts_with(b"'''") => {
+                i = memchr::memmem::find(&bytes[i + 3..], b"'''")
+                    .map_or(bytes.len(), |at| i + 3 + at + 3);
+            }
+            b'\'' => i = skip_string(bytes, i + 1),
+            _ => i += 1,
+        }
+    }
+    starts
+}
+
+/// What a Bicep file names in its `module` and `import … from` declarations, as
+/// written, and whether it declares anything it deploys (`resource` or `module`).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct References<'t> {
+    pub modules: Vec<&'t str>,
+    pub imports: Vec<&'t str>,
+    pub deploys: bool,
+}
+
+/// [`References`] of a Bicep file, read from the lines that start outside comments
+/// and strings (a top-level declaration starts its line): cheaper than
+/// [`declarations`] for a pass over every `.bicep` of a run. A multi-line
+/// `import { … }` names its file on the line with `from`.
+pub fn references(text: &str) -> References<'_> {
     /// `'path'` after a `from` in `line`.
     fn from_target(line: &str) -> Option<&str> {
         let at = line.rfind("from")?;
@@ -67,38 +107,43 @@ pub fn referenced_files(text: &str) -> Vec<&str> {
         let rest = text.trim_start().strip_prefix('\'')?;
         Some(&rest[..rest.find('\'')?])
     }
-    let mut out = Vec::new();
+    let mut found = References::default();
     let mut open_import = false;
-    for line in text.lines() {
+    for start in code_line_starts(text) {
+        let rest = &text[start..];
+        let line = &rest[..rest.find('\n').unwrap_or(rest.len())];
         let starts = |keyword: &str| {
             line.strip_prefix(keyword)
                 .filter(|rest| rest.starts_with([' ', '\t', '{', '*']))
         };
         if open_import {
             if let Some(target) = from_target(line) {
-                out.push(target);
+                found.imports.push(target);
                 open_import = false;
                 continue;
             }
             // Another declaration: the import named no file where it could be read.
-            open_import = line.starts_with([' ', '\t', '}']) || line.is_empty();
+            open_import = line.starts_with([' ', '\t', '}']) || line.trim().is_empty();
             if open_import {
                 continue;
             }
         }
         if let Some(rest) = starts("module") {
+            found.deploys = true;
             let after_name = rest
                 .trim_start()
                 .trim_start_matches(|c: char| c.is_alphanumeric() || c == '_');
-            out.extend(first_quoted(after_name));
+            found.modules.extend(first_quoted(after_name));
         } else if let Some(rest) = starts("import") {
             match from_target(rest) {
-                Some(target) => out.push(target),
+                Some(target) => found.imports.push(target),
                 None => open_import = rest.contains('{') && !rest.contains('}'),
             }
+        } else if starts("resource").is_some() {
+            found.deploys = true;
         }
     }
-    out
+    found
 }
 
 /// What kind of top-level declaration.
@@ -241,30 +286,56 @@ fn tokens(text: &str) -> Vec<(Tok, Span, usize)> {
 }
 
 /// The end of a `'…'` string that starts at `i` (after the quote): `\'` escapes, and
-/// `${…}` interpolations may hold strings and braces of their own.
+/// `${…}` interpolations may hold strings and braces of their own. Iterative, with the
+/// nesting capped: a hostile file of `'${'${'${…` cannot exhaust the stack.
 fn skip_string(bytes: &[u8], mut i: usize) -> usize {
+    /// What the scanner is inside, innermost last.
+    enum Open {
+        Str,
+        /// An interpolation, with its open braces.
+        Interpolation(usize),
+    }
+    let mut open = vec![Open::Str];
     while i < bytes.len() {
-        match bytes[i] {
-            b'\\' => i += 2,
-            b'\'' => return i + 1,
-            b'$' if bytes.get(i + 1) == Some(&b'{') => {
-                i += 2;
-                let mut braces = 1usize;
-                while i < bytes.len() && braces > 0 {
-                    match bytes[i] {
-                        b'{' => braces += 1,
-                        b'}' => braces -= 1,
-                        b'\'' => {
-                            i = skip_string(bytes, i + 1);
-                            continue;
-                        }
-                        _ => {}
-                    }
+        let b = bytes[i];
+        match open.last_mut() {
+            Some(Open::Str) => match b {
+                b'\\' => i += 2,
+                b'\'' => {
+                    open.pop();
                     i += 1;
+                    if open.is_empty() {
+                        return i;
+                    }
                 }
+                b'$' if bytes.get(i + 1) == Some(&b'{') && open.len() < 2 * MAX_DEPTH => {
+                    open.push(Open::Interpolation(1));
+                    i += 2;
+                }
+                // Unterminated: the string stops at the line's end.
+                b'\n' => {
+                    open.pop();
+                    if open.is_empty() {
+                        return i;
+                    }
+                }
+                _ => i += 1,
+            },
+            Some(Open::Interpolation(braces)) => {
+                match b {
+                    b'{' => *braces += 1,
+                    b'}' => {
+                        *braces -= 1;
+                        if *braces == 0 {
+                            open.pop();
+                        }
+                    }
+                    b'\'' if open.len() < 2 * MAX_DEPTH => open.push(Open::Str),
+                    _ => {}
+                }
+                i += 1;
             }
-            b'\n' => return i, // unterminated: stop at the line's end
-            _ => i += 1,
+            None => return i,
         }
     }
     bytes.len()
@@ -503,18 +574,29 @@ pub fn entries(text: &str, object: Span) -> Vec<(String, Span)> {
 /// The value of the one entry `key: …` written anywhere inside `within` (any depth),
 /// when there is exactly one.
 pub fn unique_key_value(text: &str, within: Span, key: &str) -> Option<Span> {
+    match key_values(text, within, key)[..] {
+        [one] => Some(one),
+        _ => None,
+    }
+}
+
+/// Is an entry `key: …` written anywhere inside `within`?
+pub fn key_written(text: &str, within: Span, key: &str) -> bool {
+    !key_values(text, within, key).is_empty()
+}
+
+/// The values of the entries `key: …` written anywhere inside `within` (any depth):
+/// none, one, or the first two (enough to tell that it is not unique).
+fn key_values(text: &str, within: Span, key: &str) -> Vec<Span> {
     let slice = &text[within.start as usize..within.end as usize];
     let toks = tokens(slice);
-    let mut found = None;
+    let mut found = Vec::new();
     for j in 0..toks.len() {
         let is_key = matches!(toks[j].0, Tok::Word | Tok::Str)
             && toks.get(j + 1).map(|t| t.0) == Some(Tok::Colon)
             && key_text(slice, toks[j]).eq_ignore_ascii_case(key);
         if !is_key {
             continue;
-        }
-        if found.is_some() {
-            return None; // written twice: which one decides is not known here
         }
         let depth = toks[j].2;
         let first = j + 2;
@@ -525,11 +607,17 @@ pub fn unique_key_value(text: &str, within: Span, key: &str) -> Option<Span> {
         {
             last += 1;
         }
-        let (start, end) = (toks.get(first)?.1.start, toks[last].1.end);
-        found = Some(Span::new(
+        let Some(start) = toks.get(first).map(|t| t.1.start) else {
+            break;
+        };
+        let end = toks[last].1.end;
+        found.push(Span::new(
             start as usize + within.start as usize,
             end as usize + within.start as usize,
         ));
+        if found.len() == 2 {
+            break;
+        }
     }
     found
 }
@@ -741,7 +829,7 @@ output id string = storage.id
     }
 
     #[test]
-    fn referenced_files_of_modules_and_imports() {
+    fn references_of_modules_and_imports_outside_comments_and_strings() {
         let text = "import { lockType } from 'br/public:avm/utl/types/avm-common-types:0.5.1'
 import {
   a
@@ -749,22 +837,36 @@ import {
 } from 'shared.types.bicep'
 import * as fns from './functions.bicep'
 param from string = 'x'
+/*
+module old './old.bicep' = {}
+*/
+var doc = '''
+module inString './s.bicep' = {}
+'''
 module storage 'modules/storage.bicep' = if (deploy) {
   name: 'module notAModule \\'x\\''
 }
 module pe 'br/public:avm/res/network/private-endpoint:0.11.1' = [for p in ps: {
 }]
 ";
+        let found = references(text);
         assert_eq!(
-            referenced_files(text),
+            found.imports,
             [
                 "br/public:avm/utl/types/avm-common-types:0.5.1",
                 "shared.types.bicep",
                 "./functions.bicep",
-                "modules/storage.bicep",
-                "br/public:avm/res/network/private-endpoint:0.11.1",
             ]
         );
+        assert_eq!(
+            found.modules,
+            [
+                "modules/storage.bicep",
+                "br/public:avm/res/network/private-endpoint:0.11.1"
+            ]
+        );
+        assert!(found.deploys);
+        assert!(!references("import { a } from 'b.bicep'\ntype t = string\n").deploys);
     }
 
     #[test]
@@ -788,5 +890,9 @@ module pe 'br/public:avm/res/network/private-endpoint:0.11.1' = [for p in ps: {
         }
         let deep = "[".repeat(100_000);
         assert!(declarations(&deep).is_empty());
+        // Interpolations nested far deeper than any stack allows.
+        let nested = "x = '${".repeat(500_000);
+        let _ = declarations(&nested);
+        let _ = references(&nested);
     }
 }

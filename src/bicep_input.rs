@@ -321,18 +321,19 @@ impl Frame {
             .iter()
             .filter(|t| is_type(t))
             .count();
-        let same_type: Vec<&Declaration> = self
+        // Bicep writes every resource, in order, then every module.
+        let resources = self.declarations.iter().filter(|d| {
+            d.kind == Kind::Resource
+                && self
+                    .declared_type(d)
+                    .is_some_and(|t| t.eq_ignore_ascii_case(full_type))
+                && !self.is_existing(d)
+        });
+        let modules = self
             .declarations
             .iter()
-            .filter(|d| match d.kind {
-                Kind::Resource => self
-                    .declared_type(d)
-                    .is_some_and(|t| t.eq_ignore_ascii_case(full_type)),
-                Kind::Module => full_type.eq_ignore_ascii_case(DEPLOYMENTS),
-                _ => false,
-            })
-            .filter(|d| !self.is_existing(d))
-            .collect();
+            .filter(|d| d.kind == Kind::Module && full_type.eq_ignore_ascii_case(DEPLOYMENTS));
+        let same_type: Vec<&Declaration> = resources.chain(modules).collect();
         let emitted = self.types.iter().filter(|t| is_type(t)).count();
         (same_type.len() == emitted)
             .then(|| same_type.get(nth).map(|d| (*d).clone()))
@@ -401,6 +402,8 @@ struct Placed {
     remapped: Vec<(usize, Rc<Frame>, Span)>,
     /// The body of the resource declaration the finding is about, when it was found.
     resource_body: Option<(Rc<Frame>, Span)>,
+    /// The body of the registry module call that deploys the finding's resource.
+    registry_call: Option<(Rc<Frame>, Span)>,
 }
 
 /// Moves findings from the compiled template to the Bicep sources.
@@ -614,9 +617,14 @@ impl<'m> Mapper<'m> {
                 None => {
                     // A registry module: the values the call passes, when the finding
                     // names the parameters they came through ("… as parameter
-                    // `networkAcls`"); the first decides.
+                    // `networkAcls`"); the first decides. Only for a resource the
+                    // module deploys itself: deeper, those labels may name the
+                    // module's own inner deployments, whose parameters can share
+                    // names with the call's.
+                    let direct = i + 2 == steps.len();
                     let passed: Vec<(usize, Span)> = declaration
                         .body
+                        .filter(|_| direct)
                         .map(|body| {
                             d.related
                                 .iter()
@@ -640,6 +648,7 @@ impl<'m> Mapper<'m> {
                     let by_parameter = || {
                         declaration
                             .body
+                            .filter(|_| direct)
                             .and_then(|body| passed_from_parameter(&frame, body, d))
                     };
                     let span = match passed.first().map(|p| p.1).or_else(by_parameter) {
@@ -650,6 +659,11 @@ impl<'m> Mapper<'m> {
                     placed
                         .remapped
                         .extend(passed.into_iter().map(|(i, at)| (i, frame.clone(), at)));
+                    // The caller's own parameters it passes whole (`networkAcls:
+                    // networkAcls`): their defaults may be what decided.
+                    if let Some(body) = declaration.body.filter(|_| direct) {
+                        placed.registry_call = Some((frame.clone(), body));
+                    }
                     return Some(placed);
                 }
             }
@@ -664,7 +678,28 @@ impl<'m> Mapper<'m> {
     fn related_in_bicep(&self, placed: &Placed, r: &Related) -> Option<(Rc<Frame>, Span)> {
         if let Some(rest) = r.label.strip_prefix("default value of parameter `") {
             let name = rest.split('`').next()?;
-            let (frame, default) = [&placed.frame, &self.root]
+            // Declared in the resource's file or a file that deploys it; for a resource
+            // of a registry module, only a parameter the call passes whole (else the
+            // default may be the registry module's own).
+            let candidates: Vec<&Rc<Frame>> = match (&placed.resource_body, &placed.registry_call) {
+                (Some((frame, _)), _) => vec![frame, &placed.frame, &self.root],
+                (None, Some((frame, call))) => {
+                    let passes = crate::bicep::property_path(frame.text(), *call, &["params"])
+                        .map(|params| crate::bicep::entries(frame.text(), params))
+                        .is_some_and(|entries| {
+                            entries.iter().any(|(_, v)| {
+                                &frame.text()[v.start as usize..v.end as usize] == name
+                            })
+                        });
+                    if passes {
+                        vec![frame]
+                    } else {
+                        vec![]
+                    }
+                }
+                (None, None) => vec![],
+            };
+            let (frame, default) = candidates
                 .into_iter()
                 .find_map(|frame| Some((frame.clone(), param_default(frame, name)?)))?;
             // Inside a default object, the key the compiled value is written under.
@@ -680,12 +715,21 @@ impl<'m> Mapper<'m> {
         if let Some(at) = crate::bicep::unique_key_value(frame.text(), *body, key) {
             return Some((frame.clone(), at));
         }
+        if crate::bicep::key_written(frame.text(), *body, key) {
+            return None; // written twice in the resource: which one is not known here
+        }
         // A property the resource takes from a variable (`networkAcls: lockedDown`):
         // the key in the one `var` of its file that writes it.
+        let body_text = &frame.text()[body.start as usize..body.end as usize];
+        let named_in_body = |name: &str| {
+            body_text
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .any(|word| word == name)
+        };
         let mut in_vars = frame
             .declarations
             .iter()
-            .filter(|v| v.kind == Kind::Var)
+            .filter(|v| v.kind == Kind::Var && named_in_body(&v.name))
             .filter_map(|v| crate::bicep::unique_key_value(frame.text(), v.span, key));
         let at = in_vars.next()?;
         in_vars.next().is_none().then(|| (frame.clone(), at))
@@ -745,15 +789,19 @@ impl<'m> Mapper<'m> {
                 span,
                 format!("the module's parameter `{written}`, used here"),
             ));
-            // The compiled deployment's value for it is this one.
+            // The compiled deployment's value for it is this one, when one label names
+            // that parameter (several levels may pass a parameter of one name).
             let label = format!("as parameter `{written}`");
-            remapped.extend(
-                d.related
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| r.file.is_none() && r.label.ends_with(&label))
-                    .map(|(i, _)| (i, caller.clone(), passed)),
-            );
+            let naming: Vec<usize> = d
+                .related
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.file.is_none() && r.label.ends_with(&label))
+                .map(|(i, _)| i)
+                .collect();
+            if let [only] = naming[..] {
+                remapped.push((only, caller.clone(), passed));
+            }
             let (caller, _) = calls.pop().expect("just seen");
             span = self.refine(&caller, d, passed);
             frame = caller;
@@ -783,6 +831,7 @@ impl<'m> Mapper<'m> {
             related,
             remapped: Vec::new(),
             resource_body: None,
+            registry_call: None,
         }
     }
 
@@ -949,21 +998,35 @@ pub fn modules_of_run(paths: &[PathBuf], run: &crate::linter::RunFiles) -> Bicep
         .par_iter()
         .map(|&i| (i, local_modules(&paths[i])))
         .collect();
-    let mut parents: HashMap<usize, Vec<usize>> = HashMap::new();
     let mut silent = std::collections::HashSet::new();
-    for (parent, referenced) in deployed {
+    let mut deploys = std::collections::HashSet::new();
+    for (i, referenced) in &deployed {
         let Some(referenced) = referenced else {
             continue;
         };
         if !referenced.mentions_suppression {
-            silent.insert(parent);
+            silent.insert(*i);
         }
-        let modules = referenced.modules;
-        for module in modules {
-            if let Some(&child) = run.get(module.as_os_str()) {
-                if child != parent {
-                    parents.entry(child).or_default().push(parent);
-                }
+        if referenced.deploys {
+            deploys.insert(*i);
+        }
+    }
+    // A module file is compiled into the file that deploys it; a file imported from is
+    // compiled into its importers only for what it exports: one that deploys resources
+    // of its own is a template in its own right.
+    let mut parents: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (parent, referenced) in &deployed {
+        let Some(referenced) = referenced else {
+            continue;
+        };
+        let modules = referenced.modules.iter().map(|m| (m, true));
+        let imports = referenced.imports.iter().map(|m| (m, false));
+        for (target, is_module) in modules.chain(imports) {
+            let Some(&child) = run.get(target.as_os_str()) else {
+                continue;
+            };
+            if child != *parent && (is_module || !deploys.contains(&child)) {
+                parents.entry(child).or_default().push(*parent);
             }
         }
     }
@@ -971,6 +1034,28 @@ pub fn modules_of_run(paths: &[PathBuf], run: &crate::linter::RunFiles) -> Bicep
         list.sort_unstable();
         list.dedup();
     }
+    // Files deployed only around a cycle (a.bicep deploys b.bicep, which deploys
+    // a.bicep) are reached from no file that is linted: they are linted alone.
+    let mut children: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (&child, list) in &parents {
+        for &parent in list {
+            children.entry(parent).or_default().push(child);
+        }
+    }
+    let mut reached = std::collections::HashSet::new();
+    let mut queue: Vec<usize> = children
+        .keys()
+        .copied()
+        .filter(|p| !parents.contains_key(p))
+        .collect();
+    while let Some(parent) = queue.pop() {
+        for &child in children.get(&parent).map_or(&[][..], |c| &c[..]) {
+            if reached.insert(child) {
+                queue.push(child);
+            }
+        }
+    }
+    parents.retain(|child, _| reached.contains(child));
     BicepRun { parents, silent }
 }
 
@@ -986,7 +1071,12 @@ pub struct BicepRun {
 
 /// What one `.bicep` file references, read by the run's pre-pass.
 struct Referenced {
+    /// Local `.bicep` files it deploys as modules.
     modules: Vec<PathBuf>,
+    /// Local `.bicep` files it imports from.
+    imports: Vec<PathBuf>,
+    /// It declares a `resource` or `module`.
+    deploys: bool,
     mentions_suppression: bool,
 }
 
@@ -999,6 +1089,9 @@ const PARENT_SEARCH_FILES: usize = 256;
 /// it as a local module or imports from it.
 fn parent_on_disk(path: &Path) -> Option<PathBuf> {
     let target = crate::linter::resolved(path);
+    // A file that deploys resources of its own is a template, also when others import
+    // from it.
+    let deploys = local_modules(path).is_some_and(|r| r.deploys);
     let absolute = crate::paths::absolute(path);
     let mut folder = absolute.parent();
     for level in 0..PARENT_SEARCH_DEPTH {
@@ -1012,13 +1105,16 @@ fn parent_on_disk(path: &Path) -> Option<PathBuf> {
             .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
             .map(|e| e.path())
             .filter(|p| crate::bicep::is_bicep(p))
-            .take(PARENT_SEARCH_FILES)
             .collect();
+        // The first files by name, whatever order the directory lists them in.
         candidates.sort();
+        candidates.truncate(PARENT_SEARCH_FILES);
         let found = candidates.into_iter().find(|candidate| {
             local_modules(candidate).is_some_and(|r| {
+                let imports = r.imports.iter().filter(|_| !deploys);
                 r.modules
                     .iter()
+                    .chain(imports)
                     .any(|m| crate::linter::resolved(m) == target)
             })
         });
@@ -1038,13 +1134,18 @@ fn parent_on_disk(path: &Path) -> Option<PathBuf> {
 /// written in it: both are compiled into its template.
 fn local_modules(path: &Path) -> Option<Referenced> {
     let text = crate::source::read_bounded_text(path).ok()?;
-    let modules = crate::bicep::referenced_files(&text)
-        .into_iter()
-        .filter_map(|target| local_module_path(path, target))
-        .filter(|p| crate::bicep::is_bicep(p))
-        .collect();
+    let found = crate::bicep::references(&text);
+    let local = |targets: Vec<&str>| -> Vec<PathBuf> {
+        targets
+            .into_iter()
+            .filter_map(|target| local_module_path(path, target))
+            .filter(|p| crate::bicep::is_bicep(p))
+            .collect()
+    };
     Some(Referenced {
-        modules,
+        modules: local(found.modules),
+        imports: local(found.imports),
+        deploys: found.deploys,
         mentions_suppression: crate::suppress::mentioned(&text),
     })
 }
@@ -1069,16 +1170,27 @@ pub fn place_module_findings(
     let modules = &bicep.parents;
     let mut children: Vec<usize> = modules.keys().copied().collect();
     children.sort_unstable();
+    // A module is linted when one of its parents was. A module skipped makes its own
+    // modules checked again (a worklist: linear in files and edges).
+    let mut below: HashMap<usize, Vec<usize>> = HashMap::new();
     for &child in &children {
+        for &parent in &modules[&child] {
+            below.entry(parent).or_default().push(child);
+        }
+    }
+    let mut due: Vec<usize> = children.iter().rev().copied().collect();
+    while let Some(child) = due.pop() {
         let linted = modules[&child]
             .iter()
             .any(|&p| reports[p].outcome == FileOutcome::Template);
-        if !linted {
-            let parent = crate::paths::display_path(&paths[modules[&child][0]]);
-            reports[child].outcome = FileOutcome::Skipped(format!(
-                "deployed (or imported) by `{parent}`, which could not be linted: a module file is linted through the files that deploy it"
-            ));
+        if linted || reports[child].outcome != FileOutcome::Template {
+            continue;
         }
+        let parent = crate::paths::display_path(&paths[modules[&child][0]]);
+        reports[child].outcome = FileOutcome::Skipped(format!(
+            "deployed (or imported) by `{parent}`, which could not be linted: a module file is linted through the files that deploy it"
+        ));
+        due.extend(below.get(&child).into_iter().flatten().copied());
     }
     let moved: Vec<(Arc<SourceFile>, Diagnostic)> = reports
         .iter_mut()
