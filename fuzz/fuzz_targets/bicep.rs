@@ -14,7 +14,10 @@ fn check(text: &str, span: Span) {
 }
 
 fuzz_target!(|text: &str| {
-    let _ = bicep::referenced_files(text);
+    let references = bicep::references(text);
+    for path in references.modules.iter().chain(&references.imports) {
+        assert!(text.contains(path), "a referenced path is a slice of the text");
+    }
     for s in bicep::comment_suppressions(text) {
         check(text, s.span);
         if let Some(scope) = s.scope {
@@ -32,6 +35,7 @@ fuzz_target!(|text: &str| {
         if let Some(at) = bicep::unique_key_value(text, body, "bypass") {
             check(text, at);
         }
+        let _ = bicep::key_written(text, body, "bypass");
         for (_, value) in bicep::entries(text, body) {
             check(text, value);
         }
