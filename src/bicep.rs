@@ -56,7 +56,9 @@ fn code_line_starts(text: &str) -> Vec<usize> {
     let bytes = text.as_bytes();
     let mut starts = vec![0];
     let mut i = 0;
-    while i < bytes.len() {
+    // Only newlines, comment starts and quotes matter: jump between them.
+    while let Some(at) = memchr::memchr3(b'\n', b'/', b'\'', &bytes[i..]) {
+        i += at;
         match bytes[i] {
             b'\n' => {
                 i += 1;
@@ -111,7 +113,12 @@ pub fn references(text: &str) -> References<'_> {
     let mut open_import = false;
     for start in code_line_starts(text) {
         let rest = &text[start..];
-        let line = &rest[..rest.find('\n').unwrap_or(rest.len())];
+        // Most lines start with none of the keywords, and no import is open: skip them
+        // before looking for their end.
+        if !open_import && !rest.starts_with(['m', 'i', 'r']) {
+            continue;
+        }
+        let line = &rest[..memchr::memchr(b'\n', rest.as_bytes()).unwrap_or(rest.len())];
         let starts = |keyword: &str| {
             line.strip_prefix(keyword)
                 .filter(|rest| rest.starts_with([' ', '\t', '{', '*']))
@@ -288,7 +295,30 @@ fn tokens(text: &str) -> Vec<(Tok, Span, usize)> {
 /// The end of a `'…'` string that starts at `i` (after the quote): `\'` escapes, and
 /// `${…}` interpolations may hold strings and braces of their own. Iterative, with the
 /// nesting capped: a hostile file of `'${'${'${…` cannot exhaust the stack.
-fn skip_string(bytes: &[u8], mut i: usize) -> usize {
+fn skip_string(bytes: &[u8], i: usize) -> usize {
+    // Most strings hold no interpolation: end them without the stack.
+    let mut j = i;
+    while let Some(at) = memchr::memchr3(b'\'', b'\\', b'$', &bytes[j..]) {
+        // Unterminated: the string stops at the line's end.
+        if let Some(newline) = memchr::memchr(b'\n', &bytes[j..j + at]) {
+            return j + newline;
+        }
+        j += at;
+        match bytes[j] {
+            b'\\' => j += 2,
+            b'\'' => return j + 1,
+            _ if bytes.get(j + 1) == Some(&b'{') => return skip_interpolated_string(bytes, i),
+            _ => j += 1,
+        }
+        if j >= bytes.len() {
+            return bytes.len();
+        }
+    }
+    memchr::memchr(b'\n', &bytes[j..]).map_or(bytes.len(), |newline| j + newline)
+}
+
+/// [`skip_string`] for a string with `${…}` in it.
+fn skip_interpolated_string(bytes: &[u8], mut i: usize) -> usize {
     /// What the scanner is inside, innermost last.
     enum Open {
         Str,
@@ -867,6 +897,27 @@ module pe 'br/public:avm/res/network/private-endpoint:0.11.1' = [for p in ps: {
         );
         assert!(found.deploys);
         assert!(!references("import { a } from 'b.bicep'\ntype t = string\n").deploys);
+    }
+
+    #[test]
+    fn strings_end_where_bicep_ends_them() {
+        // (text after the opening quote, where the string ends)
+        let cases = [
+            ("abc' rest", 4),
+            ("it\\'s' rest", 6),
+            ("back\\\\' rest", 7),
+            ("unterminated\nnext 'x'", 12),
+            ("costs $5' rest", 9),
+            ("${name}-x' rest", 10),
+            ("${concat('a', '}')}' rest", 20),
+            ("${ {a: 1}.a }' rest", 14),
+            ("${x\n}' rest", 6),
+            ("trailing \\", 10),
+            ("", 0),
+        ];
+        for (text, end) in cases {
+            assert_eq!(skip_string(text.as_bytes(), 0), end, "{text:?}");
+        }
     }
 
     #[test]

@@ -114,6 +114,7 @@ pub fn lint(path: &Path, options: &LintOptions, named: bool, silent: bool) -> Fi
             }
         }
         report.diagnostics = kept;
+        keep_excerpt_of_compiled(&mut report, json_source);
         if let Some(facts) = facts.as_deref_mut() {
             map.move_facts(facts, &moved_spans);
             facts.suppressions = crate::bicep::comment_suppressions(&bicep.text);
@@ -1148,6 +1149,29 @@ fn local_modules(path: &Path) -> Option<Referenced> {
         deploys: found.deploys,
         mentions_suppression: crate::suppress::mentioned(&text),
     })
+}
+
+/// The findings moved to the `.bicep` relate their place in the compiled template,
+/// which may be a generated file of 30,000 lines: the report keeps only the lines those
+/// related locations show (see [`SourceFile::excerpt`]), not the whole text.
+fn keep_excerpt_of_compiled(report: &mut FileReport, compiled: &Arc<SourceFile>) {
+    let related = report
+        .diagnostics
+        .iter_mut()
+        .chain(report.moved.iter_mut().map(|(_, d)| d))
+        .flat_map(|d| d.related.iter_mut())
+        .filter(|r| r.file.as_ref().is_some_and(|f| Arc::ptr_eq(f, compiled)));
+    let mut in_compiled: Vec<&mut Related> = related.collect();
+    if in_compiled.is_empty() {
+        return;
+    }
+    let spans: Vec<Span> = in_compiled.iter().map(|r| r.span).collect();
+    let (copy, excerpt) = compiled.excerpt(&spans);
+    let copy = Arc::new(copy);
+    for r in &mut in_compiled {
+        r.span = excerpt.map(r.span);
+        r.file = Some(copy.clone());
+    }
 }
 
 /// The report of a `.bicep` file that a parent in the run deploys: linted through

@@ -72,6 +72,31 @@ pub struct SourceFile {
     /// Line starts and column checkpoints, built on first use: most files have no
     /// diagnostics and never need them.
     index: std::sync::OnceLock<LineIndex>,
+    /// For an [`excerpt`](SourceFile::excerpt): where each kept run starts, in the
+    /// text and in the file, sorted. Empty for a whole file.
+    pieces: Vec<(usize, usize)>,
+}
+
+/// How spans of a file map into its [`SourceFile::excerpt`].
+#[derive(Debug)]
+pub struct Excerpt {
+    /// (start, end) of each kept run in the file, and where it starts in the copy.
+    runs: Vec<(usize, usize, usize)>,
+}
+
+impl Excerpt {
+    /// The span in the copy of a span of the file the excerpt was made for.
+    pub fn map(&self, span: Span) -> Span {
+        let at = |offset: u32| {
+            let offset = offset as usize;
+            let i = self.runs.partition_point(|&(from, _, _)| from <= offset);
+            match i.checked_sub(1).map(|i| self.runs[i]) {
+                Some((from, to, copy)) => copy + (offset.min(to) - from),
+                None => 0,
+            }
+        };
+        Span::new(at(span.start), at(span.end))
+    }
 }
 
 /// Every read is bounded, whatever the file system reports as the size (spans are
@@ -305,7 +330,79 @@ impl SourceFile {
             text: Arc::new(text),
             encoding,
             index: std::sync::OnceLock::new(),
+            pieces: Vec::new(),
         }
+    }
+
+    /// A copy that keeps only the lines `spans` touch, with a line of context on each
+    /// side (what a snippet shows), and every other line empty: line numbers and
+    /// columns stay those of the file, and [`SourceFile::file_offset`] gives the file's
+    /// byte offsets back. For a file kept only for a few related locations (a compiled
+    /// Bicep template of 30,000 lines), so that the report does not hold its whole
+    /// text. The spans are mapped into the copy with [`Excerpt::map`].
+    pub fn excerpt(&self, spans: &[Span]) -> (SourceFile, Excerpt) {
+        let len = self.text.len();
+        let lines = self.line_count();
+        let line_of = |offset: u32| self.line_col(offset as usize).0;
+        // 1-based line ranges to keep, sorted and merged.
+        let mut keep: Vec<(usize, usize)> = spans
+            .iter()
+            .map(|s| {
+                let first = line_of(s.start).saturating_sub(1).max(1);
+                (first, (line_of(s.end.max(s.start)) + 1).min(lines))
+            })
+            .collect();
+        keep.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(keep.len());
+        for (first, last) in keep {
+            match merged.last_mut() {
+                Some(prev) if first <= prev.1 + 1 => prev.1 = prev.1.max(last),
+                _ => merged.push((first, last)),
+            }
+        }
+        let mut text = String::new();
+        let mut pieces = Vec::with_capacity(merged.len());
+        let mut runs = Vec::with_capacity(merged.len());
+        // The line the copy has reached (1-based).
+        let mut line = 1;
+        for (first, last) in merged {
+            // Each line left out keeps its line break.
+            text.extend(std::iter::repeat_n('\n', first - line));
+            let from = self.line_range(first).start;
+            let to = match last < lines {
+                true => self.line_range(last + 1).start,
+                false => len,
+            };
+            pieces.push((text.len(), from));
+            runs.push((from, to, text.len()));
+            text.push_str(&self.text[from..to]);
+            line = last + 1;
+        }
+        text.extend(std::iter::repeat_n(
+            '\n',
+            (lines + 1).saturating_sub(line).saturating_sub(1),
+        ));
+        let copy = SourceFile {
+            path: self.path.clone(),
+            text: Arc::new(text),
+            encoding: self.encoding,
+            index: std::sync::OnceLock::new(),
+            pieces,
+        };
+        (copy, Excerpt { runs })
+    }
+
+    /// The byte offset in the file of an offset in the text: the byte-order mark added
+    /// back, and for an excerpt the text left out.
+    pub fn file_offset(&self, offset: usize) -> usize {
+        let in_file = match self.pieces.partition_point(|&(text, _)| text <= offset) {
+            0 => offset,
+            i => {
+                let (text, file) = self.pieces[i - 1];
+                file + (offset - text)
+            }
+        };
+        in_file + self.bom_len()
     }
 
     /// Why the text is not text after all: it holds a NUL byte (binary data that
@@ -448,6 +545,44 @@ mod tests {
 
     fn file(bytes: &[u8]) -> SourceFile {
         SourceFile::decode(PathBuf::from("t.json"), bytes).unwrap()
+    }
+
+    #[test]
+    fn an_excerpt_keeps_lines_columns_and_file_offsets_of_its_spans() {
+        // Line 5 holds non-ASCII text and CRLF endings; line 9 ends the file unterminated.
+        let mut text = String::from("\u{FEFF}");
+        for n in 1..=8 {
+            text.push_str(&format!("line {n} é\r\n"));
+        }
+        text.push_str("last");
+        let f = file(text.as_bytes());
+        let at = |needle: &str| {
+            let start = f.text.find(needle).unwrap();
+            Span::new(start, start + needle.len())
+        };
+        let spans = [at("5 é"), at("last"), Span::new(0, 0)];
+        let (copy, excerpt) = f.excerpt(&spans);
+        assert!(copy.text.len() < f.text.len());
+        assert_eq!(copy.line_count(), f.line_count());
+        for span in spans {
+            let mapped = excerpt.map(span);
+            assert_eq!(
+                &copy.text[mapped.start as usize..mapped.end as usize],
+                &f.text[span.start as usize..span.end as usize]
+            );
+            for (offset, in_copy) in [(span.start, mapped.start), (span.end, mapped.end)] {
+                assert_eq!(copy.line_col(in_copy as usize), f.line_col(offset as usize));
+                assert_eq!(
+                    copy.file_offset(in_copy as usize),
+                    f.file_offset(offset as usize)
+                );
+            }
+        }
+        // A line of context on each side of a span is kept whole; lines further away are empty.
+        assert_eq!(&copy.text[copy.line_range(4)], "line 4 é");
+        assert_eq!(&copy.text[copy.line_range(6)], "line 6 é");
+        assert_eq!(&copy.text[copy.line_range(3)], "");
+        assert_eq!(&copy.text[copy.line_range(2)], "line 2 é");
     }
 
     #[test]

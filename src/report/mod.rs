@@ -66,8 +66,8 @@ pub fn locate(source: &SourceFile, span: Span) -> Location {
         start_column,
         end_line,
         end_column,
-        start_offset: span.start as usize + source.bom_len(),
-        end_offset: span.end as usize + source.bom_len(),
+        start_offset: source.file_offset(span.start as usize),
+        end_offset: source.file_offset(span.end as usize),
     }
 }
 
