@@ -647,10 +647,6 @@ fn lint_bytes_inner(
             let namespaces = options.namespaces();
             let concerns = |namespace: &str| crate::rules::names_namespace(namespaces, namespace);
             let survey = crate::template::survey(obj, &concerns);
-            // Only what a compiled Bicep template needs: `metadata._generator`.
-            if crate::bicep::compiled_by_bicep(source.text.as_bytes()) {
-                compiled_resource_types(obj, "/resources", 0, &mut r.resource_types);
-            }
             let evaluate = mentions_suppression || survey.declares;
             r.concerned = evaluate;
             // What it may link is read now; which values it passes, only for the files
@@ -731,6 +727,13 @@ fn lint_bytes_inner(
                 Vec::new()
             };
             r.diagnostics = finish(found, &suppressions, Some(&root), path, options);
+            // What mapping a compiled Bicep template's findings and facts to the `.bicep`
+            // needs, read while the document is parsed; only when there is something
+            // to map (`metadata._generator` says it was compiled from Bicep).
+            let to_map = !r.diagnostics.is_empty() || r.facts.is_some();
+            if to_map && crate::bicep::compiled_by_bicep(source.text.as_bytes()) {
+                compiled_resource_types(obj, "/resources", 0, &mut r.resource_types);
+            }
             r
         }
         (DocumentKind::Parameters, _) => FileReport::new(path, FileOutcome::Parameters, size),
