@@ -601,6 +601,37 @@ pub fn entries(text: &str, object: Span) -> Vec<(String, Span)> {
     out
 }
 
+/// The innermost object literal inside `within` that holds `span` (from its `{` to its
+/// `}`), when there is one.
+pub fn enclosing_object(text: &str, within: Span, span: Span) -> Option<Span> {
+    let slice = text.get(within.start as usize..within.end as usize)?;
+    let target = span.start.checked_sub(within.start)?;
+    let toks = tokens(slice);
+    let first_inside = toks.partition_point(|t| t.1.start < target);
+    let mut need = toks.get(first_inside).map_or(0, |t| t.2);
+    for j in (0..first_inside).rev() {
+        let (Tok::Open(bracket), at, depth) = toks[j] else {
+            continue;
+        };
+        if depth >= need {
+            continue;
+        }
+        if bracket != b'{' {
+            need = depth;
+            continue;
+        }
+        let close = matching_close(&toks, j, toks.len())?;
+        let end = toks[close].1.end;
+        return (end + within.start >= span.end).then(|| {
+            Span::new(
+                (at.start + within.start) as usize,
+                (end + within.start) as usize,
+            )
+        });
+    }
+    None
+}
+
 /// The value of the one entry `key: …` written anywhere inside `within` (any depth),
 /// when there is exactly one.
 pub fn unique_key_value(text: &str, within: Span, key: &str) -> Option<Span> {
@@ -856,6 +887,30 @@ output id string = storage.id
                 ("nested".to_owned(), "{ a: 1 }")
             ]
         );
+    }
+
+    #[test]
+    fn the_object_literal_around_a_place() {
+        let text = "resource sa 'T@1' = {\n  properties: union({ a: 1 }, cond ? {\n    bypass: 'AzureServices'\n    defaultAction: 'Deny'\n  } : [ { x: '}' } ])\n}\n";
+        let whole = Span::new(0, text.len());
+        let at = |needle: &str| {
+            let start = text.find(needle).unwrap();
+            Span::new(start, start + needle.len())
+        };
+        let object = enclosing_object(text, whole, at("'AzureServices'")).unwrap();
+        assert!(text[object.start as usize..object.end as usize].starts_with("{\n    bypass"));
+        assert!(text[object.start as usize..object.end as usize].ends_with("'Deny'\n  }"));
+        // Inside an array inside an object: the innermost object, past the brackets.
+        let inner = enclosing_object(text, whole, at("'}'")).unwrap();
+        assert_eq!(
+            &text[inner.start as usize..inner.end as usize],
+            "{ x: '}' }"
+        );
+        // The resource body itself, around `properties`.
+        let body = enclosing_object(text, whole, at("properties")).unwrap();
+        assert_eq!(body.start as usize, text.find('{').unwrap());
+        // Nothing around the declaration's keyword.
+        assert_eq!(enclosing_object(text, whole, at("resource")), None);
     }
 
     #[test]

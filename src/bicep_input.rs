@@ -474,9 +474,21 @@ impl<'m> Mapper<'m> {
                 r.file.as_ref().map(|f| f.path.clone()),
             ))
         });
+        // What the finding relates at its own compiled value (a whole expression Bicep
+        // compiled an object literal into) is said once, with the compiled location.
+        let mut label = "in the compiled template".to_owned();
+        d.related.retain(|r| {
+            let at_original =
+                r.span == original && r.file.as_ref().is_some_and(|f| Arc::ptr_eq(f, json_source));
+            if at_original {
+                label.push_str("; ");
+                label.push_str(&r.label);
+            }
+            !at_original
+        });
         d.related.push(Related {
             span: original,
-            label: "in the compiled template".to_owned(),
+            label,
             file: Some(json_source.clone()),
         });
         let Some(placed) = placed else {
@@ -711,10 +723,28 @@ impl<'m> Mapper<'m> {
         if r.label.contains("parameter `") {
             return None; // a value passed or given for a parameter, not a property
         }
+        // A literal inside the compiled expression (`'Deny'` in the `shallowMerge(…)`
+        // Bicep made of a conditional object): where it is written once in the object
+        // literal around the finding's place.
+        if let Some(written) = self.json_text(r.span) {
+            let text = placed.frame.text();
+            let whole = Span::new(0, text.len());
+            let around = crate::bicep::enclosing_object(text, whole, placed.span);
+            if let Some(at) = around.and_then(|object| unique_literal(text, object, written)) {
+                return Some((placed.frame.clone(), at));
+            }
+        }
         let key = json_key_before(self.json, r.span.start as usize)?;
         let (frame, body) = placed.resource_body.as_ref()?;
         if let Some(at) = crate::bicep::unique_key_value(frame.text(), *body, key) {
-            return Some((frame.clone(), at));
+            // A value around the finding's own place (the whole `properties` Bicep
+            // compiled into one expression) says nothing the finding does not: it stays
+            // in the compiled template, where it is one line.
+            let around_finding = Rc::ptr_eq(frame, &placed.frame)
+                && at != placed.span
+                && at.start <= placed.span.start
+                && placed.span.end <= at.end;
+            return (!around_finding).then(|| (frame.clone(), at));
         }
         if crate::bicep::key_written(frame.text(), *body, key) {
             return None; // written twice in the resource: which one is not known here

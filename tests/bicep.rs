@@ -304,6 +304,22 @@ fn avm_pair_registry_module_call_maps_to_the_value_passed() {
         related(d, "default value of parameter `networkAcls`"),
         (file.to_owned(), 57)
     );
+    // What the finding relates at its own compiled value is said once, with the
+    // compiled location (not a second block at the same place).
+    let compiled = "testdata/bicep/ml-hub-dependencies/main.json";
+    assert_eq!(
+        related(
+            d,
+            "in the compiled template; the firewall denies other traffic by default"
+        ),
+        (compiled.to_owned(), 1869)
+    );
+    let at_compiled = d["related"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["file"] == compiled);
+    assert_eq!(at_compiled.count(), 1, "{d:#?}");
 }
 
 #[test]
