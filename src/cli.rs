@@ -9,8 +9,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     name = "trustlint",
     version,
-    about = "Find Azure ARM templates and compiled Bicep that rely on the retiring \"trusted Microsoft services\" firewall bypass",
-    long_about = "trustlint lints Azure ARM templates and compiled Bicep (bicep build output) offline. It finds \
+    about = "Find Azure ARM templates and Bicep files that rely on the retiring \"trusted Microsoft services\" firewall bypass",
+    long_about = "trustlint lints Azure ARM templates and Bicep files offline (a .bicep through the X.json Bicep compiled \
+beside it, or the Bicep CLI on PATH; findings are reported at the .bicep line). It finds \
 API Management gateways and Data Factories that rely on trusted Microsoft services connectivity, which API \
 Management retired on 2026-03-15 and Data Factory retires in stages until 2027-08-01, and the Storage, Key \
 Vault, Managed HSM, Service Bus, Event Hubs and Container Registry resources set up so that such callers break.\n\n\
@@ -110,7 +111,7 @@ pub struct CheckArgs {
 /// What to lint and with what: the inputs `check` and `inventory` share.
 #[derive(Debug, Args)]
 pub struct InputArgs {
-    /// Files and directories to lint; directories are searched for *.json and *.jsonc
+    /// Files and directories to lint; directories are searched for *.json, *.jsonc and *.bicep
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
 
