@@ -636,6 +636,8 @@ fn lint_bytes_inner(
         }
     };
 
+    // A compiled Bicep template with something to map: its `.bicep` maps it with the text.
+    let mut to_map_in_bicep = false;
     let mut report = match (classify(&root), &root) {
         (DocumentKind::Template, Ast::Object(obj)) => {
             let mut r = FileReport::new(path, FileOutcome::Template, size);
@@ -733,6 +735,7 @@ fn lint_bytes_inner(
             let to_map = !r.diagnostics.is_empty() || r.facts.is_some();
             if to_map && crate::bicep::compiled_by_bicep(source.text.as_bytes()) {
                 compiled_resource_types(obj, "/resources", 0, &mut r.resource_types);
+                to_map_in_bicep = true;
             }
             r
         }
@@ -740,7 +743,7 @@ fn lint_bytes_inner(
         _ => FileReport::new(path, FileOutcome::NotArm, size),
     };
     let needed_by_estate = report.facts.as_ref().is_some_and(|f| f.needs_source());
-    if !report.diagnostics.is_empty() || needed_by_estate {
+    if !report.diagnostics.is_empty() || needed_by_estate || to_map_in_bicep {
         report.source = Some(source.clone());
     }
     report

@@ -514,3 +514,32 @@ fn a_bicep_target_takes_part_in_the_estate_and_the_inventory() {
         "{csv}"
     );
 }
+
+#[test]
+fn an_open_bicep_target_without_findings_still_counts_in_the_estate() {
+    // The storage account is open (no finding of its own): its `.bicep` still deploys
+    // it, so the factory's call is to a target of the run, not one "in no file" (ADF005).
+    let dir = scratch("bicep-estate-open");
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/examples/estate");
+    copy_dir(&examples.join("adf"), &dir.join("adf"));
+    std::fs::create_dir_all(dir.join("infra")).unwrap();
+    let open = |text: &str| {
+        text.replace("stbiceplogs", "stnorthwindlake")
+            .replace("Deny", "Allow")
+            .replace("AzureServices", "None")
+    };
+    std::fs::write(dir.join("infra/main.bicep"), open(BICEP)).unwrap();
+    std::fs::write(dir.join("infra/main.json"), open(COMPILED)).unwrap();
+    let empty = scratch("bicep-estate-open-path");
+    let found = findings(&run(&dir, &empty, &json_check(&["infra", "adf"])));
+    assert!(
+        !found
+            .iter()
+            .any(|d| d["message"].as_str().unwrap().contains("stnorthwindlake")),
+        "{found:#?}"
+    );
+    // The same account written as JSON only: the same findings.
+    std::fs::remove_file(dir.join("infra/main.bicep")).unwrap();
+    let from_json = findings(&run(&dir, &empty, &json_check(&["infra", "adf"])));
+    assert_eq!(found.len(), from_json.len(), "{found:#?}\n{from_json:#?}");
+}
