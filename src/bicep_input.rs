@@ -97,6 +97,11 @@ pub fn lint(path: &Path, options: &LintOptions, named: bool, silent: bool) -> Fi
         return report;
     };
     let types = std::mem::take(&mut report.resource_types);
+    // Its `// trustlint-ignore` comments (every directive names `trustlint`).
+    let suppressions = match crate::suppress::mentioned(&bicep.text) {
+        true => crate::bicep::comment_suppressions(&bicep.text),
+        false => Vec::new(),
+    };
     if let Some(json_source) = &json_source {
         let map = Mapper::new(bicep.clone(), &json_source.text, types);
         let mut kept = Vec::with_capacity(report.diagnostics.len());
@@ -117,22 +122,24 @@ pub fn lint(path: &Path, options: &LintOptions, named: bool, silent: bool) -> Fi
         keep_excerpt_of_compiled(&mut report, json_source);
         if let Some(facts) = facts.as_deref_mut() {
             map.move_facts(facts, &moved_spans);
-            facts.suppressions = crate::bicep::comment_suppressions(&bicep.text);
-            facts.fill_lines(&bicep);
+            facts.suppressions = suppressions.clone();
+            if options.for_inventory {
+                facts.fill_lines(&bicep);
+            }
             if facts.needs_source() {
                 report.source = Some(bicep.clone());
             }
         }
         report.facts = facts;
-        // `[[suppress]]` entries name the file the user wrote.
-        crate::linter::apply_config_suppressions(&mut report.diagnostics, path, options);
     }
     report
         .diagnostics
         .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    if crate::suppress::mentioned(&bicep.text) {
-        suppress_in_bicep(&mut report, &bicep.text, options);
+    if !suppressions.is_empty() {
+        suppress_in_bicep(&mut report, &suppressions, options);
     }
+    // `[[suppress]]` entries name the file the user wrote.
+    crate::linter::apply_config_suppressions(&mut report.diagnostics, path, options);
     if !report.diagnostics.is_empty() {
         report.source = Some(bicep);
     }
@@ -140,22 +147,17 @@ pub fn lint(path: &Path, options: &LintOptions, named: bool, silent: bool) -> Fi
 }
 
 /// Applies the `.bicep` file's `// trustlint-ignore` comments to the findings placed
-/// in it, and reports the comments that are wrong or suppress nothing (SUP001).
-fn suppress_in_bicep(report: &mut FileReport, text: &str, options: &LintOptions) {
-    let suppressions = crate::bicep::comment_suppressions(text);
-    if suppressions.is_empty() {
-        return;
-    }
-    let enabled = |id: &str| options.rules.iter().any(|r| r.meta().id == id);
-    let problems = crate::suppress::apply(&mut report.diagnostics, &suppressions, enabled);
-    let sup001 = &crate::rules::tool::invalid_suppression::META;
-    if enabled(sup001.id) {
-        for mut problem in problems {
-            problem.rule = sup001.id;
-            problem.fingerprint = crate::fingerprint::fingerprint_at(&problem.message, &problem);
-            problem.escape_controls();
-            report.diagnostics.push(problem);
-        }
+/// in it (sorted), and reports the comments that are wrong or suppress nothing (SUP001).
+fn suppress_in_bicep(
+    report: &mut FileReport,
+    suppressions: &[crate::suppress::Suppression],
+    options: &LintOptions,
+) {
+    let placed = report.diagnostics.len();
+    crate::linter::apply_inline_suppressions(&mut report.diagnostics, suppressions, options);
+    for problem in &mut report.diagnostics[placed..] {
+        problem.fingerprint = crate::fingerprint::fingerprint_at(&problem.message, problem);
+        problem.escape_controls();
     }
     report
         .diagnostics
@@ -1288,7 +1290,6 @@ pub fn place_module_findings(
             .diagnostics
             .dedup_by(|a, b| a.sort_key() == b.sort_key() && a.message == b.message);
         let path = report.path.clone();
-        crate::linter::apply_config_suppressions(&mut report.diagnostics, &path, options);
         // Nothing to place and no comment to apply: the pre-pass read it already.
         if report.diagnostics.is_empty() && bicep.silent.contains(&index) {
             continue;
@@ -1301,11 +1302,13 @@ pub fn place_module_findings(
         });
         if let Some(source) = source {
             if crate::suppress::mentioned(&source.text) {
-                suppress_in_bicep(report, &source.text, options);
+                let suppressions = crate::bicep::comment_suppressions(&source.text);
+                suppress_in_bicep(report, &suppressions, options);
             }
             if !report.diagnostics.is_empty() {
                 report.source = Some(source);
             }
         }
+        crate::linter::apply_config_suppressions(&mut report.diagnostics, &path, options);
     }
 }

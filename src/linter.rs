@@ -1010,7 +1010,25 @@ pub(crate) fn finish(
         d.level = configured_level(d, options);
     }
     diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    let problems = crate::suppress::apply(&mut diagnostics, suppressions, |id| options.enabled(id));
+    apply_inline_suppressions(&mut diagnostics, suppressions, options);
+    apply_config_suppressions(&mut diagnostics, path, options);
+    for d in &mut diagnostics {
+        (d.fingerprint, d.pointer) = crate::fingerprint::fingerprint_and_pointer(root, d);
+        d.escape_controls();
+    }
+    diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    diagnostics
+}
+
+/// Marks the findings (sorted) that the file's own suppressions cover, and adds a SUP001
+/// finding, at its configured level, for each suppression that is wrong or suppresses
+/// nothing.
+pub(crate) fn apply_inline_suppressions(
+    diagnostics: &mut Vec<Diagnostic>,
+    suppressions: &[crate::suppress::Suppression],
+    options: &LintOptions,
+) {
+    let problems = crate::suppress::apply(diagnostics, suppressions, |id| options.enabled(id));
     let sup001 = &rules::tool::invalid_suppression::META;
     if options.enabled(sup001.id) {
         for mut problem in problems {
@@ -1019,13 +1037,6 @@ pub(crate) fn finish(
             diagnostics.push(problem);
         }
     }
-    apply_config_suppressions(&mut diagnostics, path, options);
-    for d in &mut diagnostics {
-        (d.fingerprint, d.pointer) = crate::fingerprint::fingerprint_and_pointer(root, d);
-        d.escape_controls();
-    }
-    diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    diagnostics
 }
 
 /// Marks the findings the config file's `[[suppress]]` entries cover.

@@ -198,6 +198,21 @@ fn trustlint_ignore_comments_in_bicep_suppress_and_stale_ones_are_reported() {
     let rules: Vec<&str> = found.iter().map(|d| d["rule"].as_str().unwrap()).collect();
     assert_eq!(rules, ["SUP001", "STG001"], "{found:#?}");
     assert_eq!(found[0]["file"], "main.bicep");
+    // The config file applies to that SUP001 as to any other: its level, then a
+    // `[[suppress]]` entry for the file.
+    let with_config = |config: &str| {
+        std::fs::write(dir.join("trustlint.toml"), config).unwrap();
+        let args = ["check", "--format", "json", "--as-of", AS_OF, "main.bicep"];
+        findings(&run(&dir, &empty, &args))
+    };
+    let found = with_config("[level]\nSUP001 = \"error\"\n");
+    assert_eq!(found[0]["rule"], "SUP001", "{found:#?}");
+    assert_eq!(found[0]["level"], "error", "{found:#?}");
+    let found = with_config(
+        "[[suppress]]\nrules = [\"SUP001\"]\nfiles = [\"main.bicep\"]\nreason = \"kept for the audit\"\n",
+    );
+    let rules: Vec<&str> = found.iter().map(|d| d["rule"].as_str().unwrap()).collect();
+    assert_eq!(rules, ["STG001"], "{found:#?}");
 }
 
 /// Where a finding is: file, line, column.
