@@ -181,7 +181,8 @@ pub struct Declaration {
     pub body: Option<Span>,
 }
 
-/// Brackets nest at most this deep; deeper text is skipped as one token run.
+/// Bracket depth is counted up to this (no Bicep file nests near it): deeper brackets
+/// share the last depth, so they may pair wrongly, but every scan stays linear.
 const MAX_DEPTH: usize = 256;
 
 /// A lexical token the scanner keeps.
@@ -485,14 +486,13 @@ pub fn nested_resource(text: &str, parent: Span, name: &str) -> Option<Declarati
     })
 }
 
-/// The index of the bracket that closes the one at `open`, before `limit`.
 /// [`matching_close`] of every opening token (`None` for the others), in one pass:
 /// the first closing token after it at its depth.
 fn matching_closes(toks: &[(Tok, Span, usize)]) -> Vec<Option<usize>> {
+    // Depths never exceed `MAX_DEPTH` (see [`tokens`]).
     let mut next_close_at: Vec<Option<usize>> = vec![None; MAX_DEPTH + 1];
     let mut out = vec![None; toks.len()];
     for (j, &(tok, _, depth)) in toks.iter().enumerate().rev() {
-        let depth = depth.min(MAX_DEPTH);
         match tok {
             Tok::Close(_) => next_close_at[depth] = Some(j),
             Tok::Open(_) => out[j] = next_close_at[depth],
@@ -502,6 +502,7 @@ fn matching_closes(toks: &[(Tok, Span, usize)]) -> Vec<Option<usize>> {
     out
 }
 
+/// The index of the bracket that closes the one at `open`, before `limit`.
 fn matching_close(toks: &[(Tok, Span, usize)], open: usize, limit: usize) -> Option<usize> {
     let depth = toks[open].2;
     (open + 1..limit).find(|&j| matches!(toks[j].0, Tok::Close(_)) && toks[j].2 == depth)
@@ -657,14 +658,9 @@ pub fn unique_key_value(text: &str, within: Span, key: &str) -> Option<Span> {
     }
 }
 
-/// Is an entry `key: …` written anywhere inside `within`?
-pub fn key_written(text: &str, within: Span, key: &str) -> bool {
-    !key_values(text, within, key).is_empty()
-}
-
 /// The values of the entries `key: …` written anywhere inside `within` (any depth):
 /// none, one, or the first two (enough to tell that it is not unique).
-fn key_values(text: &str, within: Span, key: &str) -> Vec<Span> {
+pub fn key_values(text: &str, within: Span, key: &str) -> Vec<Span> {
     let slice = &text[within.start as usize..within.end as usize];
     let toks = tokens(slice);
     let mut found = Vec::new();

@@ -421,14 +421,13 @@ struct Mapper<'m> {
 
 impl<'m> Mapper<'m> {
     fn new(bicep: Arc<SourceFile>, json: &'m str, types: Vec<(String, Vec<String>)>) -> Mapper<'m> {
-        let mut mapper = Mapper {
+        let root_types = compiled_types(&types, "/resources");
+        Mapper {
             json,
-            root: Rc::new(Frame::new(bicep.clone(), Vec::new())),
+            root: Rc::new(Frame::new(bicep, root_types)),
             types,
             modules: RefCell::new(HashMap::new()),
-        };
-        mapper.root = Rc::new(Frame::new(bicep, mapper.compiled_types("/resources")));
-        mapper
+        }
     }
 
     /// Moves one finding; its compiled location is kept as a related one. Returns the
@@ -738,18 +737,20 @@ impl<'m> Mapper<'m> {
         }
         let key = json_key_before(self.json, r.span.start as usize)?;
         let (frame, body) = placed.resource_body.as_ref()?;
-        if let Some(at) = crate::bicep::unique_key_value(frame.text(), *body, key) {
-            // A value around the finding's own place (the whole `properties` Bicep
-            // compiled into one expression) says nothing the finding does not: it stays
-            // in the compiled template, where it is one line.
-            let around_finding = Rc::ptr_eq(frame, &placed.frame)
-                && at != placed.span
-                && at.start <= placed.span.start
-                && placed.span.end <= at.end;
-            return (!around_finding).then(|| (frame.clone(), at));
-        }
-        if crate::bicep::key_written(frame.text(), *body, key) {
-            return None; // written twice in the resource: which one is not known here
+        match crate::bicep::key_values(frame.text(), *body, key)[..] {
+            [at] => {
+                // A value around the finding's own place (the whole `properties` Bicep
+                // compiled into one expression) says nothing the finding does not: it
+                // stays in the compiled template, where it is one line.
+                let around_finding = Rc::ptr_eq(frame, &placed.frame)
+                    && at != placed.span
+                    && at.start <= placed.span.start
+                    && placed.span.end <= at.end;
+                return (!around_finding).then(|| (frame.clone(), at));
+            }
+            [] => {}
+            // Written twice in the resource: which one is not known here.
+            _ => return None,
         }
         // A property the resource takes from a variable (`networkAcls: lockedDown`):
         // the key in the one `var` of its file that writes it.
@@ -878,21 +879,14 @@ impl<'m> Mapper<'m> {
             .ok()
             .and_then(|bytes| SourceFile::decode_owned(path.clone(), bytes).ok())
             .map(|source| {
-                let types = self.compiled_types(&format!("{prefix}/properties/template/resources"));
+                let types = compiled_types(
+                    &self.types,
+                    &format!("{prefix}/properties/template/resources"),
+                );
                 Rc::new(Frame::new(Arc::new(source), types))
             });
         self.modules.borrow_mut().insert(path, frame.clone());
         frame
-    }
-
-    /// The types of the compiled `resources` array at `pointer` (empty when it is an
-    /// object of symbolic names).
-    fn compiled_types(&self, pointer: &str) -> Vec<String> {
-        self.types
-            .iter()
-            .find(|(at, _)| at == pointer)
-            .map(|(_, types)| types.clone())
-            .unwrap_or_default()
     }
 
     /// Narrows a place inside a value: Bicep compiles spreads and conditional objects
@@ -985,6 +979,16 @@ fn steps(pointer: &str) -> Option<Vec<(&str, String)>> {
 /// A JSON pointer segment as the key it names.
 fn unescape_pointer(segment: &str) -> String {
     segment.replace("~1", "/").replace("~0", "~")
+}
+
+/// The types of the compiled `resources` array at `pointer` (empty when it is an object
+/// of symbolic names).
+fn compiled_types(types: &[(String, Vec<String>)], pointer: &str) -> Vec<String> {
+    types
+        .iter()
+        .find(|(at, _)| at == pointer)
+        .map(|(_, types)| types.clone())
+        .unwrap_or_default()
 }
 
 /// The one place inside `within` where `'literal'` is written, when there is one.

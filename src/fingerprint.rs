@@ -9,16 +9,8 @@ use crate::diagnostic::{stable_hash, Diagnostic};
 use crate::source::Span;
 
 /// The fingerprint of a finding in a parsed file (`root`), or in a file that did not
-/// parse (`None`: then the message stands in for the path).
-pub fn fingerprint(root: Option<&Ast<'_>>, d: &Diagnostic) -> String {
-    let path = match root {
-        Some(root) => json_path(root, d.span),
-        None => d.message.clone(),
-    };
-    fingerprint_at(&path, d)
-}
-
-/// [`fingerprint`], and the JSON pointer of the finding's value (empty without `root`).
+/// parse (`None`: then the message stands in for the path), and the JSON pointer of the
+/// finding's value (empty without `root`).
 pub fn fingerprint_and_pointer(root: Option<&Ast<'_>>, d: &Diagnostic) -> (String, String) {
     match root {
         Some(root) => {
@@ -125,7 +117,7 @@ mod tests {
                 name: name.into(),
                 pointer: "/resources/0".into(),
             });
-            fingerprint(Some(&root), &d)
+            fingerprint_and_pointer(Some(&root), &d).0
         };
         let a = finding(
             r#"{"resources": [{"properties": {"bypass": "AzureServices"}}]}"#,

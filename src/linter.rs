@@ -196,7 +196,7 @@ fn compiled_resource_types(
             .iter()
             .map(|p| {
                 (
-                    p.name.as_str().replace('~', "~0").replace('/', "~1"),
+                    crate::template::escape_pointer(p.name.as_str()).into_owned(),
                     &p.value,
                 )
             })
@@ -677,30 +677,26 @@ fn lint_bytes_inner(
             let suppressions = if check {
                 let mut suppressions = Vec::new();
                 let several = given_sets.len() > 1;
+                // Modules that declare nothing a rule reads are not walked (none, when the
+                // template is read only for the templates it links). Modules linking other
+                // files are walked too when links are read.
+                let wanted: &dyn Fn(&str) -> bool = match links {
+                    true => &|ns| walks_namespace_or_deployments(ns),
+                    false => &crate::rules::walks_namespace,
+                };
                 for (i, given) in given_sets.into_iter().enumerate() {
-                    // Modules that declare nothing a rule reads are not walked (none, when
-                    // the template is read only for the templates it links).
-                    // Modules linking other files are walked too when links are read.
-                    let wanted: &dyn Fn(&str) -> bool = match links {
-                        true => &|ns| walks_namespace_or_deployments(ns),
-                        false => &crate::rules::walks_namespace,
-                    };
                     let template = Template::build_for(obj, &source.text, given, wanted);
-                    if check {
-                        found.extend(run_rules(&template, options));
-                    }
-                    if links {
+                    found.extend(run_rules(&template, options));
+                    // Each deployment of a linked file is one way it is deployed (the links
+                    // of one evaluation: later ones, through other parents, find the same
+                    // deployments).
+                    if links && i == 0 {
                         let in_run = |p: &Path| options.in_run(p);
-                        // Each deployment of a linked file is one way it is deployed (the
-                        // links of one evaluation: later ones, through other parents, find
-                        // the same deployments).
-                        if i == 0 {
-                            r.links.extend(
-                                crate::template::linked::links_of(&template, path, source, &in_run)
-                                    .into_iter()
-                                    .map(Arc::new),
-                            );
-                        }
+                        r.links.extend(
+                            crate::template::linked::links_of(&template, path, source, &in_run)
+                                .into_iter()
+                                .map(Arc::new),
+                        );
                     }
                     if i > 0 {
                         continue; // suppressions and the estate's facts: from the first

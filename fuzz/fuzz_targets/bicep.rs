@@ -35,7 +35,9 @@ fuzz_target!(|text: &str| {
         if let Some(at) = bicep::unique_key_value(text, body, "bypass") {
             check(text, at);
         }
-        let _ = bicep::key_written(text, body, "bypass");
+        for at in bicep::key_values(text, body, "bypass") {
+            check(text, at);
+        }
         for (_, value) in bicep::entries(text, body) {
             check(text, value);
         }

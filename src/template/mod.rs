@@ -969,7 +969,7 @@ fn is_full_type(t: &str) -> bool {
 }
 
 /// Escapes a JSON pointer token (RFC 6901).
-fn escape_pointer(token: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn escape_pointer(token: &str) -> std::borrow::Cow<'_, str> {
     if token.contains(['~', '/']) {
         std::borrow::Cow::Owned(token.replace('~', "~0").replace('/', "~1"))
     } else {
