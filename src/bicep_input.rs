@@ -89,11 +89,7 @@ pub fn lint(path: &Path, options: &LintOptions, named: bool, silent: bool) -> Fi
         return report;
     }
     // The source: where findings go, and its own `// trustlint-ignore` comments.
-    let Some(bicep) = crate::source::read_bounded(path)
-        .ok()
-        .and_then(|bytes| SourceFile::decode_owned(path.to_path_buf(), bytes).ok())
-        .map(Arc::new)
-    else {
+    let Some(bicep) = SourceFile::read(path).map(Arc::new) else {
         return report;
     };
     let types = std::mem::take(&mut report.resource_types);
@@ -875,16 +871,13 @@ impl<'m> Mapper<'m> {
         if let Some(known) = self.modules.borrow().get(&path) {
             return known.clone();
         }
-        let frame = crate::source::read_bounded(&path)
-            .ok()
-            .and_then(|bytes| SourceFile::decode_owned(path.clone(), bytes).ok())
-            .map(|source| {
-                let types = compiled_types(
-                    &self.types,
-                    &format!("{prefix}/properties/template/resources"),
-                );
-                Rc::new(Frame::new(Arc::new(source), types))
-            });
+        let frame = SourceFile::read(&path).map(|source| {
+            let types = compiled_types(
+                &self.types,
+                &format!("{prefix}/properties/template/resources"),
+            );
+            Rc::new(Frame::new(Arc::new(source), types))
+        });
         self.modules.borrow_mut().insert(path, frame.clone());
         frame
     }
@@ -1170,8 +1163,9 @@ fn parent_on_disk(path: &Path) -> Option<PathBuf> {
 /// The local `.bicep` files a Bicep file deploys as modules or imports from, as
 /// written in it: both are compiled into its template.
 fn local_modules(path: &Path) -> Option<Referenced> {
-    let text = crate::source::read_bounded_text(path).ok()?;
-    let found = crate::bicep::references(&text);
+    let source = SourceFile::read(path)?;
+    let text = &source.text;
+    let found = crate::bicep::references(text);
     let local = |targets: Vec<&str>| -> Vec<PathBuf> {
         targets
             .into_iter()
@@ -1183,7 +1177,7 @@ fn local_modules(path: &Path) -> Option<Referenced> {
         modules: local(found.modules),
         imports: local(found.imports),
         deploys: found.deploys,
-        mentions_suppression: crate::suppress::mentioned(&text),
+        mentions_suppression: crate::suppress::mentioned(text),
     })
 }
 
@@ -1298,12 +1292,10 @@ pub fn place_module_findings(
         if report.diagnostics.is_empty() && bicep.silent.contains(&index) {
             continue;
         }
-        let source = report.source.clone().or_else(|| {
-            crate::source::read_bounded(&path)
-                .ok()
-                .and_then(|bytes| SourceFile::decode_owned(path.clone(), bytes).ok())
-                .map(Arc::new)
-        });
+        let source = report
+            .source
+            .clone()
+            .or_else(|| SourceFile::read(&path).map(Arc::new));
         if let Some(source) = source {
             if crate::suppress::mentioned(&source.text) {
                 let suppressions = crate::bicep::comment_suppressions(&source.text);

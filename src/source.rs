@@ -324,6 +324,14 @@ impl SourceFile {
         }
     }
 
+    /// Reads (bounded, as [`read_bounded`]) and decodes a file, for a file looked at
+    /// beside the one being linted: `None` when that cannot be done, which the caller
+    /// treats as the file having nothing to offer.
+    pub fn read(path: &std::path::Path) -> Option<SourceFile> {
+        let bytes = read_bounded(path).ok()?;
+        SourceFile::decode_owned(path.to_path_buf(), bytes).ok()
+    }
+
     pub fn from_text(path: PathBuf, text: String, encoding: Encoding) -> SourceFile {
         SourceFile {
             path,

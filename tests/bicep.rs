@@ -558,3 +558,31 @@ fn an_open_bicep_target_without_findings_still_counts_in_the_estate() {
     let from_json = findings(&run(&dir, &empty, &json_check(&["infra", "adf"])));
     assert_eq!(found.len(), from_json.len(), "{found:#?}\n{from_json:#?}");
 }
+
+#[test]
+fn a_module_declared_on_the_first_line_after_a_byte_order_mark_is_a_module() {
+    // The pre-pass reads `.bicep` files as the linter does: a UTF-8 BOM is not part of
+    // the first line, so `module` there still makes `modules/vault.bicep` a module
+    // (linted through main.bicep, not reported as lacking a compiled template).
+    let dir = scratch("bicep-bom");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/examples/bicep"),
+        &dir,
+    );
+    let text = std::fs::read_to_string(dir.join("main.bicep")).unwrap();
+    let at = text.find("module secrets").unwrap();
+    let moved = format!("\u{FEFF}{}\n{}", &text[at..], &text[..at]);
+    std::fs::write(dir.join("main.bicep"), moved).unwrap();
+    let empty = scratch("bicep-bom-path");
+    let out = run(&dir, &empty, &json_check(&["."]));
+    assert!(!stderr(&out).contains("vault.bicep"), "{}", stderr(&out));
+    let rules: Vec<String> = findings(&out)
+        .iter()
+        .map(|d| format!("{} {}", d["rule"], d["file"]))
+        .collect();
+    assert_eq!(
+        rules,
+        ["\"KV001\" \"main.bicep\"", "\"STG001\" \"main.bicep\""],
+        "{rules:?}"
+    );
+}
