@@ -293,24 +293,24 @@ fn links_with_values(
     options: &LintOptions,
 ) -> Vec<Arc<crate::template::linked::TemplateLink>> {
     let run = std::panic::AssertUnwindSafe(|| {
-        let bytes = crate::source::read_bounded(path).ok()?;
-        let source = Arc::new(SourceFile::decode_owned(path.to_path_buf(), bytes).ok()?);
-        let root = parse(&source.text).ok()??;
-        let Ast::Object(obj) = &root else {
-            return None;
-        };
-        let given = parameters_for(path, options, true)
-            .ok()
-            .flatten()
-            .map(|(_, values)| values)
-            .unwrap_or_default();
-        // Only modules that deploy other templates are walked: their links are read.
-        let template = Template::build_for(obj, &source.text, given, &|ns| {
-            ns.eq_ignore_ascii_case(DEPLOYMENTS_NAMESPACE)
-        });
-        let in_run = |p: &Path| options.in_run(p);
-        let links = crate::template::linked::links_of(&template, path, &source, &in_run);
-        Some(links.into_iter().map(Arc::new).collect())
+        parse_as_arm(Arc::new(SourceFile::read(path)?), |source, parsed| {
+            let root = parsed.ok()??;
+            let Ast::Object(obj) = &root else {
+                return None;
+            };
+            let given = parameters_for(path, options, true)
+                .ok()
+                .flatten()
+                .map(|(_, values)| values)
+                .unwrap_or_default();
+            // Only modules that deploy other templates are walked: their links are read.
+            let template = Template::build_for(obj, &source.text, given, &|ns| {
+                ns.eq_ignore_ascii_case(DEPLOYMENTS_NAMESPACE)
+            });
+            let in_run = |p: &Path| options.in_run(p);
+            let links = crate::template::linked::links_of(&template, path, source, &in_run);
+            Some(links.into_iter().map(Arc::new).collect())
+        })
     });
     std::panic::catch_unwind(run)
         .ok()
@@ -589,24 +589,44 @@ fn lint_bytes_inner(
         Err((e, bytes)) => return not_text(path, size, &bytes, e, options),
     };
 
-    let parsed = parse(&source.text);
-    // ARM reads a lone surrogate escape (`"\ud800"`); jsonc-parser does not. Mend it in
-    // place (same length, so every span holds) and parse again.
-    let mended;
-    let (source, parsed) = match parsed {
+    parse_as_arm(source, |source, parsed| {
+        lint_parsed(path, size, source, parsed, options, through)
+    })
+}
+
+/// Parses a file's text as ARM reads it, and hands `then` the text that was parsed with
+/// the result: ARM reads a lone surrogate escape (`"\ud800"`), jsonc-parser does not,
+/// so such a text is mended in place (same length, so every span holds) and parsed
+/// again.
+fn parse_as_arm<R>(
+    source: Arc<SourceFile>,
+    then: impl FnOnce(&Arc<SourceFile>, Result<Option<Ast<'_>>, crate::parse::ParseFailure>) -> R,
+) -> R {
+    match parse(&source.text) {
         Err(f) if f.lone_surrogate => match crate::parse::mend_lone_surrogates(&source.text) {
             Some(text) => {
-                mended = Arc::new(SourceFile::from_text(
-                    path.to_path_buf(),
+                let mended = Arc::new(SourceFile::from_text(
+                    source.path.clone(),
                     text,
                     source.encoding,
                 ));
-                (&mended, parse(&mended.text))
+                then(&mended, parse(&mended.text))
             }
-            None => (&source, Err(f)),
+            None => then(&source, Err(f)),
         },
-        other => (&source, other),
-    };
+        parsed => then(&source, parsed),
+    }
+}
+
+/// [`lint_bytes_inner`] once the text is parsed.
+fn lint_parsed(
+    path: &Path,
+    size: u64,
+    source: &Arc<SourceFile>,
+    parsed: Result<Option<Ast<'_>>, crate::parse::ParseFailure>,
+    options: &LintOptions,
+    through: Option<&[Arc<Passed>]>,
+) -> FileReport {
     let root = match parsed {
         Ok(Some(root)) => root,
         Ok(None) => return FileReport::new(path, FileOutcome::NotArm, size),

@@ -539,3 +539,29 @@ fn git_mode_strings_are_never_arm_expressions() {
     assert!(!call.4.contains("`stliteral`"), "{call:?}");
     assert!(!found.iter().any(|f| f.0 == "EXPR001"), "{found:#?}");
 }
+
+#[test]
+fn a_parent_with_a_lone_surrogate_escape_still_passes_its_values() {
+    // ARM reads `"\ud800"`; the first pass mends it to parse the parent, and so does the
+    // pass that reads what the parent passes to the file it links.
+    let dir = scratch("linked-lone-surrogate");
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/estate/linked-relative-path");
+    std::fs::create_dir_all(dir.join("modules")).unwrap();
+    let parent = std::fs::read_to_string(fixture.join("main.json")).unwrap();
+    let parent = parent.replace(
+        "\"parameters\": {},",
+        "\"parameters\": {},\n  \"metadata\": { \"note\": \"\\ud800\" },",
+    );
+    assert!(parent.contains("\\ud800"));
+    std::fs::write(dir.join("main.json"), parent).unwrap();
+    std::fs::copy(
+        fixture.join("modules/storage.json"),
+        dir.join("modules/storage.json"),
+    )
+    .unwrap();
+    let out = trustlint_in(&dir, &json_check(&["."]));
+    let found = findings(&out);
+    let stg = one(&found, "STG001", "modules/storage.json");
+    assert!(stg.4.contains("storage account `stsecond`"), "{stg:?}");
+}
