@@ -703,6 +703,9 @@ pub fn comment_suppressions(text: &str) -> Vec<crate::suppress::Suppression> {
     let toks = tokens(text);
     let decls = declarations(text);
     let closes = matching_closes(&toks);
+    // A directive is a comment in the code, not text inside a `'''` string or a
+    // `/* … */` comment.
+    let code_lines = code_line_starts(text);
     let mut out = Vec::new();
     let mut offset = 0usize;
     let lines: Vec<(usize, &str)> = text
@@ -753,6 +756,9 @@ pub fn comment_suppressions(text: &str) -> Vec<crate::suppress::Suppression> {
         let Some(body) = trimmed.strip_prefix("//") else {
             continue;
         };
+        if code_lines.binary_search(at).is_err() {
+            continue;
+        }
         let Some(directive) = body.trim_start().strip_prefix(DIRECTIVE) else {
             continue;
         };
@@ -917,6 +923,14 @@ output id string = storage.id
                 ("nested".to_owned(), "{ a: 1 }")
             ]
         );
+    }
+
+    #[test]
+    fn directives_inside_strings_and_block_comments_are_text() {
+        let text = "var doc = '''\n// trustlint-ignore STG001: quoted in a doc string\n'''\n/*\n// trustlint-ignore KV001: commented out\n*/\n// trustlint-ignore SB001: a real one\nvar x = 1\n";
+        let found = comment_suppressions(text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].rules[0].id, "SB001");
     }
 
     #[test]
