@@ -1196,10 +1196,9 @@ fn keep_excerpt_of_compiled(report: &mut FileReport, compiled: &Arc<SourceFile>)
         return;
     }
     let spans: Vec<Span> = in_compiled.iter().map(|r| r.span).collect();
-    let (copy, excerpt) = compiled.excerpt(&spans);
-    let copy = Arc::new(copy);
+    let copy = Arc::new(compiled.excerpt(&spans));
     for r in &mut in_compiled {
-        r.span = excerpt.map(r.span);
+        r.span = copy.span_in_excerpt(r.span);
         r.file = Some(copy.clone());
     }
 }

@@ -72,31 +72,10 @@ pub struct SourceFile {
     /// Line starts and column checkpoints, built on first use: most files have no
     /// diagnostics and never need them.
     index: std::sync::OnceLock<LineIndex>,
-    /// For an [`excerpt`](SourceFile::excerpt): where each kept run starts, in the
-    /// text and in the file, sorted. Empty for a whole file.
-    pieces: Vec<(usize, usize)>,
-}
-
-/// How spans of a file map into its [`SourceFile::excerpt`].
-#[derive(Debug)]
-pub struct Excerpt {
-    /// (start, end) of each kept run in the file, and where it starts in the copy.
+    /// For an [`excerpt`](SourceFile::excerpt): each run of the file it keeps, as
+    /// (start in the file, end in the file, start in the text), sorted. Empty for a
+    /// whole file.
     runs: Vec<(usize, usize, usize)>,
-}
-
-impl Excerpt {
-    /// The span in the copy of a span of the file the excerpt was made for.
-    pub fn map(&self, span: Span) -> Span {
-        let at = |offset: u32| {
-            let offset = offset as usize;
-            let i = self.runs.partition_point(|&(from, _, _)| from <= offset);
-            match i.checked_sub(1).map(|i| self.runs[i]) {
-                Some((from, to, copy)) => copy + (offset.min(to) - from),
-                None => 0,
-            }
-        };
-        Span::new(at(span.start), at(span.end))
-    }
 }
 
 /// Every read is bounded, whatever the file system reports as the size (spans are
@@ -338,7 +317,7 @@ impl SourceFile {
             text: Arc::new(text),
             encoding,
             index: std::sync::OnceLock::new(),
-            pieces: Vec::new(),
+            runs: Vec::new(),
         }
     }
 
@@ -347,8 +326,8 @@ impl SourceFile {
     /// columns stay those of the file, and [`SourceFile::file_offset`] gives the file's
     /// byte offsets back. For a file kept only for a few related locations (a compiled
     /// Bicep template of 30,000 lines), so that the report does not hold its whole
-    /// text. The spans are mapped into the copy with [`Excerpt::map`].
-    pub fn excerpt(&self, spans: &[Span]) -> (SourceFile, Excerpt) {
+    /// text. The spans are mapped into the copy with [`SourceFile::span_in_excerpt`].
+    pub fn excerpt(&self, spans: &[Span]) -> SourceFile {
         let len = self.text.len();
         let lines = self.line_count();
         let line_of = |offset: u32| self.line_col(offset as usize).0;
@@ -369,7 +348,6 @@ impl SourceFile {
             }
         }
         let mut text = String::new();
-        let mut pieces = Vec::with_capacity(merged.len());
         let mut runs = Vec::with_capacity(merged.len());
         // The line the copy has reached (1-based).
         let mut line = 1;
@@ -381,7 +359,6 @@ impl SourceFile {
                 true => self.line_range(last + 1).start,
                 false => len,
             };
-            pieces.push((text.len(), from));
             runs.push((from, to, text.len()));
             text.push_str(&self.text[from..to]);
             line = last + 1;
@@ -390,24 +367,39 @@ impl SourceFile {
             '\n',
             (lines + 1).saturating_sub(line).saturating_sub(1),
         ));
-        let copy = SourceFile {
+        SourceFile {
             path: self.path.clone(),
             text: Arc::new(text),
             encoding: self.encoding,
             index: std::sync::OnceLock::new(),
-            pieces,
+            runs,
+        }
+    }
+
+    /// Where a span of the file is in this excerpt's text (the span itself for a whole
+    /// file).
+    pub fn span_in_excerpt(&self, span: Span) -> Span {
+        let at = |offset: u32| {
+            let offset = offset as usize;
+            match self.runs.partition_point(|&(from, _, _)| from <= offset) {
+                0 => offset,
+                i => {
+                    let (from, to, text) = self.runs[i - 1];
+                    text + (offset.min(to) - from)
+                }
+            }
         };
-        (copy, Excerpt { runs })
+        Span::new(at(span.start), at(span.end))
     }
 
     /// The byte offset in the file of an offset in the text: the byte-order mark added
     /// back, and for an excerpt the text left out.
     pub fn file_offset(&self, offset: usize) -> usize {
-        let in_file = match self.pieces.partition_point(|&(text, _)| text <= offset) {
+        let in_file = match self.runs.partition_point(|&(_, _, text)| text <= offset) {
             0 => offset,
             i => {
-                let (text, file) = self.pieces[i - 1];
-                file + (offset - text)
+                let (from, _, text) = self.runs[i - 1];
+                from + (offset - text)
             }
         };
         in_file + self.bom_len()
@@ -569,11 +561,11 @@ mod tests {
             Span::new(start, start + needle.len())
         };
         let spans = [at("5 é"), at("last"), Span::new(0, 0)];
-        let (copy, excerpt) = f.excerpt(&spans);
+        let copy = f.excerpt(&spans);
         assert!(copy.text.len() < f.text.len());
         assert_eq!(copy.line_count(), f.line_count());
         for span in spans {
-            let mapped = excerpt.map(span);
+            let mapped = copy.span_in_excerpt(span);
             assert_eq!(
                 &copy.text[mapped.start as usize..mapped.end as usize],
                 &f.text[span.start as usize..span.end as usize]
