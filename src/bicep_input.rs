@@ -232,7 +232,9 @@ fn run(program: &Path, args: &[&std::ffi::OsStr]) -> Result<String, String> {
     let out = std::thread::spawn(move || {
         let mut text = String::new();
         if let Some(s) = stdout.as_mut() {
-            let _ = s.take(1 << 30).read_to_string(&mut text);
+            let _ = s
+                .take(crate::source::MAX_FILE_BYTES)
+                .read_to_string(&mut text);
         }
         text
     });
@@ -363,8 +365,7 @@ impl Frame {
     fn local_module(&self, d: &Declaration) -> Option<PathBuf> {
         (d.kind == Kind::Module).then_some(())?;
         let target = self.quoted(d)?;
-        let path = local_module_path(&self.source.path, target)?;
-        crate::bicep::is_bicep(&path).then_some(path)
+        local_module_path(&self.source.path, target)
     }
 
     /// Is `name` one of this file's `param` declarations?
@@ -378,9 +379,9 @@ impl Frame {
 /// The type of a module's compiled form.
 const DEPLOYMENTS: &str = "Microsoft.Resources/deployments";
 
-/// The file a module path names beside `parent`, when it is a local path (`br:`,
-/// `br/…:`, `ts:` and `ts/…:` are registry and template spec references).
-pub fn local_module_path(parent: &Path, target: &str) -> Option<PathBuf> {
+/// The `.bicep` file a module or import path names beside `parent`, when it is a local
+/// path (`br:`, `br/…:`, `ts:` and `ts/…:` are registry and template spec references).
+fn local_module_path(parent: &Path, target: &str) -> Option<PathBuf> {
     let registry = ["br:", "br/", "ts:", "ts/"]
         .iter()
         .any(|prefix| target.starts_with(prefix));
@@ -388,7 +389,8 @@ pub fn local_module_path(parent: &Path, target: &str) -> Option<PathBuf> {
         return None;
     }
     let folder = parent.parent().unwrap_or(Path::new(""));
-    Some(crate::template::linked::beside_folder(folder, target))
+    let path = crate::template::linked::beside_folder(folder, target);
+    crate::bicep::is_bicep(&path).then_some(path)
 }
 
 /// Where a finding goes: a place in one of the frames, and what to relate.
@@ -693,20 +695,10 @@ impl<'m> Mapper<'m> {
             // default may be the registry module's own).
             let candidates: Vec<&Rc<Frame>> = match (&placed.resource_body, &placed.registry_call) {
                 (Some((frame, _)), _) => vec![frame, &placed.frame, &self.root],
-                (None, Some((frame, call))) => {
-                    let passes = crate::bicep::property_path(frame.text(), *call, &["params"])
-                        .map(|params| crate::bicep::entries(frame.text(), params))
-                        .is_some_and(|entries| {
-                            entries.iter().any(|(_, v)| {
-                                &frame.text()[v.start as usize..v.end as usize] == name
-                            })
-                        });
-                    if passes {
-                        vec![frame]
-                    } else {
-                        vec![]
-                    }
-                }
+                (None, Some((frame, call))) => match passed_whole(frame, *call, name) {
+                    Some(_) => vec![frame],
+                    None => vec![],
+                },
                 (None, None) => vec![],
             };
             let (frame, default) = candidates
@@ -912,8 +904,6 @@ impl<'m> Mapper<'m> {
 /// finding names ("default value of parameter `networkAcls`" and the call passes
 /// `networkAcls: networkAcls`).
 fn passed_from_parameter(frame: &Frame, call: Span, d: &Diagnostic) -> Option<Span> {
-    let params = crate::bicep::property_path(frame.text(), call, &["params"])?;
-    let entries = crate::bicep::entries(frame.text(), params);
     d.related.iter().find_map(|r| {
         let rest = r
             .label
@@ -923,11 +913,18 @@ fn passed_from_parameter(frame: &Frame, call: Span, d: &Diagnostic) -> Option<Sp
         if !frame.is_param(name) {
             return None;
         }
-        entries
-            .iter()
-            .find(|(_, value)| &frame.text()[value.start as usize..value.end as usize] == name)
-            .map(|(_, value)| *value)
+        passed_whole(frame, call, name)
     })
+}
+
+/// The value in a module call's `params` that is `name` itself (`networkAcls:
+/// networkAcls`), when there is one.
+fn passed_whole(frame: &Frame, call: Span, name: &str) -> Option<Span> {
+    let params = crate::bicep::property_path(frame.text(), call, &["params"])?;
+    crate::bicep::entries(frame.text(), params)
+        .into_iter()
+        .map(|(_, value)| value)
+        .find(|value| &frame.text()[value.start as usize..value.end as usize] == name)
 }
 
 /// The default value of `param <name> <type> = <default>` in a frame.
@@ -1041,9 +1038,6 @@ pub fn modules_of_run(paths: &[PathBuf], run: &crate::linter::RunFiles) -> Bicep
             deploys.insert(*i);
         }
     }
-    // A module file is compiled into the file that deploys it; a file imported from is
-    // compiled into its importers only for what it exports: one that deploys resources
-    // of its own is a template in its own right.
     let mut parents: HashMap<usize, Vec<usize>> = HashMap::new();
     for (parent, referenced) in &deployed {
         let Some(referenced) = referenced else {
@@ -1055,7 +1049,7 @@ pub fn modules_of_run(paths: &[PathBuf], run: &crate::linter::RunFiles) -> Bicep
             let Some(&child) = run.get(target.as_os_str()) else {
                 continue;
             };
-            if child != *parent && (is_module || !deploys.contains(&child)) {
+            if child != *parent && compiled_into_parent(is_module, deploys.contains(&child)) {
                 parents.entry(child).or_default().push(*parent);
             }
         }
@@ -1115,12 +1109,18 @@ struct Referenced {
 const PARENT_SEARCH_DEPTH: usize = 4;
 const PARENT_SEARCH_FILES: usize = 256;
 
+/// Is a file that a parent names in a `module` declaration (`is_module`) or an `import`
+/// linted through that parent? A module file is compiled into the file that deploys it;
+/// a file imported from is compiled into its importers only for what it exports: one
+/// that deploys resources of its own is a template in its own right.
+fn compiled_into_parent(is_module: bool, child_deploys: bool) -> bool {
+    is_module || !child_deploys
+}
+
 /// A `.bicep` file beside `path` or in a folder above it (a few levels) that deploys
 /// it as a local module or imports from it.
 fn parent_on_disk(path: &Path) -> Option<PathBuf> {
     let target = crate::linter::resolved(path);
-    // A file that deploys resources of its own is a template, also when others import
-    // from it.
     let deploys = local_modules(path).is_some_and(|r| r.deploys);
     let absolute = crate::paths::absolute(path);
     let mut folder = absolute.parent();
@@ -1141,7 +1141,10 @@ fn parent_on_disk(path: &Path) -> Option<PathBuf> {
         candidates.truncate(PARENT_SEARCH_FILES);
         let found = candidates.into_iter().find(|candidate| {
             local_modules(candidate).is_some_and(|r| {
-                let imports = r.imports.iter().filter(|_| !deploys);
+                let imports = r
+                    .imports
+                    .iter()
+                    .filter(|_| compiled_into_parent(false, deploys));
                 r.modules
                     .iter()
                     .chain(imports)
@@ -1170,7 +1173,6 @@ fn local_modules(path: &Path) -> Option<Referenced> {
         targets
             .into_iter()
             .filter_map(|target| local_module_path(path, target))
-            .filter(|p| crate::bicep::is_bicep(p))
             .collect()
     };
     Some(Referenced {
