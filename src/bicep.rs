@@ -374,7 +374,11 @@ fn skip_interpolated_string(bytes: &[u8], mut i: usize) -> usize {
 
 /// The top-level declarations of a Bicep file, in order.
 pub fn declarations(text: &str) -> Vec<Declaration> {
-    let toks = tokens(text);
+    declarations_of(text, &tokens(text))
+}
+
+/// [`declarations`] from the text's [`tokens`].
+fn declarations_of(text: &str, toks: &[(Tok, Span, usize)]) -> Vec<Declaration> {
     let mut out = Vec::new();
     let mut at_line_start = true;
     let mut k = 0;
@@ -423,7 +427,7 @@ pub fn declarations(text: &str) -> Vec<Declaration> {
             .then(|| {
                 let equals = (k..end).find(|&j| toks[j].0 == Tok::Equals)?;
                 let open = (equals..end).find(|&j| toks[j].0 == Tok::Open(b'{'))?;
-                let close = matching_close(&toks, open, end)?;
+                let close = matching_close(toks, open, end)?;
                 Some(Span::new(
                     toks[open].1.start as usize,
                     toks[close].1.end as usize,
@@ -701,7 +705,7 @@ pub fn key_values(text: &str, within: Span, key: &str) -> Vec<Span> {
 pub fn comment_suppressions(text: &str) -> Vec<crate::suppress::Suppression> {
     use crate::suppress::{parse_directive, Form, Suppression, DIRECTIVE};
     let toks = tokens(text);
-    let decls = declarations(text);
+    let decls = declarations_of(text, &toks);
     let closes = matching_closes(&toks);
     // A directive is a comment in the code, not text inside a `'''` string or a
     // `/* … */` comment.

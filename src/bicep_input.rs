@@ -1080,7 +1080,11 @@ pub fn modules_of_run(paths: &[PathBuf], run: &crate::linter::RunFiles) -> Bicep
         }
     }
     parents.retain(|child, _| reached.contains(child));
-    BicepRun { parents, silent }
+    BicepRun {
+        parents,
+        children,
+        silent,
+    }
 }
 
 /// What the run's pre-pass over its `.bicep` files found.
@@ -1089,6 +1093,9 @@ pub struct BicepRun {
     /// The files other `.bicep` files of the run deploy (or import from), with those
     /// parents (indices into the run's paths).
     pub parents: HashMap<usize, Vec<usize>>,
+    /// The files each `.bicep` of the run deploys or imports from (also those left out
+    /// of `parents`, around a cycle).
+    children: HashMap<usize, Vec<usize>>,
     /// The files read that mention no suppression.
     pub silent: std::collections::HashSet<usize>,
 }
@@ -1227,12 +1234,6 @@ pub fn place_module_findings(
     children.sort_unstable();
     // A module is linted when one of its parents was. A module skipped makes its own
     // modules checked again (a worklist: linear in files and edges).
-    let mut below: HashMap<usize, Vec<usize>> = HashMap::new();
-    for &child in &children {
-        for &parent in &modules[&child] {
-            below.entry(parent).or_default().push(child);
-        }
-    }
     let mut due: Vec<usize> = children.iter().rev().copied().collect();
     while let Some(child) = due.pop() {
         let linted = modules[&child]
@@ -1245,7 +1246,8 @@ pub fn place_module_findings(
         reports[child].outcome = FileOutcome::Skipped(format!(
             "deployed (or imported) by `{parent}`, which could not be linted: a module file is linted through the files that deploy it"
         ));
-        due.extend(below.get(&child).into_iter().flatten().copied());
+        let below = bicep.children.get(&child).into_iter().flatten();
+        due.extend(below.copied().filter(|c| modules.contains_key(c)));
     }
     let moved: Vec<(Arc<SourceFile>, Diagnostic)> = reports
         .iter_mut()
