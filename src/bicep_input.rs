@@ -717,8 +717,15 @@ impl<'m> Mapper<'m> {
         // literal around the finding's place.
         if let Some(written) = self.json_text(r.span) {
             let text = placed.frame.text();
-            let whole = Span::new(0, text.len());
-            let around = crate::bicep::enclosing_object(text, whole, placed.span);
+            // Object literals stay inside their declaration: only it is scanned.
+            let declaration = placed
+                .frame
+                .declarations
+                .iter()
+                .map(|d| d.span)
+                .find(|d| d.start <= placed.span.start && placed.span.end <= d.end);
+            let within = declaration.unwrap_or(Span::new(0, text.len()));
+            let around = crate::bicep::enclosing_object(text, within, placed.span);
             if let Some(at) = around.and_then(|object| unique_literal(text, object, written)) {
                 return Some((placed.frame.clone(), at));
             }
