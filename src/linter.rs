@@ -485,10 +485,13 @@ fn lint_compiled_left_unused(
             })
         })
         .collect();
-    for j in left {
-        if !crate::bicep::file_compiled_by_bicep(&paths[j]) {
-            reports[j] = lint_path(&paths[j], options);
-        }
+    let linted: Vec<(usize, FileReport)> = left
+        .into_par_iter()
+        .filter(|&j| !crate::bicep::file_compiled_by_bicep(&paths[j]))
+        .map(|j| (j, lint_path(&paths[j], options)))
+        .collect();
+    for (j, report) in linted {
+        reports[j] = report;
     }
 }
 
